@@ -1,0 +1,48 @@
+import type { Executor, Tx } from "../../platform/db/database.js";
+import { computeEventHash, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
+
+/**
+ * Appends one event inside the caller's transaction. The `update … returning` on the
+ * single head row takes a row lock on PostgreSQL (and SQLite serialises writers), so
+ * concurrent appends from several processes queue up instead of forking the chain.
+ */
+export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, at: string): Promise<AuditEvent> {
+  const head = await tx
+    .updateTable("audit_head")
+    .set((eb) => ({ seq: eb("seq", "+", 1) }))
+    .where("id", "=", 1)
+    .returning(["seq", "hash"])
+    .executeTakeFirstOrThrow();
+  const unsigned = {
+    seq: head.seq,
+    at,
+    actor: describeActor(actor),
+    action: entry.action,
+    subject_type: entry.subjectType,
+    subject_id: entry.subjectId,
+    data: JSON.stringify(entry.data ?? {}),
+    prev_hash: head.hash,
+  };
+  const event: AuditEvent = { ...unsigned, hash: computeEventHash(unsigned) };
+  await tx.insertInto("audit_events").values(event).execute();
+  await tx.updateTable("audit_head").set({ hash: event.hash }).where("id", "=", 1).execute();
+  return event;
+}
+
+export async function listAuditEvents(db: Executor, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  return db.selectFrom("audit_events").selectAll().where("seq", ">", afterSeq).orderBy("seq").limit(limit).execute();
+}
+
+export async function listAuditEventsFor(db: Executor, subjectType: string, subjectId: string): Promise<AuditEvent[]> {
+  return db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("subject_type", "=", subjectType)
+    .where("subject_id", "=", subjectId)
+    .orderBy("seq")
+    .execute();
+}
+
+export async function readAuditHead(db: Executor): Promise<{ seq: number; hash: string }> {
+  return db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow();
+}

@@ -1,0 +1,49 @@
+import type { HttpApp } from "../../platform/http/app.js";
+import type { Db } from "../../platform/db/database.js";
+import type { Clock } from "../../shared/clock.js";
+import { submitReportBody, submitReportResponse } from "../reports/report.schemas.js";
+import { describeDuration, type SettingsCache } from "../settings/index.js";
+import { computeDeadlines } from "../sla/index.js";
+import { submitReport, trackingUrlFor } from "./intake.service.js";
+
+export interface IntakeRouteDeps {
+  db: Db;
+  clock: Clock;
+  settings: SettingsCache;
+  baseUrl: () => string;
+  /** Called after the report committed, to send the receipt without waiting for the next poll. */
+  onSubmitted: () => void;
+  rateLimitPerMinute: number;
+}
+
+export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void {
+  app.post(
+    "/api/v1/reports",
+    {
+      schema: {
+        summary: "Submit a security report (public)",
+        description: "Stores the report durably, then answers 201 with its tracking link. The receipt e-mail follows through the outbox.",
+        tags: ["intake"],
+        body: submitReportBody,
+        response: { 201: submitReportResponse },
+      },
+      config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute" } },
+    },
+    async (request, reply) => {
+      const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api");
+      deps.onSubmitted();
+      const settings = await deps.settings.get();
+      const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
+      request.log.info({ report: report.id, channel: report.channel }, "report received");
+      return reply.code(201).send({
+        id: report.id,
+        trackingUrl: trackingUrlFor(deps.baseUrl(), trackingToken),
+        state: report.state,
+        channel: report.channel,
+        receivedAt: report.receivedAt,
+        firstResponseDue: computeDeadlines(report, settings).firstResponse,
+        firstResponseTarget: target == null ? null : describeDuration(target),
+      });
+    },
+  );
+}

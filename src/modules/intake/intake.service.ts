@@ -1,0 +1,59 @@
+import type { Db } from "../../platform/db/database.js";
+import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
+import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import type { Clock } from "../../shared/clock.js";
+import { appendAuditEvent } from "../audit/index.js";
+import { insertReport, type Report } from "../reports/index.js";
+import type { SubmitReportBody } from "../reports/report.schemas.js";
+
+export const RECEIPT_JOB = "mail.receipt";
+
+export interface SubmittedReport {
+  report: Report;
+  /** The reporter's secret; returned once, stored only as a hash. */
+  trackingToken: string;
+}
+
+export function trackingUrlFor(baseUrl: string, token: string): string {
+  return `${baseUrl}/security/reports/${token}`;
+}
+
+/**
+ * Stores a new report durably. The report, its audit event and its receipt job commit
+ * in one transaction; only when this resolves may Shield tell the reporter it has it.
+ * The tracking token rides in the receipt job until the mail is sent, then is dropped.
+ */
+export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody, source: Report["source"]): Promise<SubmittedReport> {
+  const trackingToken = generateSecret(32);
+  const now = clock.now();
+  const at = now.toISOString();
+  const anonymous = input.credit?.anonymous === true || (!input.credit?.name && !input.credit?.url);
+  const report = await db.transaction().execute(async (tx) => {
+    const report = await insertReport(
+      tx,
+      {
+        channel: input.channel,
+        state: "new",
+        source,
+        title: input.title,
+        description: input.description,
+        steps: input.steps ?? null,
+        impact: input.impact ?? null,
+        asset: input.asset ?? null,
+        reporterName: input.reporter.name,
+        reporterEmail: input.reporter.email,
+        reporterPgpKey: input.reporter.pgpKey ?? null,
+        creditName: anonymous ? null : (input.credit?.name ?? input.reporter.name),
+        creditUrl: anonymous ? null : (input.credit?.url ?? null),
+        aiUsed: input.aiUsed ?? null,
+        receivedAt: at,
+        updatedAt: at,
+      },
+      hashSecret(trackingToken),
+    );
+    await appendAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
+    await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now);
+    return report;
+  });
+  return { report, trackingToken };
+}

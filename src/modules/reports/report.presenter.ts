@@ -1,0 +1,47 @@
+import type { z } from "zod";
+import type { Settings } from "../settings/index.js";
+import { computeDeadlines } from "../sla/index.js";
+import type { Report } from "./report.js";
+import type { Message } from "./report.repository.js";
+import type { reportSummaryView, reportView } from "./report.schemas.js";
+
+/** The only place that shapes report JSON for the team API. */
+export function presentReportSummary(report: Report, settings: Settings): z.infer<typeof reportSummaryView> {
+  return {
+    id: report.id,
+    channel: report.channel,
+    state: report.state,
+    title: report.title,
+    severity: report.severity,
+    ownerId: report.ownerId,
+    reporterName: report.reporterName,
+    receivedAt: report.receivedAt,
+    updatedAt: report.updatedAt,
+    deadlines: computeDeadlines(report, settings),
+  };
+}
+
+export function presentReport(report: Report, messages: Message[], settings: Settings): z.infer<typeof reportView> {
+  return {
+    ...presentReportSummary(report, settings),
+    source: report.source,
+    description: report.description,
+    steps: report.steps,
+    impact: report.impact,
+    asset: report.asset,
+    reporter: { name: report.reporterName, email: report.reporterEmail, pgpKey: report.reporterPgpKey },
+    credit: { name: report.creditName, url: report.creditUrl },
+    aiUsed: report.aiUsed,
+    duplicateOf: report.duplicateOf,
+    milestones: {
+      acknowledgedAt: report.acknowledgedAt,
+      triagedAt: report.triagedAt,
+      resolvedAt: report.resolvedAt,
+      closedAt: report.closedAt,
+      disclosedAt: report.disclosedAt,
+      needsInfoSince: report.needsInfoSince,
+      pausedMs: report.pausedMs,
+    },
+    messages: messages.map((m) => ({ id: m.id, author: m.authorKind, body: m.body, internal: m.internal, createdAt: m.createdAt })),
+  };
+}

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import type { Db } from "../../platform/db/database.js";
+import type { HttpApp } from "../../platform/http/app.js";
+import type { Clock } from "../../shared/clock.js";
+import { actorOf, memberOf, requireTeam } from "../people/index.js";
+import type { SettingsCache } from "../settings/index.js";
+import { presentReport, presentReportSummary } from "./report.presenter.js";
+import { listReportsQuery, reportIdParams, reportListView, reportView, transitionBody } from "./report.schemas.js";
+import { listReportsForTeam, readReportAsTeam, transitionReport } from "./report.service.js";
+
+export interface ReportRouteDeps {
+  db: Db;
+  clock: Clock;
+  settings: SettingsCache;
+  onChanged: () => void;
+}
+
+const errorView = z.object({ error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }) });
+
+export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void {
+  const { db, clock } = deps;
+  const canRead = requireTeam(db, clock, "reports:read");
+  const canWrite = requireTeam(db, clock, "reports:write");
+  const security = [{ bearer: [] }];
+
+  app.get(
+    "/api/v1/reports",
+    { preHandler: canRead, schema: { summary: "List reports", tags: ["reports"], security, querystring: listReportsQuery, response: { 200: reportListView } } },
+    async (request) => {
+      const { state, channel, limit, offset } = request.query;
+      const settings = await deps.settings.get();
+      const { reports, total } = await listReportsForTeam(db, { states: state, channels: channel, limit, offset });
+      return { reports: reports.map((r) => presentReportSummary(r, settings)), total, limit, offset };
+    },
+  );
+
+  app.get(
+    "/api/v1/reports/:id",
+    { preHandler: canRead, schema: { summary: "Read one report with its thread (audited)", tags: ["reports"], security, params: reportIdParams, response: { 200: reportView, 404: errorView } } },
+    async (request) => {
+      const { report, messages } = await readReportAsTeam(db, clock, actorOf(memberOf(request)), request.params.id);
+      return presentReport(report, messages, await deps.settings.get());
+    },
+  );
+
+  app.post(
+    "/api/v1/reports/:id/transitions",
+    {
+      preHandler: canWrite,
+      schema: {
+        summary: "Move a report along its lifecycle",
+        description: "An illegal move answers 409 `illegal_transition` with the reason.",
+        tags: ["reports"],
+        security,
+        params: reportIdParams,
+        body: transitionBody,
+        response: { 200: reportView, 409: errorView },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(memberOf(request));
+      const settings = await deps.settings.get();
+      await transitionReport(db, clock, settings, actor, request.params.id, request.body);
+      deps.onChanged();
+      const { report, messages } = await readReportAsTeam(db, clock, actor, request.params.id);
+      return presentReport(report, messages, settings);
+    },
+  );
+}

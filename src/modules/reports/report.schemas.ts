@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { CHANNELS, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS } from "./report.js";
+
+/**
+ * Text from a reporter is kept byte for byte, with two exceptions that no database can
+ * store faithfully and that are refused with a clear message instead: NUL characters and
+ * unpaired UTF-16 surrogates (invalid Unicode).
+ */
+export function reporterText(max: number) {
+  return z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+    .refine((s) => s.isWellFormed(), "must be valid Unicode (it contains an unpaired surrogate)");
+}
+
+const required = (max: number) => reporterText(max).refine((s) => s.trim().length > 0, "is required");
+
+export const submitReportBody = z
+  .object({
+    channel: z.enum(TRACKED_CHANNELS, {
+      error: () => `must be one of ${TRACKED_CHANNELS.join(", ")} (non-urgent support requests go to the support contact)`,
+    }),
+    title: required(200),
+    description: required(100_000).describe("Markdown."),
+    steps: reporterText(50_000).optional().describe("Steps to reproduce, Markdown."),
+    impact: reporterText(20_000).optional(),
+    asset: reporterText(200).optional().describe("The affected product, domain or component."),
+    reporter: z
+      .object({
+        name: required(200),
+        email: z.email("must be an e-mail address").max(254),
+        pgpKey: reporterText(200_000).optional().describe("ASCII-armoured OpenPGP public key; mail to the reporter is then encrypted."),
+      })
+      .strict(),
+    credit: z
+      .object({
+        name: reporterText(200).optional(),
+        url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(500).optional(),
+        anonymous: z.boolean().optional(),
+      })
+      .strict()
+      .optional()
+      .describe("How to credit the reporter in advisories and the hall of fame; omitted or anonymous: no credit."),
+    aiUsed: z.boolean().optional().describe("Whether AI tools were used to find or write up the issue."),
+  })
+  .strict();
+
+export type SubmitReportBody = z.infer<typeof submitReportBody>;
+
+export const submitReportResponse = z.object({
+  id: z.number().int(),
+  trackingUrl: z.string(),
+  state: z.enum(REPORT_STATES),
+  channel: z.enum(CHANNELS),
+  receivedAt: z.string(),
+  firstResponseDue: z.string().nullable(),
+  firstResponseTarget: z.string().nullable().describe("The promised first-response time in words, e.g. \"72 hours\"."),
+});
+
+const csv = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(values)));
+
+export const listReportsQuery = z
+  .object({
+    state: csv(REPORT_STATES).optional().describe("Comma-separated states."),
+    channel: csv(CHANNELS).optional().describe("Comma-separated channels."),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const reportIdParams = z.object({ id: z.coerce.number().int().positive() });
+
+export const transitionBody = z
+  .object({
+    to: z.enum(REPORT_STATES),
+    reason: z.string().trim().min(1, "is required: say why").max(5000),
+    message: z.string().trim().min(1).max(50_000).optional().describe("What the reporter is told; closing outcomes fall back to the canned response."),
+    duplicateOf: z.number().int().positive().optional(),
+    ownerEmail: z.email().optional().describe("Who owns the report after this change; default the current owner or, for acknowledge, you."),
+    severity: z.enum(SEVERITIES).optional(),
+  })
+  .strict();
+
+export type TransitionBody = z.infer<typeof transitionBody>;
+
+const messageView = z.object({
+  id: z.number(),
+  author: z.enum(["reporter", "team", "system"]),
+  body: z.string(),
+  internal: z.boolean(),
+  createdAt: z.string(),
+});
+
+export const reportSummaryView = z.object({
+  id: z.number(),
+  channel: z.enum(CHANNELS),
+  state: z.enum(REPORT_STATES),
+  title: z.string(),
+  severity: z.enum(SEVERITIES).nullable(),
+  ownerId: z.number().nullable(),
+  reporterName: z.string(),
+  receivedAt: z.string(),
+  updatedAt: z.string(),
+  deadlines: z.object({ firstResponse: z.string().nullable(), triage: z.string().nullable(), resolution: z.string().nullable() }),
+});
+
+export const reportView = reportSummaryView.extend({
+  source: z.enum(["api", "web", "email"]),
+  description: z.string(),
+  steps: z.string().nullable(),
+  impact: z.string().nullable(),
+  asset: z.string().nullable(),
+  reporter: z.object({ name: z.string(), email: z.string(), pgpKey: z.string().nullable() }),
+  credit: z.object({ name: z.string().nullable(), url: z.string().nullable() }),
+  aiUsed: z.boolean().nullable(),
+  duplicateOf: z.number().nullable(),
+  milestones: z.object({
+    acknowledgedAt: z.string().nullable(),
+    triagedAt: z.string().nullable(),
+    resolvedAt: z.string().nullable(),
+    closedAt: z.string().nullable(),
+    disclosedAt: z.string().nullable(),
+    needsInfoSince: z.string().nullable(),
+    pausedMs: z.number(),
+  }),
+  messages: z.array(messageView),
+});
+
+export const reportListView = z.object({
+  reports: z.array(reportSummaryView),
+  total: z.number(),
+  limit: z.number(),
+  offset: z.number(),
+});

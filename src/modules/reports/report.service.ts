@@ -1,0 +1,105 @@
+import type { Db } from "../../platform/db/database.js";
+import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import type { Clock } from "../../shared/clock.js";
+import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
+import { appendAuditEvent, type Actor } from "../audit/index.js";
+import { findUserByEmail } from "../people/index.js";
+import type { Settings } from "../settings/index.js";
+import { applyTransition, checkTransition, concernsReporter, isClosingState, type Report } from "./report.js";
+import { findReport, insertMessage, listMessages, listReports, updateReportIfState, type Message, type ReportFilter } from "./report.repository.js";
+import type { TransitionBody } from "./report.schemas.js";
+
+export const REPORT_UPDATE_JOB = "mail.report_update";
+
+/**
+ * One report with its thread, for the team. Every such read is audited: the body is
+ * confidential, and the log shows who looked at it.
+ * @throws ReportNotFoundError
+ */
+export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: number): Promise<{ report: Report; messages: Message[] }> {
+  return db.transaction().execute(async (tx) => {
+    const report = await findReport(tx, id);
+    if (!report) throw ReportNotFoundError(id);
+    const messages = await listMessages(tx, id, { includeInternal: true });
+    await appendAuditEvent(tx, actor, { action: "report.viewed", subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
+    return { report, messages };
+  });
+}
+
+export async function listReportsForTeam(db: Db, filter: ReportFilter) {
+  return listReports(db, filter);
+}
+
+/**
+ * Moves a report along its lifecycle, with who and why in the audit log, and tells the
+ * reporter through the outbox when the change concerns them.
+ * @throws ReportNotFoundError, IllegalTransitionError (409), UserNotFoundError
+ */
+export async function transitionReport(
+  db: Db,
+  clock: Clock,
+  settings: Settings,
+  actor: Actor,
+  id: number,
+  input: TransitionBody,
+  options: { viaAdvisory?: boolean } = {},
+): Promise<Report> {
+  return db.transaction().execute(async (tx) => {
+    const report = await findReport(tx, id);
+    if (!report) throw ReportNotFoundError(id);
+
+    let ownerId: number | undefined;
+    if (input.ownerEmail) {
+      const owner = await findUserByEmail(tx, input.ownerEmail.toLowerCase());
+      if (!owner || owner.disabledAt) throw UserNotFoundError(input.ownerEmail);
+      if (owner.role === "viewer") throw new DomainError("owner_not_allowed", "invalid", `${owner.email} is a viewer and cannot own a report.`, { ownerEmail: "must be a triager or an admin" });
+      ownerId = owner.id;
+    } else if (input.to === "acknowledged" && report.ownerId == null && actor.kind === "user") {
+      ownerId = actor.userId;
+    }
+    if (input.duplicateOf !== undefined && input.duplicateOf !== id && !(await findReport(tx, input.duplicateOf))) {
+      throw new DomainError("report_not_found", "invalid", `Report ${input.duplicateOf} does not exist.`, { duplicateOf: "must be an existing report" });
+    }
+
+    const transition = { to: input.to, viaAdvisory: options.viaAdvisory, duplicateOf: input.duplicateOf, ownerId, severity: input.severity };
+    const check = checkTransition(report, transition);
+    if (!check.ok) throw IllegalTransitionError(report.state, input.to, check.why);
+
+    const now = clock.now();
+    const at = now.toISOString();
+    const changes = applyTransition(report, transition, now);
+    if (!(await updateReportIfState(tx, id, report.state, changes))) {
+      throw IllegalTransitionError(report.state, input.to, "someone else changed the report at the same moment; reload and try again.");
+    }
+    const updated = { ...report, ...changes } as Report;
+
+    const message = input.message ?? (isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
+    let messageId: number | null = null;
+    if (message && concernsReporter(input.to)) {
+      const stored = await insertMessage(tx, {
+        reportId: id,
+        authorKind: "team",
+        authorUserId: actor.kind === "user" ? actor.userId : null,
+        body: message,
+        internal: false,
+        createdAt: at,
+      });
+      messageId = stored.id;
+    }
+    await appendAuditEvent(
+      tx,
+      actor,
+      {
+        action: "report.transitioned",
+        subjectType: "report",
+        subjectId: String(id),
+        data: { from: report.state, to: input.to, reason: input.reason, ownerId: updated.ownerId, severity: updated.severity, duplicateOf: updated.duplicateOf, messageId },
+      },
+      at,
+    );
+    if (concernsReporter(input.to)) {
+      await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: input.to, messageId }, now);
+    }
+    return updated;
+  });
+}

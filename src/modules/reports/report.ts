@@ -1,0 +1,219 @@
+/**
+ * The report lifecycle of PRODUCT.md as one table with its guards. Pure: no database,
+ * no clock. Every state change in Shield goes through `checkTransition`.
+ */
+export const CHANNELS = ["account_attack", "vulnerability", "sensitive", "support"] as const;
+export type Channel = (typeof CHANNELS)[number];
+/** Channels whose reports are tracked as security work; `support` only points elsewhere. */
+export const TRACKED_CHANNELS = ["account_attack", "vulnerability", "sensitive"] as const;
+export type TrackedChannel = (typeof TRACKED_CHANNELS)[number];
+
+export const CLOSING_STATES = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"] as const;
+export type ClosingState = (typeof CLOSING_STATES)[number];
+
+export const REPORT_STATES = ["new", "acknowledged", "needs_info", "triaged", "resolved", "disclosed", ...CLOSING_STATES] as const;
+export type ReportState = (typeof REPORT_STATES)[number];
+
+export const SEVERITIES = ["critical", "high", "medium", "low", "none"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface Report {
+  id: number;
+  channel: Channel;
+  state: ReportState;
+  source: "api" | "web" | "email";
+  title: string;
+  description: string;
+  steps: string | null;
+  impact: string | null;
+  asset: string | null;
+  reporterName: string;
+  reporterEmail: string;
+  reporterPgpKey: string | null;
+  creditName: string | null;
+  creditUrl: string | null;
+  aiUsed: boolean | null;
+  severity: Severity | null;
+  ownerId: number | null;
+  duplicateOf: number | null;
+  receivedAt: string;
+  acknowledgedAt: string | null;
+  triagedAt: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+  disclosedAt: string | null;
+  needsInfoSince: string | null;
+  stateBeforeNeedsInfo: ReportState | null;
+  pausedMs: number;
+  updatedAt: string;
+}
+
+const CLOSE_EARLY: ReportState[] = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"];
+const CLOSE_LATE: ReportState[] = ["duplicate", "informative", "not_applicable"];
+
+/**
+ * Where each state may go. Closing outcomes may be reopened to `acknowledged`
+ * (a closed report turned out to matter after all); a resolved report goes back to
+ * `triaged` when the fix did not hold.
+ */
+export const TRANSITIONS: Readonly<Record<ReportState, readonly ReportState[]>> = {
+  new: ["acknowledged", ...CLOSE_EARLY],
+  acknowledged: ["triaged", "needs_info", ...CLOSE_EARLY],
+  needs_info: ["acknowledged", "triaged", ...CLOSE_EARLY],
+  triaged: ["resolved", "needs_info", ...CLOSE_LATE],
+  resolved: ["disclosed", "triaged"],
+  disclosed: [],
+  duplicate: ["acknowledged"],
+  informative: ["acknowledged"],
+  not_applicable: ["acknowledged"],
+  spam: ["acknowledged"],
+  routed_to_support: ["acknowledged"],
+};
+
+/** What a transition request brings besides the target state. */
+export interface TransitionInput {
+  to: ReportState;
+  /** Set when the change is made by publishing an advisory, the only way to `disclosed`. */
+  viaAdvisory?: boolean;
+  /** For `duplicate`: the report this one repeats. */
+  duplicateOf?: number | null;
+  /** The owner after the change (an explicit new one, or the current one). */
+  ownerId?: number | null;
+  severity?: Severity | null;
+}
+
+export type TransitionCheck = { ok: true } | { ok: false; why: string };
+
+export function isClosingState(state: ReportState): state is ClosingState {
+  return (CLOSING_STATES as readonly string[]).includes(state);
+}
+
+/** The states from which a report is still open work for the team. */
+export function isOpen(state: ReportState): boolean {
+  return state === "new" || state === "acknowledged" || state === "needs_info" || state === "triaged";
+}
+
+/** Decides whether `report` may move as asked; the reason is written for the person who asked. */
+export function checkTransition(report: Pick<Report, "id" | "state" | "ownerId" | "severity" | "stateBeforeNeedsInfo">, input: TransitionInput): TransitionCheck {
+  const { state } = report;
+  if (!TRANSITIONS[state].includes(input.to)) {
+    if (state === input.to) return { ok: false, why: `the report is already ${state}.` };
+    const allowed = TRANSITIONS[state];
+    return {
+      ok: false,
+      why: allowed.length ? `from ${state} it can only go to ${allowed.join(", ")}.` : `${state} is final.`,
+    };
+  }
+  const owner = input.ownerId === undefined ? report.ownerId : input.ownerId;
+  const severity = input.severity === undefined ? report.severity : input.severity;
+  switch (input.to) {
+    case "acknowledged":
+      if (owner == null) return { ok: false, why: "an acknowledged report needs an owner." };
+      if (state === "needs_info" && report.stateBeforeNeedsInfo === "triaged") {
+        return { ok: false, why: "it was triaged before it waited for information; it returns to triaged." };
+      }
+      return { ok: true };
+    case "triaged":
+      if (owner == null) return { ok: false, why: "a triaged report needs an owner." };
+      if (severity == null) return { ok: false, why: "a triaged report needs a severity." };
+      return { ok: true };
+    case "disclosed":
+      return input.viaAdvisory ? { ok: true } : { ok: false, why: "a report is disclosed only by publishing an advisory that links it." };
+    case "duplicate":
+      if (input.duplicateOf == null) return { ok: false, why: "name the report it duplicates (duplicateOf)." };
+      if (input.duplicateOf === report.id) return { ok: false, why: "a report cannot duplicate itself." };
+      return { ok: true };
+    default:
+      return { ok: true };
+  }
+}
+
+/**
+ * The milestone fields a transition sets. Clocks pause while a report waits for its
+ * reporter: the paused time is added to `pausedMs` when it leaves `needs_info`.
+ */
+export function applyTransition(report: Report, input: TransitionInput, at: Date): Partial<Report> {
+  const now = at.toISOString();
+  const changes: Partial<Report> = { state: input.to, updatedAt: now };
+  if (input.ownerId !== undefined) changes.ownerId = input.ownerId;
+  if (input.severity !== undefined) changes.severity = input.severity;
+  if (report.state === "needs_info" && report.needsInfoSince) {
+    changes.pausedMs = report.pausedMs + Math.max(0, at.getTime() - Date.parse(report.needsInfoSince));
+    changes.needsInfoSince = null;
+    changes.stateBeforeNeedsInfo = null;
+  }
+  switch (input.to) {
+    case "acknowledged":
+      if (!report.acknowledgedAt) changes.acknowledgedAt = now;
+      changes.closedAt = null;
+      changes.duplicateOf = null;
+      break;
+    case "needs_info":
+      changes.needsInfoSince = now;
+      changes.stateBeforeNeedsInfo = report.state;
+      break;
+    case "triaged":
+      if (!report.triagedAt) changes.triagedAt = now;
+      changes.resolvedAt = null;
+      break;
+    case "resolved":
+      changes.resolvedAt = now;
+      break;
+    case "disclosed":
+      changes.disclosedAt = now;
+      break;
+    case "duplicate":
+      changes.duplicateOf = input.duplicateOf ?? null;
+      changes.closedAt = now;
+      break;
+    default:
+      if (isClosingState(input.to)) changes.closedAt = now;
+  }
+  return changes;
+}
+
+/** Whether the reporter hears of this change by e-mail and on their tracking page. */
+export function concernsReporter(to: ReportState): boolean {
+  return to !== "new";
+}
+
+/** The state in plain words, as the reporter reads it. */
+export function describeStateForReporter(state: ReportState): string {
+  switch (state) {
+    case "new":
+      return "Received. A person from the security team will answer you soon.";
+    case "acknowledged":
+      return "A person on the security team has read your report and is looking into it.";
+    case "needs_info":
+      return "The security team needs more information from you. Please answer the latest message.";
+    case "triaged":
+      return "The security team confirmed the issue and is working on a fix.";
+    case "resolved":
+      return "The issue is fixed. It will be disclosed in a security update with credit where you asked for it.";
+    case "disclosed":
+      return "The issue is fixed and a security update has been published.";
+    case "duplicate":
+      return "Closed: the issue was already reported.";
+    case "informative":
+      return "Closed: useful information, but no fix is needed.";
+    case "not_applicable":
+      return "Closed: not a security issue in our products.";
+    case "spam":
+      return "Closed as spam.";
+    case "routed_to_support":
+      return "Forwarded to our support team, who will answer you.";
+  }
+}
+
+export const CHANNEL_LABELS: Record<Channel, string> = {
+  account_attack: "Account under attack",
+  vulnerability: "Vulnerability report",
+  sensitive: "Other urgent or sensitive report",
+  support: "Non-urgent request",
+};
+
+/** A report's title made safe for a mail subject: one line, no control characters, bounded. */
+export function subjectSafe(text: string, max = 80): string {
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -1,0 +1,3 @@
+export { DEFAULT_SETTINGS, describeDuration, settingsSchema, type Settings } from "./settings.js";
+export { loadSettings, updateSetting, SettingsCache } from "./settings.service.js";
+export { readSetting, writeSetting, deleteSetting } from "./settings.repository.js";

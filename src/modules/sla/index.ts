@@ -1,0 +1,1 @@
+export { computeDeadlines, firstResponseTarget, type Deadlines } from "./sla.js";

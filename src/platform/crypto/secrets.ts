@@ -1,0 +1,21 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** A random secret with `bytes` bytes of entropy, URL-safe. 32 bytes = 256 bits. */
+export function generateSecret(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}
+
+/** Secrets are stored only as their SHA-256: a stolen database reveals no link or token. */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+export function sha256Hex(data: string): string {
+  return createHash("sha256").update(data, "utf8").digest("hex");
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

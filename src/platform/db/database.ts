@@ -1,0 +1,76 @@
+import fs from "node:fs";
+import path from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
+import type { Config } from "../../config.js";
+import { latestMigration, ShieldMigrationProvider } from "./migrations/index.js";
+import type { Tables } from "./schema.js";
+
+export type DatabaseKind = "sqlite" | "postgres";
+export type Db = Kysely<Tables>;
+export type Tx = Transaction<Tables>;
+/** Either the database or an open transaction: repositories accept both. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  db: Db;
+  kind: DatabaseKind;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns bigint (count(*), sums) as strings; they fit a JS number here.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+/**
+ * Opens the configured database. SQLite is tuned for durability first: WAL with
+ * synchronous=FULL, so a commit is on disk before Shield answers 201.
+ * PostgreSQL sessions force synchronous_commit=on for the same promise.
+ */
+export function openDatabase(target: Config["database"]): Database {
+  if (target.kind === "postgres") {
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: 10,
+      options: "-c synchronous_commit=on -c timezone=UTC",
+    });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: "postgres", close: () => db.destroy() };
+  }
+  fs.mkdirSync(path.dirname(target.file), { recursive: true });
+  const sqlite = new SqliteDatabase(target.file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    kind: "sqlite",
+    close: async () => {
+      await db.destroy();
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+}
+
+/** Brings the schema to the latest version; safe to run from several processes at once on PostgreSQL. */
+export async function migrateToLatest(database: Database): Promise<MigrationOutcome> {
+  const migrator = new Migrator({ db: database.db, provider: new ShieldMigrationProvider(database.kind) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error");
+    throw new Error(`migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+/** True when the database answers and its newest applied migration is the code's newest. */
+export async function isSchemaCurrent(database: Database): Promise<boolean> {
+  const rows = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(database.db);
+  return rows.rows[0]?.name === latestMigration;
+}

@@ -1,0 +1,127 @@
+import type { DatabaseKind, Executor, Tx } from "../db/database.js";
+import type { JobsTable } from "../db/schema.js";
+import type { Selectable } from "kysely";
+
+export type JobRow = Selectable<JobsTable>;
+export type JobState = "pending" | "running" | "done" | "dead";
+
+export interface EnqueueOptions {
+  /** Earliest time to run; default now. */
+  runAt?: Date;
+  maxAttempts?: number;
+}
+
+/** Adds a job inside the caller's transaction, so it exists exactly when the change that caused it does. */
+export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<number> {
+  const row = await tx
+    .insertInto("jobs")
+    .values({
+      kind,
+      payload: JSON.stringify(payload),
+      state: "pending",
+      attempts: 0,
+      max_attempts: options.maxAttempts ?? 8,
+      run_at: (options.runAt ?? at).toISOString(),
+      created_at: at.toISOString(),
+    })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Takes the next due job, or one whose worker's lease ran out (it crashed mid-run).
+ * On PostgreSQL `for update skip locked` lets several processes claim side by side
+ * without ever claiming the same job; SQLite serialises writers on its own.
+ */
+export async function claimNextJob(db: Executor, kind: DatabaseKind, workerId: string, now: Date, leaseMs: number): Promise<JobRow | undefined> {
+  const nowIso = now.toISOString();
+  return db
+    .updateTable("jobs")
+    .set((eb) => ({
+      state: "running",
+      attempts: eb("attempts", "+", 1),
+      locked_by: workerId,
+      locked_until: new Date(now.getTime() + leaseMs).toISOString(),
+    }))
+    .where("id", "=", (eb) =>
+      eb
+        .selectFrom("jobs")
+        .select("id")
+        .where((w) =>
+          w.or([
+            w.and([w("state", "=", "pending"), w("run_at", "<=", nowIso)]),
+            w.and([w("state", "=", "running"), w("locked_until", "<", nowIso)]),
+          ]),
+        )
+        .orderBy("run_at")
+        .orderBy("id")
+        .limit(1)
+        .$if(kind === "postgres", (qb) => qb.forUpdate().skipLocked()),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Marks a job done. Top-level payload fields named `secret*` are dropped: a sent link is not kept. */
+export async function completeJob(db: Executor, job: JobRow, workerId: string, at: Date): Promise<void> {
+  const payload = JSON.parse(job.payload) as Record<string, unknown>;
+  for (const key of Object.keys(payload)) if (key.startsWith("secret")) delete payload[key];
+  await db
+    .updateTable("jobs")
+    .set({ state: "done", finished_at: at.toISOString(), locked_by: null, locked_until: null, last_error: null, payload: JSON.stringify(payload) })
+    .where("id", "=", job.id)
+    .where("locked_by", "=", workerId)
+    .execute();
+}
+
+/** Retries with exponential backoff (30 s, 1 min, 2 min … capped at 1 h), then gives up into `dead`. */
+export async function failJob(db: Executor, job: JobRow, workerId: string, error: string, at: Date): Promise<JobState> {
+  const dead = job.attempts >= job.max_attempts;
+  const delay = Math.min(30_000 * 2 ** (job.attempts - 1), 3_600_000);
+  await db
+    .updateTable("jobs")
+    .set({
+      state: dead ? "dead" : "pending",
+      run_at: new Date(at.getTime() + delay).toISOString(),
+      finished_at: dead ? at.toISOString() : null,
+      last_error: error.slice(0, 2000),
+      locked_by: null,
+      locked_until: null,
+    })
+    .where("id", "=", job.id)
+    .where("locked_by", "=", workerId)
+    .execute();
+  return dead ? "dead" : "pending";
+}
+
+export async function listJobs(db: Executor, filter: { state?: JobState; limit: number; offset: number }): Promise<JobRow[]> {
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .$if(filter.state !== undefined, (qb) => qb.where("state", "=", filter.state!))
+    .orderBy("id", "desc")
+    .limit(filter.limit)
+    .offset(filter.offset)
+    .execute();
+}
+
+export async function findJob(db: Executor, id: number): Promise<JobRow | undefined> {
+  return db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Puts a dead job back in the queue with a fresh set of attempts. */
+export async function requeueJob(db: Executor, id: number, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable("jobs")
+    .set({ state: "pending", attempts: 0, run_at: at.toISOString(), finished_at: null })
+    .where("id", "=", id)
+    .where("state", "=", "dead")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function countJobsByState(db: Executor): Promise<Record<string, number>> {
+  const rows = await db.selectFrom("jobs").select(["state", (eb) => eb.fn.countAll<number>().as("n")]).groupBy("state").execute();
+  return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+}
