@@ -1,5 +1,5 @@
-import "../shared/zod-messages.js";
 #!/usr/bin/env node
+import "../shared/zod-messages.js";
 import { Command, Option } from "commander";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { migrateToLatest, openDatabase, type Database } from "../platform/db/database.js";

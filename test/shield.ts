@@ -1,0 +1,55 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type Config } from "../src/config.js";
+import { createShield, type Shield } from "../src/main.js";
+import { createLogger } from "../src/platform/logger.js";
+import { addTeamMember, createApiToken, type Role, type TeamMember } from "../src/modules/people/index.js";
+import type { Clock } from "../src/shared/clock.js";
+import { systemClock } from "../src/shared/clock.js";
+import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./databases.js";
+
+export interface TestShield extends Shield {
+  dataDir: string;
+  testDatabase: TestDatabase;
+  /** Adds a team member with an API token; returns the `Authorization` header value too. */
+  addMember(role: Role, email?: string): Promise<{ member: TeamMember; token: string; auth: { authorization: string } }>;
+  /** Closes Shield and removes its database and data directory. */
+  destroy(): Promise<void>;
+}
+
+let seq = 0;
+
+/**
+ * A complete Shield over a fresh database and data directory, not listening: requests go
+ * through `app.inject`. The worker does not run unless a test starts or drains it.
+ */
+export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestShield> {
+  const testDatabase = await createTestDatabase(kind);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
+  const config: Config = loadConfig({
+    SHIELD_DATA_DIR: dataDir,
+    DATABASE_URL: testDatabase.url,
+    SHIELD_BASE_URL: "https://security.example.test",
+    SHIELD_LOG_LEVEL: "silent",
+    SHIELD_INTAKE_RATE_LIMIT: "1000",
+    ...options.env,
+  });
+  const clock = options.clock ?? systemClock;
+  const shield = await createShield(config, createLogger(config.SHIELD_LOG_LEVEL), clock);
+  return {
+    ...shield,
+    dataDir,
+    testDatabase,
+    async addMember(role, email = `${role}${++seq}@team.example.test`) {
+      const member = await addTeamMember(shield.database.db, clock, { kind: "cli" }, { email, role });
+      const { token } = await createApiToken(shield.database.db, clock, { kind: "cli" }, email);
+      return { member, token, auth: { authorization: `Bearer ${token}` } };
+    },
+    async destroy() {
+      await shield.close();
+      await testDatabase.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
