@@ -36,7 +36,7 @@ export const configSchema = z.object({
   SHIELD_INTAKE_RATE_LIMIT: positiveInt
     .default(10)
     .describe("Reports one client address may submit per minute through the public intake."),
-  SHIELD_API_RATE_LIMIT: positiveInt.default(600).describe("Requests one client address may make per minute to the API."),
+  SHIELD_API_RATE_LIMIT: positiveInt.default(600).describe("Requests one client address may make per minute to any other route (API and pages)."),
   SHIELD_MAX_BODY_BYTES: positiveInt
     .default(1_048_576)
     .describe("Largest JSON request body accepted, in bytes; larger ones are answered 413."),

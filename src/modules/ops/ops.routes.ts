@@ -30,9 +30,9 @@ export function registerOpsRoutes(app: HttpApp, deps: OpsRouteDeps): void {
   const { database, clock } = deps;
   const db = database.db;
 
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/healthz", { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", { schema: { hide: true } }, async (request, reply) => {
+  app.get("/readyz", { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
     try {
       if (!(await isSchemaCurrent(database))) return reply.code(503).send({ status: "migrations pending" });
       return { status: "ready" };

@@ -20,6 +20,7 @@ export interface HttpOptions {
   logger: FastifyBaseLogger;
   bodyLimit: number;
   trustProxy: boolean;
+  /** Requests per minute per client address, for every route without its own limit. */
   apiRateLimit: number;
   version: string;
 }
@@ -134,7 +135,8 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
     referrerPolicy: { policy: "no-referrer" },
   });
   await app.register(rateLimit, {
-    global: false,
+    // Every route is limited per client address; routes may set their own (`config.rateLimit`).
+    global: true,
     max: options.apiRateLimit,
     timeWindow: "1 minute",
     errorResponseBuilder: (_req, context) => ({
