@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import "../shared/zod-messages.js";
+import path from "node:path";
 import { Command, Option } from "commander";
 import { ConfigError, loadConfig, type Config } from "../config.js";
 import { migrateToLatest, openDatabase, type Database } from "../platform/db/database.js";
@@ -12,6 +13,7 @@ import { addTeamMember, createApiToken, listUsers, revokeMemberTokens, ROLES } f
 import { loadSettings, updateSetting } from "../modules/settings/index.js";
 import { serve, VERSION } from "../main.js";
 import { createProgress } from "./progress.js";
+import { createBackup } from "../platform/db/backup.js";
 
 /**
  * The `shield` command. Every command that prints something for people also takes
@@ -177,6 +179,29 @@ settings
     }
     const values = await withDatabase(({ db }) => updateSetting(db, systemClock, cli.actor, key, value));
     print(!!options.json, { [key]: values[key as keyof typeof values] }, () => `${key} = ${JSON.stringify(values[key as keyof typeof values])}`);
+  });
+
+program
+  .command("backup")
+  .description("Copy the database and the data directory's files (keys, attachments) to a new folder, with checksums. Safe while Shield runs.")
+  .option("--out <dir>", "where to write the backup (default: <data dir>/backups/<time>)")
+  .option("--json", "machine-readable output")
+  .action(async (options: { out?: string; json?: boolean }) => {
+    const config = loadConfig();
+    const out = path.resolve(options.out ?? path.join(config.dataDir, "backups", new Date().toISOString().replace(/[:.]/g, "-")));
+    let step = "";
+    let progress = createProgress("", false);
+    const manifest = await createBackup(config, out, (current, done, total) => {
+      if (current !== step) {
+        progress.done();
+        step = current;
+        progress = createProgress(`Backing up ${current}`, !options.json);
+      }
+      progress.update(done, total);
+    });
+    progress.done();
+    const bytes = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
+    print(!!options.json, { out, ...manifest }, () => `Backup written to ${out}: ${manifest.files.length} file(s), ${bytes} bytes (${manifest.database}).`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
