@@ -6,9 +6,25 @@ import { z } from "zod";
  * `describe()` is the one-line documentation the README table is checked against.
  * A bad value stops start-up with a message naming the variable and what is allowed.
  */
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+// Messages say what is allowed: "expected number, received NaN" helps no operator.
+const PORT_RULE = "must be a port number from 0 to 65535";
+const port = z.coerce.number({ error: PORT_RULE }).int(PORT_RULE).min(0, PORT_RULE).max(65535, PORT_RULE);
+const POSITIVE_RULE = "must be a whole number greater than 0";
+const positiveInt = z.coerce.number({ error: POSITIVE_RULE }).int(POSITIVE_RULE).positive(POSITIVE_RULE);
 const boolFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+/**
+ * A PostgreSQL URL that parses, or a file path. Any other scheme (`mysql://`, a typo such
+ * as `postgress://` or `postgres:/host`) would otherwise become a SQLite file of that odd
+ * name, and the operator would believe the data is in PostgreSQL.
+ */
+function isDatabaseLocation(value: string): boolean {
+  if (/^postgres(ql)?:\/\//.test(value)) return URL.canParse(value);
+  return !/^[A-Za-z][A-Za-z0-9+.-]+:/.test(value.replace(/^sqlite:(\/\/)?/, ""));
+}
+/** Strict base64 (standard or URL-safe) of exactly 32 bytes: the master key. */
+const isBase64Of32Bytes = (v: string) => /^[A-Za-z0-9+/_-]{43}=?$/.test(v.trim()) && Buffer.from(v.trim(), "base64").length === 32;
+/** Variables whose value is never echoed in an error message. */
+const SECRET_VARIABLES = new Set(["SHIELD_MASTER_KEY"]);
 
 export const configSchema = z.object({
   SHIELD_HOST: z.string().min(1).default("127.0.0.1").describe("Address the HTTP server listens on."),
@@ -17,6 +33,7 @@ export const configSchema = z.object({
   DATABASE_URL: z
     .string()
     .min(1)
+    .refine(isDatabaseLocation, "must be a postgres:// (or postgresql://) URL, or a SQLite file path (optionally written sqlite:PATH)")
     .optional()
     .describe("`postgres://…` for PostgreSQL, or a SQLite file path. Default: `<data dir>/shield.db`."),
   SMTP_URL: z
@@ -45,6 +62,32 @@ export const configSchema = z.object({
   SHIELD_TRUST_PROXY: boolFlag
     .default(false)
     .describe("Trust `X-Forwarded-*` headers from a reverse proxy (client address for rate limits, https for cookies)."),
+  SHIELD_MASTER_KEY: z
+    .string()
+    .refine((v) => isBase64Of32Bytes(v), "must be the base64 of exactly 32 bytes, e.g. the output of `openssl rand -base64 32`")
+    .optional()
+    .describe(
+      "Base64 of 32 random bytes that encrypts secrets at rest (the team's private OpenPGP key). Default: `<data dir>/master.key`, created on first start. Processes sharing a database must share it; keep a copy outside the server.",
+    ),
+  SHIELD_ATTACHMENT_MAX_BYTES: positiveInt
+    .default(10 * 1024 * 1024)
+    .describe("Largest attachment a reporter may upload, in bytes, per file."),
+  SHIELD_ATTACHMENT_MAX_FILES: positiveInt.default(5).describe("Most attachments a reporter may upload with one report or reply."),
+  SHIELD_ATTACHMENT_MAX_TOTAL_BYTES: positiveInt
+    .default(25 * 1024 * 1024)
+    .describe("Largest total size of the attachments of one report or reply, in bytes."),
+  SHIELD_SESSION_IDLE_MINUTES: positiveInt
+    .default(30)
+    .describe("A team member's session ends after this many minutes without a request."),
+  SHIELD_SESSION_MAX_HOURS: positiveInt
+    .default(12)
+    .describe("A team member's session ends this many hours after sign-in, however active."),
+  SHIELD_SIGN_IN_MAX_FAILURES: positiveInt
+    .default(10)
+    .describe("Failed sign-in attempts (password or second factor) allowed per client address and per account within the window; then sign-in is refused."),
+  SHIELD_SIGN_IN_WINDOW_MINUTES: positiveInt
+    .default(15)
+    .describe("The window of `SHIELD_SIGN_IN_MAX_FAILURES`, in minutes."),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -70,7 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      return `  ${name}=${JSON.stringify(picked[name] ?? "")}: ${issue.message}`;
+      const shown = SECRET_VARIABLES.has(name) ? "(hidden)" : JSON.stringify(picked[name] ?? "");
+      return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`Shield cannot start, these settings are wrong:\n${lines.join("\n")}`);
   }

@@ -6,17 +6,36 @@ import type { Config } from "./config.js";
 import { migrateToLatest, openDatabase, type Database } from "./platform/db/database.js";
 import { createHttpApp, type HttpApp } from "./platform/http/app.js";
 import { OutboxWorker } from "./platform/jobs/worker.js";
-import { createFileMailer, createSmtpMailer, type Mailer } from "./platform/mail/mailer.js";
+import { createFileMailer, createSmtpMailer, type Mailer, type MailerOptions } from "./platform/mail/mailer.js";
 import { systemClock, type Clock } from "./shared/clock.js";
 import { createReceiptJob, RECEIPT_JOB } from "./modules/intake/index.js";
 import { registerIntakeRoutes } from "./modules/intake/intake.routes.js";
+import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./modules/keys/index.js";
+import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
-import { REPORT_UPDATE_JOB } from "./modules/reports/index.js";
+import { recomputeNextDeadlinesIfStale, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
-import { SettingsCache } from "./modules/settings/index.js";
+import { registerTriageRoutes } from "./modules/triage/triage.routes.js";
+import { loadSettings, SettingsCache } from "./modules/settings/index.js";
 import { registerSetupRoutes } from "./web/setup/setup.routes.js";
+import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
+import { loadMasterKey } from "./platform/crypto/master-key.js";
+import { createMasterKeySealer, type AuthContext } from "./modules/auth/index.js";
+import { registerTeamPages } from "./web/team/team.routes.js";
+import { registerDeskPages } from "./web/desk/desk.routes.js";
+import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
+import { registerHallOfFameRoutes } from "./web/public/hall-of-fame.routes.js";
+import { BlobStore } from "./platform/blobs/blob-store.js";
+import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
+import { registerMetricsRoutes } from "./modules/metrics/index.js";
+import { registerAdminPages } from "./web/admin/admin.routes.js";
+import { createEscalationMailJob, createEscalationWebhookJob, ESCALATION_MAIL_JOB, ESCALATION_WEBHOOK_JOB } from "./modules/portal/index.js";
+import { registerPublicSite } from "./web/public/public-site.plugin.js";
+import { Scheduler } from "./platform/jobs/scheduler.js";
+import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
+import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -27,12 +46,18 @@ export interface Shield {
   worker: OutboxWorker;
   mailer: Mailer;
   settings: SettingsCache;
+  /** The team's OpenPGP key: publish, sign, decrypt. */
+  keyring: TeamKeyring;
+  /** Periodic tasks (the service-level check); started with the worker. */
+  scheduler: Scheduler;
+  /** Team sign-in: sessions, second factors; `requireSession(shield.auth, permission)` guards team pages. */
+  auth: AuthContext;
   /** Stops the worker after its current job, closes the HTTP server after in-flight requests, then the database. */
   close(): Promise<void>;
 }
 
-export function createMailer(config: Config): Mailer {
-  return config.SMTP_URL ? createSmtpMailer(config.SMTP_URL) : createFileMailer(path.join(config.dataDir, "outbox"));
+export function createMailer(config: Config, options: MailerOptions = {}): Mailer {
+  return config.SMTP_URL ? createSmtpMailer(config.SMTP_URL, options) : createFileMailer(path.join(config.dataDir, "outbox"), options);
 }
 
 /**
@@ -47,23 +72,53 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     await database.close();
     throw error;
   }
+  // A fresh install gets its master key and team key before anything is served or mailed.
+  let keyring: TeamKeyring;
+  try {
+    keyring = await prepareTeamKeyring({ db: database.db, clock, dataDir: config.dataDir, masterKeyBase64: config.SHIELD_MASTER_KEY });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const db = database.db;
-  const mailer = createMailer(config);
+  const mailer = createMailer(config, { signingKey: () => keyring.signingKey() });
   const settings = new SettingsCache(db);
+  // The queue order is stored per report; after an upgrade or a change of targets, bring it up to date.
+  await recomputeNextDeadlinesIfStale(db, await loadSettings(db), clock.now());
   const baseUrl = () => config.baseUrl;
   const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM };
+  const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  // The same master key the keyring just prepared (file or SHIELD_MASTER_KEY) seals TOTP secrets.
+  const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
+  const auth: AuthContext = {
+    db,
+    clock,
+    policy: { idleMs: config.SHIELD_SESSION_IDLE_MINUTES * 60_000, absoluteMs: config.SHIELD_SESSION_MAX_HOURS * 3_600_000 },
+    limits: { maxFailures: config.SHIELD_SIGN_IN_MAX_FAILURES, windowMs: config.SHIELD_SIGN_IN_WINDOW_MINUTES * 60_000 },
+    sealer: createMasterKeySealer(masterKey.bytes),
+    baseUrl,
+  };
 
   const worker = new OutboxWorker(
     database,
     {
       [RECEIPT_JOB]: createReceiptJob(mailDeps),
       [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
+      [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
+      [ESCALATION_WEBHOOK_JOB]: createEscalationWebhookJob({ db, baseUrl }),
+      [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),
+      [TEAM_MAIL_JOB]: createTeamMailJob(mailDeps),
+      [WEBHOOK_JOB]: createWebhookJob({ db, baseUrl }),
     },
     clock,
     logger.child({ component: "worker" }),
     { pollMs: config.SHIELD_WORKER_POLL_MS },
   );
   const wake = () => worker.wake();
+  const scheduler = new Scheduler(
+    [{ name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, log: logger.child({ component: "sla" }), onAlerted: wake }) }],
+    logger.child({ component: "scheduler" }),
+  );
 
   const app = await createHttpApp({
     logger,
@@ -71,12 +126,34 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     trustProxy: config.SHIELD_TRUST_PROXY,
     apiRateLimit: config.SHIELD_API_RATE_LIMIT,
     version: VERSION,
+    secureCookies: config.baseUrl.startsWith("https:"),
   });
   await app.register(formbody, { bodyLimit: config.SHIELD_MAX_BODY_BYTES });
   registerOpsRoutes(app, { database, clock, onRequeued: wake });
+  registerClientModuleRoutes(app);
   registerIntakeRoutes(app, { db, clock, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
-  registerReportRoutes(app, { db, clock, settings, onChanged: wake });
-  registerSetupRoutes(app, { db, clock, baseUrl });
+  registerReportRoutes(app, { db, clock, settings, onChanged: wake, keyring });
+  registerTriageRoutes(app, { db, clock, settings, onChanged: wake });
+  registerSetupRoutes(app, { db, clock, baseUrl, auth });
+  await registerTeamPages(app, { auth });
+  registerSecurityPolicyRoutes(app, { db, settings, baseUrl });
+  registerHallOfFameRoutes(app, { db, settings });
+  registerKeyRoutes(app, { keyring, securityTxt: new SecurityTxtPublisher({ keyring, settings, baseUrl, clock }) });
+  registerAttachmentRoutes(app, { db, clock, blobs, keyring });
+  registerMetricsRoutes(app, { db, clock });
+  await registerAdminPages(app, { auth, settings });
+  await registerDeskPages(app, { db, clock, settings, auth, blobs, onChanged: wake });
+  await registerPublicSite(app, {
+    db,
+    clock,
+    settings,
+    blobs,
+    baseUrl,
+    limits: { maxFileBytes: config.SHIELD_ATTACHMENT_MAX_BYTES, maxFiles: config.SHIELD_ATTACHMENT_MAX_FILES, maxTotalBytes: config.SHIELD_ATTACHMENT_MAX_TOTAL_BYTES },
+    rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT,
+    onChanged: wake,
+    keyring,
+  });
   await app.ready();
 
   let closing: Promise<void> | undefined;
@@ -87,8 +164,12 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     worker,
     mailer,
     settings,
+    keyring,
+    scheduler,
+    auth,
     close: () =>
       (closing ??= (async () => {
+        await scheduler.stop();
         await worker.stop();
         await app.close();
         mailer.close();
@@ -104,7 +185,10 @@ export async function serve(config: Config, logger: Logger): Promise<Shield> {
   if (!config.SHIELD_BASE_URL && config.SHIELD_PORT === 0) {
     config.baseUrl = address.replace(/\/+$/, "");
   }
-  if (config.SHIELD_WORKER) shield.worker.start();
+  if (config.SHIELD_WORKER) {
+    shield.worker.start();
+    shield.scheduler.start();
+  }
   logger.info({ address, database: shield.database.kind, worker: config.SHIELD_WORKER }, "Shield is listening");
 
   const setupToken = await openSetupIfNeeded(shield.database.db, systemClock);

@@ -14,7 +14,10 @@ function packageRoot(): string {
   return dir;
 }
 
-export const WEB_ROOT = path.join(packageRoot(), "src", "web");
+export const PACKAGE_ROOT = packageRoot();
+export const WEB_ROOT = path.join(PACKAGE_ROOT, "src", "web");
+/** Where `vite build` puts the browser modules of `src/web/client/`. */
+export const CLIENT_BUILD_DIR = path.join(PACKAGE_ROOT, "dist", "web", "client");
 
 /**
  * Server-side templates. Every `<%= … %>` is HTML-escaped; nothing from a report is
@@ -27,6 +30,24 @@ export interface PageData {
   [key: string]: unknown;
 }
 
+/** The program as the layout's header and footer show it (`it.site` in every template). */
+export interface SiteInfo {
+  companyName: string;
+  programName: string;
+  securityEmail: string;
+}
+
+let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "" };
+
+/**
+ * Called with the program settings at the start of each page request (see
+ * web/public/public-site.plugin.ts). One process serves one program, so one current
+ * value is right for every page; it is at most as old as the settings cache.
+ */
+export function setSiteInfo(info: SiteInfo): void {
+  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail };
+}
+
 export function renderPage(template: string, data: PageData): string {
-  return views.render(template, data);
+  return views.render(template, { site: siteInfo, ...data });
 }

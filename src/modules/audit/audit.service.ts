@@ -1,4 +1,4 @@
-import type { Db } from "../../platform/db/database.js";
+import type { Db, Tx } from "../../platform/db/database.js";
 import { GENESIS_HASH } from "../../platform/db/migrations/001-foundation.js";
 import { verifyChainSegment, type ChainProblem } from "./audit.js";
 import { listAuditEvents, readAuditHead } from "./audit.repository.js";
@@ -13,8 +13,21 @@ export interface AuditVerification {
 /**
  * Walks the whole log in pages and checks every link, then compares the end of the
  * chain with the head row, which catches events deleted from the end.
+ *
+ * It reads one snapshot (repeatable read on PostgreSQL, a read transaction on SQLite):
+ * a server keeps appending while an operator verifies, and events committed after the
+ * head was read would otherwise be named as inserted, or chased page after page forever.
+ * On SQLite the snapshot holds the connection, so run it from its own process (the CLI).
  */
 export async function verifyAuditLog(db: Db, onProgress?: (checked: number, total: number) => void): Promise<AuditVerification> {
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .setAccessMode("read only")
+    .execute((tx) => verifySnapshot(tx, onProgress));
+}
+
+async function verifySnapshot(db: Tx, onProgress?: (checked: number, total: number) => void): Promise<AuditVerification> {
   const head = await readAuditHead(db);
   let expected = { seq: 0, hash: GENESIS_HASH };
   let checked = 0;

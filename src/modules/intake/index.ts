@@ -1,2 +1,2 @@
-export { submitReport, trackingUrlFor, RECEIPT_JOB, type SubmittedReport } from "./intake.service.js";
+export { submitReport, trackingUrlFor, RECEIPT_JOB, type SubmittedReport, type SubmitOptions } from "./intake.service.js";
 export { createReceiptJob, formatUtc, type MailJobDeps } from "./receipt.job.js";

@@ -1,8 +1,10 @@
-import type { Db } from "../../platform/db/database.js";
+import type { Db, Tx } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
+import { validateReporterKey } from "../keys/index.js";
+import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import { insertReport, type Report } from "../reports/index.js";
 import type { SubmitReportBody } from "../reports/report.schemas.js";
 
@@ -18,16 +20,28 @@ export function trackingUrlFor(baseUrl: string, token: string): string {
   return `${baseUrl}/security/reports/${token}`;
 }
 
+export interface SubmitOptions {
+  /**
+   * Runs inside the report's transaction, before the commit: the web form records its
+   * attachments and its one-time confirmation here, so they exist exactly when the report does.
+   */
+  onStored?: (tx: Tx, report: Report, trackingToken: string) => Promise<void>;
+}
+
 /**
  * Stores a new report durably. The report, its audit event and its receipt job commit
  * in one transaction; only when this resolves may Shield tell the reporter it has it.
  * The tracking token rides in the receipt job until the mail is sent, then is dropped.
  */
-export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody, source: Report["source"]): Promise<SubmittedReport> {
+export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody, source: Report["source"], options: SubmitOptions = {}): Promise<SubmittedReport> {
   const trackingToken = generateSecret(32);
   const now = clock.now();
   const at = now.toISOString();
   const anonymous = input.credit?.anonymous === true || (!input.credit?.name && !input.credit?.url);
+  // Checked before the transaction: a key we could not encrypt to is refused, not stored.
+  // Against the real time, not the clock: the mail is encrypted in the real world.
+  const reporterPgpKey = input.reporter.pgpKey?.trim() ? input.reporter.pgpKey : null;
+  if (reporterPgpKey) await validateReporterKey(reporterPgpKey);
   const report = await db.transaction().execute(async (tx) => {
     const report = await insertReport(
       tx,
@@ -42,7 +56,7 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
         asset: input.asset ?? null,
         reporterName: input.reporter.name,
         reporterEmail: input.reporter.email,
-        reporterPgpKey: input.reporter.pgpKey ?? null,
+        reporterPgpKey,
         creditName: anonymous ? null : (input.credit?.name ?? input.reporter.name),
         creditUrl: anonymous ? null : (input.credit?.url ?? null),
         aiUsed: input.aiUsed ?? null,
@@ -53,6 +67,8 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
     );
     await appendAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
     await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now);
+    await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now);
+    await options.onStored?.(tx, report, trackingToken);
     return report;
   });
   return { report, trackingToken };

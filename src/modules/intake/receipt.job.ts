@@ -2,6 +2,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { JobHandler } from "../../platform/jobs/worker.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import { CHANNEL_LABELS, findReport, subjectSafe } from "../reports/index.js";
+import { encryptionFor } from "../keys/index.js";
 import { describeDuration, loadSettings } from "../settings/index.js";
 import { computeDeadlines } from "../sla/index.js";
 import { trackingUrlFor } from "./intake.service.js";
@@ -55,6 +56,8 @@ export function createReceiptJob(deps: MailJobDeps): JobHandler {
       {
         from: deps.mailFrom ?? settings.securityEmail,
         to: report.reporterEmail,
+        // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
+        encryptTo: encryptionFor(report),
         subject: `[#${report.id}] We received your report: ${subjectSafe(report.title)}`,
         text,
         headers: { "Auto-Submitted": "auto-replied" },

@@ -3,3 +3,4 @@ export { actorOf, addTeamMember, authenticateBearer, createApiToken, requirePerm
 export { findUserById } from "./people.repository.js";
 export { requireTeam, memberOf } from "./auth.hook.js";
 export { openSetupIfNeeded, checkSetupToken, completeSetup } from "./setup.service.js";
+export { changeMemberRole, disableMember } from "./member-admin.service.js";

@@ -4,7 +4,7 @@ import type { Clock } from "../../shared/clock.js";
 import { SetupClosedError } from "../../shared/errors.js";
 import { deleteSetting, readSetting, writeSetting } from "../settings/index.js";
 import { countUsers } from "./people.repository.js";
-import { addTeamMember, createApiToken } from "./people.service.js";
+import { addTeamMember } from "./people.service.js";
 import type { TeamMember } from "./people.js";
 
 const SETUP_KEY = "internal.setupTokenHash";
@@ -27,13 +27,14 @@ export async function checkSetupToken(db: Db, token: string): Promise<void> {
 }
 
 /**
- * Creates the first admin and an API token for them, and closes the setup link.
+ * Creates the first admin and closes the setup link. The admin is not usable yet: the
+ * auth module sets their password and enrols their authenticator, and hands out the
+ * API token once that is done (auth/account.service.ts, completeFirstAdminSetup).
  * @throws SetupClosedError, ValidationError
  */
-export async function completeSetup(db: Db, clock: Clock, token: string, input: { email: string; name: string }): Promise<{ member: TeamMember; apiToken: string }> {
+export async function completeSetup(db: Db, clock: Clock, token: string, input: { email: string; name: string }): Promise<TeamMember> {
   await checkSetupToken(db, token);
   const member = await addTeamMember(db, clock, { kind: "system" }, { ...input, role: "admin" });
   await deleteSetting(db, SETUP_KEY);
-  const { token: apiToken } = await createApiToken(db, clock, { kind: "system" }, member.email, "setup");
-  return { member, apiToken };
+  return member;
 }

@@ -1,4 +1,11 @@
 export * from "./report.js";
-export { findReport, findReportByTrackingHash, insertReport, insertMessage, listMessages, type Message, type NewReport } from "./report.repository.js";
+export { findReport, findReportByTrackingHash, insertReport, insertMessage, listMessages, updateReportIfState, type Message, type NewReport } from "./report.repository.js";
 export { readReportAsTeam, listReportsForTeam, transitionReport, REPORT_UPDATE_JOB } from "./report.service.js";
-export { reporterText } from "./report.schemas.js";
+export { reporterText, submitReportBody, type SubmitReportBody } from "./report.schemas.js";
+export { findReportDetails, findReportsSharingWords, refreshNextDeadline, recomputeNextDeadlinesIfStale, toUpstream, type ReportFilter, type ReportSort } from "./report.repository.js";
+export { resolveOwnerFilter } from "./report.service.js";
+export { presentReport, presentReportSummary, suggestBounty } from "./report.presenter.js";
+export { reportIdParams, reportView, upstreamView, transitionBody, type TransitionBody } from "./report.schemas.js";
+export { computeNextDeadline } from "./next-deadline.js";
+export { searchWords } from "./report-search.js";
+export * from "./report-details.js";

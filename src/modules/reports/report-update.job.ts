@@ -1,5 +1,6 @@
 import type { JobHandler } from "../../platform/jobs/worker.js";
 import type { MailJobDeps } from "../intake/receipt.job.js";
+import { encryptionFor } from "../keys/index.js";
 import { loadSettings } from "../settings/index.js";
 import { describeStateForReporter, subjectSafe, type ReportState } from "./report.js";
 import { findReport, listMessages } from "./report.repository.js";
@@ -31,6 +32,8 @@ export function createReportUpdateJob(deps: MailJobDeps): JobHandler {
       {
         from: deps.mailFrom ?? settings.securityEmail,
         to: report.reporterEmail,
+        // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
+        encryptTo: encryptionFor(report),
         subject: `[#${report.id}] Update on your report: ${subjectSafe(report.title)}`,
         text,
       },

@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import type { Settings } from "../settings/index.js";
 import { computeDeadlines } from "../sla/index.js";
+import { computeNextDeadline } from "./next-deadline.js";
+import type { ReportDetails } from "./report-details.js";
 import type { Report } from "./report.js";
 import type { Message } from "./report.repository.js";
 import type { reportSummaryView, reportView } from "./report.schemas.js";
@@ -18,10 +20,17 @@ export function presentReportSummary(report: Report, settings: Settings): z.infe
     receivedAt: report.receivedAt,
     updatedAt: report.updatedAt,
     deadlines: computeDeadlines(report, settings),
+    nextDeadlineAt: computeNextDeadline(report, settings, new Date()),
   };
 }
 
-export function presentReport(report: Report, messages: Message[], settings: Settings): z.infer<typeof reportView> {
+/** The bounty the program's table suggests for a severity; none for `none` or no severity. */
+export function suggestBounty(severity: Report["severity"], settings: Settings): { amount: number; currency: string } | null {
+  if (!severity || severity === "none") return null;
+  return { amount: settings.bountyTable[severity], currency: settings.bountyTable.currency };
+}
+
+export function presentReport(report: Report, messages: Message[], settings: Settings, details: ReportDetails): z.infer<typeof reportView> {
   return {
     ...presentReportSummary(report, settings),
     source: report.source,
@@ -43,5 +52,10 @@ export function presentReport(report: Report, messages: Message[], settings: Set
       pausedMs: report.pausedMs,
     },
     messages: messages.map((m) => ({ id: m.id, author: m.authorKind, body: m.body, internal: m.internal, createdAt: m.createdAt })),
+    ownerEmail: details.ownerEmail,
+    assessment: { cvss31: details.cvss31, cvss40: details.cvss40, severity: details.severity, severitySource: details.severitySource, cwe: details.cwe },
+    affectedVersions: details.affectedVersions,
+    bounty: { ...details.bounty, suggested: suggestBounty(report.severity, settings) },
+    upstreams: details.upstreams.map(({ reportId: _reportId, ...upstream }) => upstream),
   };
 }

@@ -4,15 +4,20 @@ import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import type { SettingsCache } from "../settings/index.js";
+import { decryptReportForTeam } from "../browser-encryption/index.js";
+import type { TeamKeyring } from "../keys/index.js";
 import { presentReport, presentReportSummary } from "./report.presenter.js";
 import { listReportsQuery, reportIdParams, reportListView, reportView, transitionBody } from "./report.schemas.js";
-import { listReportsForTeam, readReportAsTeam, transitionReport } from "./report.service.js";
+import { searchWords } from "./report-search.js";
+import { listReportsForTeam, readReportAsTeam, resolveOwnerFilter, transitionReport } from "./report.service.js";
 
 export interface ReportRouteDeps {
   db: Db;
   clock: Clock;
   settings: SettingsCache;
   onChanged: () => void;
+  /** Decrypts reports encrypted in the reporter's browser for the team. */
+  keyring?: TeamKeyring;
 }
 
 const errorView = z.object({ error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }) });
@@ -25,11 +30,13 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
 
   app.get(
     "/api/v1/reports",
-    { preHandler: canRead, schema: { summary: "List reports", tags: ["reports"], security, querystring: listReportsQuery, response: { 200: reportListView } } },
+    { preHandler: canRead, schema: { summary: "List reports", tags: ["reports"], security, querystring: listReportsQuery, response: { 200: reportListView, 400: errorView } } },
     async (request) => {
-      const { state, channel, limit, offset } = request.query;
+      const { state, channel, owner, severity, q, sort, limit, offset } = request.query;
       const settings = await deps.settings.get();
-      const { reports, total } = await listReportsForTeam(db, { states: state, channels: channel, limit, offset });
+      const ownerId = await resolveOwnerFilter(db, actorOf(memberOf(request)), owner);
+      const words = q === undefined ? undefined : searchWords(q);
+      const { reports, total } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset });
       return { reports: reports.map((r) => presentReportSummary(r, settings)), total, limit, offset };
     },
   );
@@ -38,8 +45,10 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
     "/api/v1/reports/:id",
     { preHandler: canRead, schema: { summary: "Read one report with its thread (audited)", tags: ["reports"], security, params: reportIdParams, response: { 200: reportView, 404: errorView } } },
     async (request) => {
-      const { report, messages } = await readReportAsTeam(db, clock, actorOf(memberOf(request)), request.params.id);
-      return presentReport(report, messages, await deps.settings.get());
+      const actor = actorOf(memberOf(request));
+      const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
+      const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actor, report) : undefined;
+      return { ...presentReport(report, messages, await deps.settings.get(), details), ...(encryption ? { encryption } : {}) };
     },
   );
 
@@ -62,8 +71,8 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const settings = await deps.settings.get();
       await transitionReport(db, clock, settings, actor, request.params.id, request.body);
       deps.onChanged();
-      const { report, messages } = await readReportAsTeam(db, clock, actor, request.params.id);
-      return presentReport(report, messages, settings);
+      const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
+      return presentReport(report, messages, settings, details);
     },
   );
 }

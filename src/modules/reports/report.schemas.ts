@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SEVERITY_SOURCES, UPSTREAM_STATUSES } from "./report-details.js";
 import { CHANNELS, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS } from "./report.js";
 
 /**
@@ -68,6 +69,23 @@ export const listReportsQuery = z
   .object({
     state: csv(REPORT_STATES).optional().describe("Comma-separated states."),
     channel: csv(CHANNELS).optional().describe("Comma-separated channels."),
+    owner: z
+      .union([z.literal("me"), z.literal("none"), z.email("must be a team member's e-mail address, `me` or `none`").max(254)])
+      .optional()
+      .describe("Reports owned by this team member (e-mail), by you (`me`), or by nobody (`none`)."),
+    severity: csv(SEVERITIES).optional().describe("Comma-separated severities."),
+    q: z
+      .string()
+      .trim()
+      .min(1, "must contain a word")
+      .max(500)
+      .refine((s) => /[\p{L}\p{N}]/u.test(s), "must contain a word")
+      .optional()
+      .describe("Full-text search in titles, descriptions and messages: every word must occur; the last one may be the start of a word."),
+    sort: z
+      .enum(["newest", "deadline"])
+      .default("newest")
+      .describe("`newest`: highest id first. `deadline`: the queue, the report closest to missing a service-level target first (overdue ones first), reports without a running clock last."),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     offset: z.coerce.number().int().min(0).default(0),
   })
@@ -107,6 +125,20 @@ export const reportSummaryView = z.object({
   receivedAt: z.string(),
   updatedAt: z.string(),
   deadlines: z.object({ firstResponse: z.string().nullable(), triage: z.string().nullable(), resolution: z.string().nullable() }),
+  nextDeadlineAt: z.string().nullable().describe("The soonest target still to meet (the `sort=deadline` order); null when no clock runs."),
+});
+
+const cvssView = z.object({ vector: z.string(), score: z.number(), rating: z.enum(["none", "low", "medium", "high", "critical"]) });
+
+export const upstreamView = z.object({
+  id: z.number(),
+  project: z.string(),
+  contact: z.string().nullable(),
+  reference: z.string().nullable(),
+  status: z.enum(UPSTREAM_STATUSES),
+  embargoUntil: z.string().nullable().describe("YYYY-MM-DD"),
+  createdAt: z.string(),
+  updatedAt: z.string(),
 });
 
 export const reportView = reportSummaryView.extend({
@@ -129,6 +161,37 @@ export const reportView = reportSummaryView.extend({
     pausedMs: z.number(),
   }),
   messages: z.array(messageView),
+  ownerEmail: z.string().nullable(),
+  assessment: z
+    .object({
+      cvss31: cvssView.nullable(),
+      cvss40: cvssView.nullable(),
+      severity: z.enum(SEVERITIES).nullable(),
+      severitySource: z.enum(SEVERITY_SOURCES).nullable().describe("`explicit`: set by a person; `cvss40`/`cvss31`: follows that vector's rating."),
+      cwe: z.object({ id: z.string(), name: z.string() }).nullable(),
+    })
+    .describe("Severity: CVSS vectors with their computed scores, the severity and the weakness (CWE 4.15)."),
+  affectedVersions: z.string().nullable(),
+  bounty: z.object({
+    eligible: z.boolean().nullable().describe("null: not decided yet."),
+    reason: z.string().nullable(),
+    amount: z.number().nullable(),
+    currency: z.string().nullable(),
+    suggested: z.object({ amount: z.number(), currency: z.string() }).nullable().describe("From the program's bounty table for the report's severity."),
+    awardedAt: z.string().nullable(),
+    paidAt: z.string().nullable(),
+  }),
+  upstreams: z.array(upstreamView),
+  encryption: z
+    .object({
+      browserEncrypted: z.literal(true),
+      decrypted: z.object({ description: z.string().nullable(), steps: z.string().nullable(), impact: z.string().nullable() }).nullable(),
+      problem: z.string().nullable(),
+    })
+    .optional()
+    .describe(
+      "Only on reports the reporter encrypted in the browser: `description`, `steps` and `impact` above are then the OpenPGP ciphertext as received; `decrypted` is a copy made with the team key on this read (audited as `report.decrypted`), null with `problem` when it cannot be decrypted.",
+    ),
 });
 
 export const reportListView = z.object({

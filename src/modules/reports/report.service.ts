@@ -4,9 +4,20 @@ import type { Clock } from "../../shared/clock.js";
 import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail } from "../people/index.js";
-import type { Settings } from "../settings/index.js";
+import { loadSettings, type Settings } from "../settings/index.js";
 import { applyTransition, checkTransition, concernsReporter, isClosingState, type Report } from "./report.js";
-import { findReport, insertMessage, listMessages, listReports, updateReportIfState, type Message, type ReportFilter } from "./report.repository.js";
+import type { ReportDetails } from "./report-details.js";
+import {
+  findReport,
+  findReportDetails,
+  insertMessage,
+  listMessages,
+  listReports,
+  recomputeNextDeadlinesIfStale,
+  updateReportIfState,
+  type Message,
+  type ReportFilter,
+} from "./report.repository.js";
 import type { TransitionBody } from "./report.schemas.js";
 
 export const REPORT_UPDATE_JOB = "mail.report_update";
@@ -16,18 +27,41 @@ export const REPORT_UPDATE_JOB = "mail.report_update";
  * confidential, and the log shows who looked at it.
  * @throws ReportNotFoundError
  */
-export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: number): Promise<{ report: Report; messages: Message[] }> {
+export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: number): Promise<{ report: Report; messages: Message[]; details: ReportDetails }> {
   return db.transaction().execute(async (tx) => {
     const report = await findReport(tx, id);
     if (!report) throw ReportNotFoundError(id);
     const messages = await listMessages(tx, id, { includeInternal: true });
+    const details = (await findReportDetails(tx, id))!;
     await appendAuditEvent(tx, actor, { action: "report.viewed", subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
-    return { report, messages };
+    return { report, messages, details };
   });
 }
 
+/**
+ * Lists reports for the team. The queue order (`sort: "deadline"`) first makes sure the
+ * stored deadlines were computed with the current service-level settings (read from the
+ * database, not a cache, so that processes agree).
+ */
 export async function listReportsForTeam(db: Db, filter: ReportFilter) {
+  if (filter.sort === "deadline") await recomputeNextDeadlinesIfStale(db, await loadSettings(db), new Date());
   return listReports(db, filter);
+}
+
+/**
+ * The owner filter of a list: `me`, `none` or a member's e-mail address.
+ * @throws DomainError owner_not_found (400) for an address that is no team member
+ */
+export async function resolveOwnerFilter(db: Db, actor: Actor, owner: string | undefined): Promise<number | null | undefined> {
+  if (owner === undefined) return undefined;
+  if (owner === "none") return null;
+  if (owner === "me") {
+    if (actor.kind !== "user") throw new DomainError("owner_not_found", "invalid", "Only a team member has reports of their own.", { owner: "use an e-mail address" });
+    return actor.userId;
+  }
+  const user = await findUserByEmail(db, owner.toLowerCase());
+  if (!user) throw new DomainError("owner_not_found", "invalid", `No team member ${owner}.`, { owner: "must be a team member's e-mail address, `me` or `none`" });
+  return user.id;
 }
 
 /**

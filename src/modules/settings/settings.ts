@@ -12,6 +12,47 @@ const channelTargets = z.object({
   triage: minutes,
 });
 
+/** True when `Intl` knows the IANA time zone (Node ships the full time-zone database). */
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+const clockTime = z
+  .string()
+  .regex(/^([01]\d|2[0-4]):[0-5]\d$/, "must be a time of day HH:MM between 00:00 and 24:00")
+  .refine((v) => v <= "24:00", "must be a time of day HH:MM between 00:00 and 24:00");
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be an ISO date YYYY-MM-DD")
+  .refine((v) => {
+    const date = new Date(`${v}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(v);
+  }, "must be a real calendar date");
+
+/**
+ * Business hours of one channel: its clocks run only on working days between
+ * `opensAt` and `closesAt` local time in `timeZone`, except on `holidays` (local dates).
+ */
+export const businessCalendarSchema = z
+  .object({
+    timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin"),
+    workingDays: z
+      .array(z.enum(WEEKDAYS))
+      .min(1, "needs at least one working day")
+      .refine((days) => new Set(days).size === days.length, "must not repeat a day"),
+    opensAt: clockTime,
+    closesAt: clockTime,
+    holidays: z.array(isoDate).max(1000),
+  })
+  .refine((c) => c.opensAt < c.closesAt, { message: "must close after it opens", path: ["closesAt"] });
+export type BusinessCalendar = z.infer<typeof businessCalendarSchema>;
+
 export const settingsSchema = z.object({
   programName: z.string().min(1).max(200),
   companyName: z.string().min(1).max(200),
@@ -32,6 +73,29 @@ export const settingsSchema = z.object({
     not_applicable: z.string().min(1),
     spam: z.string().min(1),
     routed_to_support: z.string().min(1),
+  }),
+  /** Accent colour of the public pages, `#rrggbb`; served as /assets/brand.css, darkened where needed for AA contrast. */
+  brandColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a hex colour like #1f5fbf"),
+  /** Products, domains or components a reporter can pick on the form ("Other" is always offered). */
+  assets: z
+    .array(z.string().trim().min(1).max(200))
+    .max(200)
+    .refine((list) => new Set(list).size === list.length, "must not repeat an asset"),
+  /** Where escalations are also posted as Slack-compatible JSON `{"text": …}`; null: e-mail only. */
+  webhookUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).nullable(),
+  /** Business hours per tracked channel; null: its clocks run around the clock. */
+  calendars: z.object({
+    account_attack: businessCalendarSchema.nullable(),
+    vulnerability: businessCalendarSchema.nullable(),
+    sensitive: businessCalendarSchema.nullable(),
+  }),
+  /** Bounty amounts suggested to the triager by severity, in `currency` (ISO 4217); the amount awarded is set per report. */
+  bountyTable: z.object({
+    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code such as USD"),
+    critical: z.number().nonnegative().max(1_000_000_000),
+    high: z.number().nonnegative().max(1_000_000_000),
+    medium: z.number().nonnegative().max(1_000_000_000),
+    low: z.number().nonnegative().max(1_000_000_000),
   }),
 });
 
@@ -60,6 +124,12 @@ export const DEFAULT_SETTINGS: Settings = {
     spam: "This report was closed as spam.",
     routed_to_support: "Thank you for writing. This is not a security issue, so we forwarded your message to our support team, who will answer you.",
   },
+  brandColor: "#1f5fbf",
+  assets: [],
+  webhookUrl: null,
+  // PRODUCT.md: business-hours calendars are optional; account_attack stays 24/7.
+  calendars: { account_attack: null, vulnerability: null, sensitive: null },
+  bountyTable: { currency: "USD", critical: 5000, high: 2000, medium: 500, low: 100 },
 };
 
 /** "72 hours", "2 hours", "5 days": how a target reads on a page or in a receipt. */

@@ -1,1 +1,17 @@
-export { computeDeadlines, firstResponseTarget, type Deadlines } from "./sla.js";
+export {
+  alertFor,
+  computeDeadlines,
+  evaluateServiceLevels,
+  firstResponseTarget,
+  pausesFromTransitions,
+  targetsFor,
+  SLA_TARGETS,
+  WARNING_SHARE,
+  type ClockState,
+  type Deadlines,
+  type PauseInterval,
+  type SlaReport,
+  type SlaTarget,
+  type TargetStatus,
+} from "./sla.js";
+export { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK, type SlaCheckDeps, type SlaCheckOutcome } from "./sla-check.service.js";

@@ -1,19 +1,65 @@
-import type { Report, Severity, TrackedChannel } from "../reports/report.js";
+import type { Report, ReportState, TrackedChannel } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
+import { compileCalendar, instantAfterRunning, mergeSpans, runningTimeBetween, type Span } from "./business-calendar.js";
 
 /**
- * Service-level deadlines. Pure. A clock starts at receipt (the policy page promises a
- * reply within N hours of the submission) and is pushed back by the time the report
- * spent waiting for its reporter.
+ * Service-level clocks. Pure: no database, no system time (the caller passes `now`).
+ *
+ * Every clock starts at receipt: the policy page promises a reply within N hours of the
+ * reporter's submission. A clock runs only inside its channel's business hours when the
+ * channel has a calendar, around the clock otherwise, and never while the report waits
+ * for its reporter (`needs_info`). It stops at its milestone: first response at
+ * `acknowledgedAt`, triage at `triagedAt`, resolution at `resolvedAt` — or at `closedAt`
+ * when the report is closed first (closing sends the reporter an answer).
+ *
+ * Pauses are measured in business time: what is taken off the clock is the business
+ * time that passed while the report waited, not the wall time. A pause from Friday
+ * 16:00 to Monday 10:00 on a Monday–Friday 09:00–17:00 calendar costs the clock two
+ * hours, not sixty-six; on a 24/7 channel business time is wall time, so there the two
+ * are the same. This needs to know when each pause happened: the running pause is
+ * known from `needsInfoSince`; earlier ones come from the report's history
+ * (`pausesFromTransitions`). When a caller has no history, the paused wall time in
+ * `pausedMs` that no known pause explains is credited to the clock as is — exact on
+ * 24/7 channels, generous on calendars.
  */
+
+export const SLA_TARGETS = ["firstResponse", "triage", "resolution"] as const;
+export type SlaTarget = (typeof SLA_TARGETS)[number];
+
+export type ClockState = "running" | "paused" | "met" | "missed";
+
+/** The owner is warned once a clock has used this share of its target. */
+export const WARNING_SHARE = 0.75;
+
+export interface TargetStatus {
+  target: SlaTarget;
+  /** The target in minutes, from the program settings. */
+  minutes: number;
+  /** When the clock runs out, assuming it runs from now on; null only past a ten-year horizon. */
+  dueAt: string | null;
+  /** Running time used over the target: 0 at receipt, 1 at the deadline, more when late. */
+  elapsedShare: number;
+  state: ClockState;
+  /** The milestone that stopped the clock, if it stopped. */
+  stoppedAt: string | null;
+}
+
+/** A pause that ended: the report waited for its reporter from `from` to `to`. */
+export interface PauseInterval {
+  from: string;
+  to: string;
+}
+
+export type SlaReport = Pick<
+  Report,
+  "channel" | "state" | "severity" | "receivedAt" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "pausedMs" | "needsInfoSince"
+>;
+
+/** Due times for the team API and the receipt (kept for those callers). */
 export interface Deadlines {
   firstResponse: string | null;
   triage: string | null;
   resolution: string | null;
-}
-
-function addMinutes(iso: string, minutes: number, pausedMs: number): string {
-  return new Date(Date.parse(iso) + minutes * 60_000 + pausedMs).toISOString();
 }
 
 /** Minutes promised for the first human response on a channel, or null when none is promised. */
@@ -21,13 +67,104 @@ export function firstResponseTarget(settings: Settings, channel: TrackedChannel)
   return settings.targets[channel].firstResponse;
 }
 
-export function computeDeadlines(report: Pick<Report, "channel" | "receivedAt" | "pausedMs" | "severity">, settings: Settings): Deadlines {
-  if (report.channel === "support") return { firstResponse: null, triage: null, resolution: null };
-  const targets = settings.targets[report.channel];
-  const resolution = report.severity ? settings.resolutionTargets[report.severity as Severity] : null;
-  return {
-    firstResponse: targets.firstResponse == null ? null : addMinutes(report.receivedAt, targets.firstResponse, report.pausedMs),
-    triage: targets.triage == null ? null : addMinutes(report.receivedAt, targets.triage, report.pausedMs),
-    resolution: resolution == null ? null : addMinutes(report.receivedAt, resolution, report.pausedMs),
-  };
+/** The targets that apply to a report, in minutes: per channel, and for resolution per severity. */
+export function targetsFor(report: Pick<Report, "channel" | "severity">, settings: Settings): Partial<Record<SlaTarget, number>> {
+  if (report.channel === "support") return {};
+  const channel = settings.targets[report.channel];
+  const out: Partial<Record<SlaTarget, number>> = {};
+  if (channel.firstResponse != null) out.firstResponse = channel.firstResponse;
+  if (channel.triage != null) out.triage = channel.triage;
+  const resolution = report.severity ? settings.resolutionTargets[report.severity] : null;
+  if (resolution != null) out.resolution = resolution;
+  return out;
+}
+
+function stopOf(report: SlaReport, target: SlaTarget): string | null {
+  const milestone = target === "firstResponse" ? report.acknowledgedAt : target === "triage" ? report.triagedAt : report.resolvedAt;
+  return milestone ?? report.closedAt;
+}
+
+/**
+ * Every clock of a report at `now`. `pauses` are the report's ended pauses when the
+ * caller knows them (see the module comment); the running one comes from the row.
+ */
+export function evaluateServiceLevels(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): TargetStatus[] {
+  if (report.channel === "support") return [];
+  const calendarSettings = settings.calendars?.[report.channel] ?? null;
+  const calendar = calendarSettings ? compileCalendar(calendarSettings) : null;
+  const nowMs = now.getTime();
+  const startMs = Date.parse(report.receivedAt);
+
+  const ended: Span[] = (pauses ?? []).map((p) => [Date.parse(p.from), Date.parse(p.to)] as const);
+  const explainedMs = ended.reduce((sum, [s, e]) => sum + Math.max(0, e - s), 0);
+  const unexplainedMs = Math.max(0, report.pausedMs - explainedMs);
+  const running = report.state === "needs_info" && report.needsInfoSince ? ([Date.parse(report.needsInfoSince), Math.max(nowMs, Date.parse(report.needsInfoSince))] as const) : null;
+
+  const out: TargetStatus[] = [];
+  for (const [target, minutes] of Object.entries(targetsFor(report, settings)) as Array<[SlaTarget, number]>) {
+    const stoppedAt = stopOf(report, target);
+    const untilMs = stoppedAt ? Date.parse(stoppedAt) : nowMs;
+    // A stopped clock ignores what happened after its stop.
+    const spans = mergeSpans([...ended, ...(running ? [running] : [])].map(([s, e]) => [s, Math.min(e, untilMs)] as const));
+    const targetMs = minutes * 60_000;
+    const dueMs = instantAfterRunning(calendar, startMs, targetMs + unexplainedMs, spans);
+    const usedMs = Math.max(0, runningTimeBetween(calendar, startMs, untilMs, spans) - unexplainedMs);
+    const late = dueMs == null ? false : untilMs > dueMs;
+    let state: ClockState;
+    if (stoppedAt) state = late ? "missed" : "met";
+    else if (late) state = "missed";
+    else state = running ? "paused" : "running";
+    out.push({ target, minutes, dueAt: dueMs == null ? null : new Date(dueMs).toISOString(), elapsedShare: usedMs / targetMs, state, stoppedAt });
+  }
+  return out;
+}
+
+/**
+ * Due times of a report's clocks. `now` matters only while the report is paused (its
+ * deadlines move with the pause); callers without a clock get the system time.
+ */
+export function computeDeadlines(report: SlaReport, settings: Settings, now: Date = new Date(), pauses?: readonly PauseInterval[]): Deadlines {
+  const deadlines: Deadlines = { firstResponse: null, triage: null, resolution: null };
+  for (const status of evaluateServiceLevels(report, settings, now, pauses)) deadlines[status.target] = status.dueAt;
+  return deadlines;
+}
+
+/** What the periodic check owes the team for one clock: nothing, a warning, or news of a miss. */
+export function alertFor(status: TargetStatus): "warning" | "missed" | null {
+  // A clock that already stopped needs no one to act: a late acknowledgement is history.
+  if (status.stoppedAt) return null;
+  if (status.state === "missed") return "missed";
+  if (status.elapsedShare >= WARNING_SHARE) return "warning";
+  return null;
+}
+
+/**
+ * The ended pauses of a report, from its state changes in order. A pause that began
+ * but whose end was not recorded as a state change (and is not the running one) is
+ * closed with the paused time `pausedMs` does not otherwise explain.
+ */
+export function pausesFromTransitions(
+  transitions: ReadonlyArray<{ at: string; from: ReportState | string; to: ReportState | string }>,
+  report: Pick<Report, "pausedMs" | "needsInfoSince">,
+): PauseInterval[] {
+  const ended: PauseInterval[] = [];
+  const unclosed: string[] = [];
+  let openSince: string | null = null;
+  for (const t of transitions) {
+    if (t.from === "needs_info" && openSince) {
+      ended.push({ from: openSince, to: t.at });
+      openSince = null;
+    }
+    if (t.to === "needs_info") {
+      if (openSince) unclosed.push(openSince);
+      openSince = t.at;
+    }
+  }
+  if (openSince && openSince !== report.needsInfoSince) unclosed.push(openSince);
+  let left = report.pausedMs - ended.reduce((sum, p) => sum + (Date.parse(p.to) - Date.parse(p.from)), 0);
+  if (unclosed.length === 1 && left > 0) {
+    ended.push({ from: unclosed[0]!, to: new Date(Date.parse(unclosed[0]!) + left).toISOString() });
+    left = 0;
+  }
+  return ended;
 }

@@ -18,7 +18,8 @@ forEachDatabase((kind) => {
     beforeAll(async () => {
       shield = await createTestShield(kind);
       for (let i = 0; i < 3; i++) await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput({ title: `Backed up ${i}` }) });
-      fs.writeFileSync(path.join(shield.dataDir, "master.key"), "k".repeat(32));
+      fs.mkdirSync(path.join(shield.dataDir, "keys"), { recursive: true });
+      fs.writeFileSync(path.join(shield.dataDir, "keys", "note.txt"), "kept");
       out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shield-backup-")), "b");
     });
     afterAll(async () => {
@@ -34,7 +35,8 @@ forEachDatabase((kind) => {
       const manifest = JSON.parse(stdout);
       expect(manifest.database).toBe(kind);
       const paths = manifest.files.map((f: { path: string }) => f.path);
-      expect(paths).toContain(path.join("data", "master.key"));
+      expect(paths).not.toContain(path.join("data", "master.key"));
+      expect(paths).toContain(path.join("data", "keys", "note.txt"));
       expect(paths.some((p: string) => p.startsWith("outbox"))).toBe(false);
       const onDisk = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
       expect(onDisk.files).toEqual(manifest.files);

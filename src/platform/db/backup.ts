@@ -6,6 +6,8 @@ import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import type { Config } from "../../config.js";
 
+const MASTER_KEY_FILE = "master.key";
+
 export interface BackupProgress {
   (step: string, done: number, total: number): void;
 }
@@ -19,10 +21,16 @@ export interface BackupManifest {
 /**
  * A consistent copy of everything Shield needs to come back: the database (SQLite's
  * online backup API, or `pg_dump --format=custom` for PostgreSQL) and the data
- * directory's files (master key, keys, attachments), with a manifest of checksums.
+ * directory's files (attachments, keys), with a manifest of checksums. The master key
+ * is left out unless asked for: keep it apart from the backups.
  * Safe while Shield runs. Outgoing `.eml` files and earlier backups are left out.
  */
-export async function createBackup(config: Config, outDir: string, progress: BackupProgress = () => {}): Promise<BackupManifest> {
+export async function createBackup(
+  config: Config,
+  outDir: string,
+  progress: BackupProgress = () => {},
+  options: { includeMasterKey?: boolean } = {},
+): Promise<BackupManifest> {
   await fs.mkdir(outDir, { recursive: true });
   if ((await fs.readdir(outDir)).length > 0) throw new Error(`${outDir} is not empty; choose a new folder for the backup`);
 
@@ -47,6 +55,8 @@ export async function createBackup(config: Config, outDir: string, progress: Bac
   const dataFiles = (await listFiles(config.dataDir)).filter((rel) => {
     const top = rel.split(path.sep)[0]!;
     if (skip.has(top)) return false;
+    // The master key decrypts the team's private key: a backup that holds both protects neither.
+    if (rel === MASTER_KEY_FILE && !options.includeMasterKey) return false;
     // The live SQLite files are covered by the online backup above.
     return !(config.database.kind === "sqlite" && path.join(config.dataDir, rel).startsWith(config.database.file));
   });

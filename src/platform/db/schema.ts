@@ -14,6 +14,23 @@ export interface Tables {
   jobs: JobsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  team_keys: TeamKeysTable;
+  policy_versions: PolicyVersionsTable;
+  policy_variables: PolicyVariablesTable;
+  hall_of_fame_entries: HallOfFameEntriesTable;
+  attachments: AttachmentsTable;
+  report_escalations: ReportEscalationsTable;
+  report_confirmations: ReportConfirmationsTable;
+  user_passwords: UserPasswordsTable;
+  user_totp: UserTotpTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  sign_in_failures: SignInFailuresTable;
+  sla_alerts: SlaAlertsTable;
+  report_upstreams: ReportUpstreamsTable;
+  report_deadline_basis: ReportDeadlineBasisTable;
 }
 
 export interface SettingsTable {
@@ -72,6 +89,29 @@ export interface ReportsTable {
   state_before_needs_info: string | null;
   paused_ms: number;
   updated_at: string;
+  // Triage (007): vectors with the score and rating computed from them.
+  cvss31_vector: string | null;
+  cvss31_score: number | null;
+  cvss31_rating: string | null;
+  cvss40_vector: string | null;
+  cvss40_score: number | null;
+  cvss40_rating: string | null;
+  /** explicit | cvss31 | cvss40: where `severity` came from; null for a severity set by a transition. */
+  severity_source: string | null;
+  cwe_id: string | null;
+  cwe_name: string | null;
+  affected_versions: string | null;
+  /** null: not decided; 0/1 */
+  bounty_eligible: number | null;
+  bounty_reason: string | null;
+  bounty_amount: number | null;
+  bounty_currency: string | null;
+  bounty_awarded_at: string | null;
+  bounty_paid_at: string | null;
+  /** The soonest service-level deadline still to meet; null when none runs (closed, paused, support). Indexed for the queue. */
+  next_deadline_at: string | null;
+  /** 008: 1 when description, steps and impact are OpenPGP messages encrypted in the reporter's browser (stored as received). */
+  browser_encrypted: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -115,4 +155,195 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+}
+
+/** An uploaded file: the row names the report (and reply), the bytes live in the blob store under `blob_sha256`. */
+export interface AttachmentsTable {
+  id: Generated<number>;
+  report_id: number;
+  message_id: number | null;
+  blob_sha256: string;
+  /** As the reporter's browser sent it: hostile text, shown escaped, sanitised only in download headers. */
+  filename: string;
+  /** Detected from the content, never taken from the name or the browser. */
+  content_type: string;
+  size: number;
+  created_at: string;
+  /** 008: 1 when the file is a binary OpenPGP message encrypted in the reporter's browser. */
+  browser_encrypted: Generated<number>;
+}
+
+/** When a reporter last escalated a report: at most once per 12 hours. */
+export interface ReportEscalationsTable {
+  report_id: number;
+  last_escalated_at: string;
+  count: number;
+}
+
+/** The one-time confirmation after the web form; the tracking token is sealed under the confirmation id, which is stored only hashed. */
+export interface ReportConfirmationsTable {
+  id_hash: string;
+  report_id: number;
+  sealed_token: string;
+  expires_at: string;
+}
+
+/** The team's OpenPGP keys: one with slot 'current', the replaced ones retired (kept to decrypt old mail). */
+export interface TeamKeysTable {
+  id: Generated<number>;
+  slot: string | null;
+  fingerprint: string;
+  algorithm: string;
+  /** JSON array of the key's user IDs. */
+  user_ids: string;
+  key_created_at: string;
+  expires_at: string | null;
+  public_key: string;
+  /** The armoured private key, AES-256-GCM under the master key (see platform/crypto/at-rest.ts). */
+  sealed_private_key: string;
+  master_key_id: string;
+  source: string;
+  stored_at: string;
+  retired_at: string | null;
+}
+
+/** A team member's password: argon2id in PHC format. */
+export interface UserPasswordsTable {
+  user_id: number;
+  hash: string;
+  changed_at: string;
+}
+
+/** A member's TOTP authenticator; the pending secret is one being enrolled and not yet confirmed. */
+export interface UserTotpTable {
+  user_id: number;
+  /** Sealed under the master key (platform/crypto/at-rest.ts); null until the first enrolment is confirmed. */
+  sealed_secret: string | null;
+  enrolled_at: string | null;
+  /** The last accepted time step: a code is never accepted twice. */
+  last_step: number | null;
+  pending_sealed_secret: string | null;
+  pending_since: string | null;
+}
+
+/** Single-use recovery codes, stored as SHA-256 (80 random bits each). */
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+/** WebAuthn credentials. `public_key` is base64url COSE, `transports` a JSON array. */
+export interface PasskeysTable {
+  id: Generated<number>;
+  user_id: number;
+  credential_id: string;
+  public_key: string;
+  counter: number;
+  transports: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** Server-side sessions; the cookie holds a random 256-bit id, the table only its SHA-256. */
+export interface SessionsTable {
+  id: Generated<number>;
+  token_hash: string;
+  user_id: number;
+  /** `signed_in`, `second_factor` (password ok, code pending) or `enrolment` (invite accepted, TOTP pending). */
+  kind: string;
+  /** JSON: WebAuthn challenge, where to go after sign-in, the invite being accepted. */
+  data: string;
+  created_at: string;
+  last_seen_at: string;
+  /** Absolute end, whatever the activity. */
+  expires_at: string;
+}
+
+/** One-time links to set a password and enrol TOTP (`invite`), also made by the first-admin setup (`setup`). */
+export interface InvitesTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  purpose: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+/** Failed sign-in attempts, by client address (`ip`) and by the e-mail typed (`account`), for the rate limits. */
+export interface SignInFailuresTable {
+  id: Generated<number>;
+  scope: string;
+  key: string;
+  at: string;
+}
+
+export interface PolicyVersionsTable {
+  id: Generated<number>;
+  source: string;
+  title: string;
+  description: string | null;
+  sha256: string;
+  imported_at: string;
+  imported_by: string;
+}
+
+export interface PolicyVariablesTable {
+  name: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface HallOfFameEntriesTable {
+  id: Generated<number>;
+  name: string;
+  url: string | null;
+  affiliation: string | null;
+  content_key: string;
+  position: number;
+  source: string;
+  added_at: string;
+}
+
+/**
+ * One row per warning or miss sent for a report's target. The unique key
+ * (report_id, target, kind) is what makes each alert go out once across processes.
+ */
+export interface SlaAlertsTable {
+  id: Generated<number>;
+  report_id: number;
+  /** firstResponse | triage | resolution */
+  target: string;
+  /** warning | missed */
+  kind: string;
+  due_at: string;
+  created_at: string;
+}
+
+/** Upstream coordination of a report (Rails, Ruby, a library): who was told, where it is tracked, the embargo. */
+export interface ReportUpstreamsTable {
+  id: Generated<number>;
+  report_id: number;
+  project: string;
+  contact: string | null;
+  /** A URL or an identifier in the upstream's tracker. */
+  reference: string | null;
+  /** not_notified | notified | acknowledged | fixed | published | declined */
+  status: string;
+  /** YYYY-MM-DD */
+  embargo_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The service-level settings the stored `reports.next_deadline_at` were computed with (one row, id 1). */
+export interface ReportDeadlineBasisTable {
+  id: number;
+  targets: string;
+  updated_at: string;
 }

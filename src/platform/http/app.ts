@@ -1,6 +1,8 @@
 import "../../shared/zod-messages.js";
 import { randomUUID } from "node:crypto";
-import helmet from "@fastify/helmet";
+import { createRequire } from "node:module";
+import cookie from "@fastify/cookie";
+import csrfProtection from "@fastify/csrf-protection";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -23,6 +25,8 @@ export interface HttpOptions {
   /** Requests per minute per client address, for every route without its own limit. */
   apiRateLimit: number;
   version: string;
+  /** Shield is served over https (SHIELD_BASE_URL): cookies get the Secure flag. */
+  secureCookies?: boolean;
 }
 
 const STATUS_OF: Record<ErrorKind, number> = {
@@ -75,6 +79,9 @@ function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyR
     request.log.error({ err: error, issues: error.cause.issues }, "response did not match its schema");
     return reply.code(500).send({ error: { code: "internal", message: "Something went wrong on our side. It has been logged." } });
   }
+  if (error.code === "FST_CSRF_MISSING_SECRET" || error.code === "FST_CSRF_INVALID_TOKEN") {
+    return reply.code(403).send({ error: { code: "csrf_failed", message: "This form is out of date or did not come from this site. Reload the page and send it again." } });
+  }
   const status = error.statusCode ?? 500;
   if (status === 413) return reply.code(413).send({ error: { code: "payload_too_large", message: "The request body is too large." } });
   if (status === 429) return reply.code(429).send({ error: { code: "rate_limited", message: error.message } });
@@ -115,7 +122,7 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
     reply.header("x-request-id", request.id);
   });
 
-  await app.register(helmet, {
+  const securityHeaders = computeSecurityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -134,6 +141,9 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: "no-referrer" },
   });
+  app.addHook("onRequest", async (_request, reply) => {
+    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+  });
   await app.register(rateLimit, {
     // Every route is limited per client address; routes may set their own (`config.rateLimit`).
     global: true,
@@ -144,6 +154,15 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
       code: "rate_limited",
       message: `Too many requests: at most ${context.max} per ${context.after}. Try again later.`,
     }),
+  });
+  // Registered once, here, for every form on the site (team pages and the public report
+  // form): routes take `preHandler: app.csrfProtection` (after the body is parsed, since
+  // the token travels as the `_csrf` field, or an `x-csrf-token` header for fetch calls)
+  // and pages put `reply.generateCsrf()` in a hidden `_csrf` field. The secret lives in
+  // the `_csrf` cookie (double submit), HttpOnly, SameSite=Lax, Secure over https.
+  await app.register(cookie);
+  await app.register(csrfProtection, {
+    cookieOpts: { path: "/", sameSite: "lax", httpOnly: true, secure: options.secureCookies ?? false },
   });
   await app.register(swagger, {
     openapi: {
@@ -160,7 +179,26 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   return app;
 }
 
+type HeaderRecorder = { setHeader(name: string, value: string): void; removeHeader(name: string): void };
+type Helmet = (options: object) => (req: object, res: HeaderRecorder, next: (error?: unknown) => void) => void;
+
+/**
+ * The helmet that @fastify/helmet is built on. That plugin rebuilds helmet's middleware
+ * (CSP parsing included) on every request, about 5% of the CPU time of a report
+ * submission (bench/intake.bench.js); our headers are the same on every answer, so
+ * helmet runs once at start-up and each request gets the recorded headers.
+ */
+const helmet = createRequire(createRequire(import.meta.url).resolve("@fastify/helmet"))("helmet") as Helmet;
+
+function computeSecurityHeaders(options: object): Array<[string, string]> {
+  const headers: Array<[string, string]> = [];
+  helmet(options)({}, { setHeader: (name, value) => headers.push([name, String(value)]), removeHeader: () => {} }, (error) => {
+    if (error) throw error;
+  });
+  return headers;
+}
+
 /** Secrets in paths (tracking links, setup links) never reach the logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/security\/reports\/|\/setup\/)[^/?#]+/g, "$1[redacted]");
+  return url.replace(/(\/security\/reports\/|\/setup\/|\/invite\/)[^/?#]+/g, "$1[redacted]");
 }

@@ -1,6 +1,9 @@
 import path from "node:path";
 import nodemailer from "nodemailer";
+import type { SendMailOptions } from "nodemailer/lib/mailer";
 import { writeFileDurably } from "../blobs/durable-file.js";
+import type { PgpPrivateKey } from "../crypto/openpgp.js";
+import { buildPgpMimeMessage } from "./pgp-mime.js";
 
 export interface OutgoingMail {
   from: string;
@@ -9,6 +12,34 @@ export interface OutgoingMail {
   text: string;
   replyTo?: string;
   headers?: Record<string, string>;
+  /** Send as PGP/MIME encrypted to this key and signed with the mailer's signing key. */
+  encryptTo?: PgpMimeEncryption;
+}
+
+export interface PgpMimeEncryption {
+  /** The recipient's ASCII-armoured public key. */
+  publicKey: string;
+  /** The Subject shown outside the encryption; the real one travels inside. */
+  outerSubject: string;
+}
+
+export interface MailerOptions {
+  /** The key encrypted mail is signed with (the team key); required to send encrypted mail. */
+  signingKey?: () => Promise<PgpPrivateKey>;
+}
+
+/**
+ * What nodemailer is given: the message as composed by nodemailer, or for encrypted mail
+ * the finished PGP/MIME message. Encryption that fails throws: a mail meant to be
+ * encrypted is never sent in the clear.
+ */
+async function prepareMail(mail: OutgoingMail, key: string, options: MailerOptions): Promise<SendMailOptions> {
+  const messageId = `<${key}@shield>`;
+  const { encryptTo, ...plain } = mail;
+  if (!encryptTo) return { ...plain, messageId };
+  if (!options.signingKey) throw new Error("this mailer has no signing key, so it cannot send encrypted mail");
+  const { raw, envelope } = await buildPgpMimeMessage(plain, encryptTo, messageId, await options.signingKey(), new Date());
+  return { envelope, raw };
 }
 
 export interface Mailer {
@@ -18,22 +49,22 @@ export interface Mailer {
 }
 
 /** Sends through `SMTP_URL` with nodemailer. */
-export function createSmtpMailer(url: string): Mailer {
+export function createSmtpMailer(url: string, options: MailerOptions = {}): Mailer {
   const transport = nodemailer.createTransport(url);
   return {
     async send(mail, key) {
-      await transport.sendMail({ ...mail, messageId: `<${key}@shield>` });
+      await transport.sendMail(await prepareMail(mail, key, options));
     },
     close: () => transport.close(),
   };
 }
 
 /** Without SMTP: each message becomes `<dir>/<key>.eml`, a complete RFC 5322 message. */
-export function createFileMailer(dir: string): Mailer {
+export function createFileMailer(dir: string, options: MailerOptions = {}): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   return {
     async send(mail, key) {
-      const info = await transport.sendMail({ ...mail, messageId: `<${key}@shield>` });
+      const info = await transport.sendMail(await prepareMail(mail, key, options));
       const safeKey = key.replace(/[^A-Za-z0-9._-]/g, "_");
       await writeFileDurably(path.join(dir, `${safeKey}.eml`), info.message as Buffer);
     },

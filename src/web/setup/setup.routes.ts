@@ -5,52 +5,73 @@ import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
-import { checkSetupToken, completeSetup } from "../../modules/people/index.js";
-import { renderPage, WEB_ROOT } from "../render.js";
+import type { FastifyReply } from "fastify";
+import { completeFirstAdminSetup, readSessionToken, resumeSession, setSessionCookie, type AuthContext } from "../../modules/auth/index.js";
+import { checkSetupToken } from "../../modules/people/index.js";
+import { WEB_ROOT } from "../render.js";
+import { formField, pageErrorHandler, sendMessage, sendPage } from "../team/team-pages.js";
 
 export interface SetupRouteDeps {
   db: Db;
   clock: Clock;
   baseUrl: () => string;
+  auth: AuthContext;
 }
 
 const params = z.object({ token: z.string().min(1).max(200) });
-const form = z.object({ email: z.string().max(1000).default(""), name: z.string().max(1000).default("") });
 
-/** The one-time page that creates the first admin, and the site's stylesheet. */
+/**
+ * The one-time page that creates the first admin (e-mail, name, password), continued on
+ * the authenticator page (/team/enrol), and the site's stylesheet.
+ */
 export function registerSetupRoutes(app: HttpApp, deps: SetupRouteDeps): void {
   const css = fs.readFileSync(path.join(WEB_ROOT, "assets", "shield.css"));
   app.get("/assets/shield.css", { schema: { hide: true } }, async (_request, reply) =>
     reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(css),
   );
 
-  const closed = (reply: { code: (n: number) => { type: (t: string) => { send: (b: string) => unknown } } }) =>
-    reply.code(404).type("text/html; charset=utf-8").send(renderPage("message", { title: "Setup link not valid", message: "This setup link is no longer valid. If the first admin exists already, ask them to add you." }));
+  // The setup pages live in their own scope so that their errors (a refused CSRF token)
+  // are answered as pages; everything else goes on to the application's handler.
+  void app.register(async (scope) => {
+    scope.setErrorHandler(pageErrorHandler);
+    const closed = (reply: FastifyReply) =>
+      sendMessage(reply, 404, "Setup link not valid", "This setup link is no longer valid. If the first admin exists already, ask them to add you.");
 
-  app.get("/setup/:token", { schema: { hide: true, params } }, async (request, reply) => {
-    try {
-      await checkSetupToken(deps.db, request.params.token);
-    } catch {
-      return closed(reply);
-    }
-    return reply.type("text/html; charset=utf-8").send(renderPage("setup", { title: "Set up Shield", token: request.params.token, values: {}, fields: {} }));
-  });
-
-  app.post("/setup/:token", { schema: { hide: true, params, body: form } }, async (request, reply) => {
-    const { token } = request.params;
-    try {
-      const { member, apiToken } = await completeSetup(deps.db, deps.clock, token, request.body);
-      reply.header("cache-control", "no-store");
-      return reply.type("text/html; charset=utf-8").send(renderPage("setup-done", { title: "Admin created", email: member.email, apiToken, baseUrl: deps.baseUrl() }));
-    } catch (error) {
-      if (error instanceof DomainError && error.code === "validation_failed") {
-        return reply
-          .code(400)
-          .type("text/html; charset=utf-8")
-          .send(renderPage("setup", { title: "Set up Shield", token, values: request.body, fields: error.fields ?? {}, error: "Please correct the fields below." }));
+    scope.get("/setup/:token", { schema: { hide: true, params } }, async (request, reply) => {
+      const { token } = request.params as z.infer<typeof params>;
+      try {
+        await checkSetupToken(deps.db, token);
+      } catch {
+        return closed(reply);
       }
-      if (error instanceof DomainError && error.code === "setup_closed") return closed(reply);
-      throw error;
-    }
+      return sendPage(reply, "setup", { title: "Set up Shield", token, csrf: reply.generateCsrf(), values: {}, fields: {} });
+    });
+
+    scope.post("/setup/:token", { schema: { hide: true, params }, preHandler: scope.csrfProtection }, async (request, reply) => {
+      const { token } = request.params as z.infer<typeof params>;
+      const input = {
+        email: formField(request.body, "email"),
+        name: formField(request.body, "name"),
+        password: formField(request.body, "password"),
+        passwordAgain: formField(request.body, "passwordAgain"),
+      };
+      try {
+        const current = await resumeSession(deps.auth, readSessionToken(request, deps.auth));
+        const { token: sessionToken } = await completeFirstAdminSetup(deps.auth, token, input, current.state === "active" ? current.session : undefined);
+        setSessionCookie(reply, deps.auth, sessionToken);
+        return reply.code(303).header("cache-control", "no-store").redirect("/team/enrol");
+      } catch (error) {
+        if (error instanceof DomainError && error.code === "validation_failed") {
+          return sendPage(
+            reply,
+            "setup",
+            { title: "Set up Shield", token, csrf: reply.generateCsrf(), values: { email: input.email, name: input.name }, fields: error.fields ?? {}, error: "Please correct the fields below." },
+            400,
+          );
+        }
+        if (error instanceof DomainError && error.code === "setup_closed") return closed(reply);
+        throw error;
+      }
+    });
   });
 }

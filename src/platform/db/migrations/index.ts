@@ -1,6 +1,13 @@
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import type { DatabaseKind } from "../database.js";
 import * as foundation from "./001-foundation.js";
+import * as teamKey from "./002-team-key.js";
+import * as policyHallOfFame from "./003-policy-hall-of-fame.js";
+import * as attachmentsPortal from "./004-attachments-portal.js";
+import * as signIn from "./005-sign-in.js";
+import * as serviceLevels from "./006-service-levels.js";
+import * as triage from "./007-triage.js";
+import * as browserEncryption from "./008-browser-encryption.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -9,6 +16,13 @@ interface ShieldMigration {
 /** Migrations in order. Names are permanent: a released one is never renamed or edited. */
 const all: Record<string, ShieldMigration> = {
   "001-foundation": foundation,
+  "002-team-key": teamKey,
+  "003-policy-hall-of-fame": policyHallOfFame,
+  "004-attachments-portal": attachmentsPortal,
+  "005-sign-in": signIn,
+  "006-service-levels": serviceLevels,
+  "007-triage": triage,
+  "008-browser-encryption": browserEncryption,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {

@@ -1,0 +1,12 @@
+export { ACCEPTED_KINDS_TEXT, classifyContent, contentDispositionFor, describeBytes, sanitizeFilename, AttachmentNotFoundError, type Attachment, type AttachmentLimits } from "./attachment.js";
+export {
+  stageUpload,
+  storeUploads,
+  discardUploads,
+  recordAttachments,
+  listAttachmentsOfReport,
+  listAttachmentsAsTeam,
+  openAttachmentAsTeam,
+  type AcceptedUpload,
+  type UploadOutcome,
+} from "./attachment.service.js";

@@ -1,0 +1,341 @@
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forEachDatabase } from "../../../test/databases.js";
+import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
+import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { addEnrolledMember, GOOD_PASSWORD, inviteTokenOf, totpCodeAt } from "../../../test/sign-in.js";
+import { DomainError } from "../../shared/errors.js";
+import {
+  acceptInvite,
+  changePassword,
+  confirmTotpEnrolment,
+  createInvite,
+  describeTotpEnrolment,
+  findOpenInvite,
+  resumeSession,
+  verifyPasswordStep,
+  verifyRecoveryCodeStep,
+  verifyTotpStep,
+  type ActiveSession,
+} from "./index.js";
+
+/** The code of a domain error a promise rejects with. */
+async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
+  return "no error";
+}
+
+forEachDatabase((kind) => {
+  let shield: TestShield;
+  let clock: FakeClock;
+  let ipCounter = 0;
+  const freshIp = () => `198.51.100.${++ipCounter}`;
+
+  beforeAll(async () => {
+    clock = new FakeClock();
+    shield = await createTestShield(kind, { clock });
+  });
+  afterAll(async () => shield.destroy());
+
+  const active = async (token: string): Promise<ActiveSession> => {
+    const found = await resumeSession(shield.auth, token);
+    if (found.state !== "active") throw new Error(`session is ${found.state}`);
+    return found;
+  };
+
+  /** Password step, then a fresh TOTP step: a complete sign-in; returns the signed-in session token. */
+  const signIn = async (email: string, password: string, secret: string, ip = freshIp()) => {
+    clock.advance(30_000);
+    const { token } = await verifyPasswordStep(shield.auth, { email, password, ip });
+    return verifyTotpStep(shield.auth, await active(token), { code: await totpCodeAt(secret, clock), ip });
+  };
+
+  const auditRows = (action: string) => shield.database.db.selectFrom("audit_events").selectAll().where("action", "=", action).orderBy("seq").execute();
+
+  describe("passwords and authenticators at rest", () => {
+    it("stores the password as argon2id and the TOTP secret sealed, never in clear", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
+      const stored = await shield.database.db.selectFrom("user_passwords").selectAll().where("user_id", "=", member.id).executeTakeFirstOrThrow();
+      expect(stored.hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(stored.hash).not.toContain(password);
+      const totp = await shield.database.db.selectFrom("user_totp").selectAll().where("user_id", "=", member.id).executeTakeFirstOrThrow();
+      expect(totp.sealed_secret).toMatch(/^v1\./);
+      expect(JSON.stringify(totp)).not.toContain(secret);
+      const codes = await shield.database.db.selectFrom("recovery_codes").select("code_hash").where("user_id", "=", member.id).execute();
+      expect(codes).toHaveLength(10);
+    });
+  });
+
+  describe("the password step", () => {
+    it("opens a half-signed-in session for the right password", async () => {
+      const { member, password } = await addEnrolledMember(shield, clock, "viewer");
+      const { token } = await verifyPasswordStep(shield.auth, { email: member.email.toUpperCase(), password, ip: freshIp() });
+      const found = await active(token);
+      expect(found.session.kind).toBe("second_factor");
+      expect(found.member.id).toBe(member.id);
+    });
+
+    it("answers a wrong password and an unknown e-mail with the same error", async () => {
+      const { member } = await addEnrolledMember(shield, clock, "viewer");
+      const wrong = verifyPasswordStep(shield.auth, { email: member.email, password: "not the password at all", ip: freshIp() });
+      const unknown = verifyPasswordStep(shield.auth, { email: "nobody@team.example.test", password: "not the password at all", ip: freshIp() });
+      const messages = await Promise.all([wrong, unknown].map((p) => p.catch((e: Error) => e.message)));
+      expect(messages[0]).toBe("The e-mail address or the password is not right.");
+      expect(messages[1]).toBe(messages[0]);
+    });
+
+    it("spends about as long on an unknown e-mail as on a wrong password", async () => {
+      const { member } = await addEnrolledMember(shield, clock, "viewer");
+      const time = async (email: string) => {
+        const start = process.hrtime.bigint();
+        await verifyPasswordStep(shield.auth, { email, password: "wrong password here", ip: freshIp() }).catch(() => {});
+        return Number(process.hrtime.bigint() - start) / 1e6;
+      };
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        known.push(await time(member.email));
+        unknown.push(await time(`ghost${i}@team.example.test`));
+      }
+      const median = (list: number[]) => list.sort((a, b) => a - b)[1]!;
+      expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+    });
+
+    it("refuses a member whose authenticator was never confirmed, saying how to finish", async () => {
+      const { member } = await shield.addMember("triager");
+      const invite = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      await acceptInvite(shield.auth, inviteTokenOf(invite.url), { password: GOOD_PASSWORD, passwordAgain: GOOD_PASSWORD });
+      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password: GOOD_PASSWORD, ip: freshIp() }))).toBe("second_factor_missing");
+    });
+  });
+
+  describe("the second factor", () => {
+    it("accepts an authenticator code once, refuses the replay, and accepts the next step's code", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
+      clock.advance(30_000);
+      const ip = freshIp();
+      const code = await totpCodeAt(secret, clock);
+      const first = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const signedIn = await verifyTotpStep(shield.auth, await active(first.token), { code, ip });
+      expect((await active(signedIn.token)).session.kind).toBe("signed_in");
+      expect(signedIn.method).toBe("totp");
+
+      const second = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      expect(await errorCode(verifyTotpStep(shield.auth, await active(second.token), { code, ip }))).toBe("second_factor_failed");
+      clock.advance(30_000);
+      const next = await verifyTotpStep(shield.auth, await active(second.token), { code: await totpCodeAt(secret, clock), ip });
+      expect((await active(next.token)).member.id).toBe(member.id);
+    });
+
+    it("accepts the previous step's code (a slow typist) but not one from two minutes ago", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
+      clock.advance(5 * MINUTE);
+      const previous = await totpCodeAt(secret, clock);
+      clock.advance(30_000);
+      const ip = freshIp();
+      const pending = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      expect((await verifyTotpStep(shield.auth, await active(pending.token), { code: previous, ip })).method).toBe("totp");
+
+      clock.advance(5 * MINUTE);
+      const old = await totpCodeAt(secret, clock);
+      clock.advance(2 * MINUTE);
+      const again = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      expect(await errorCode(verifyTotpStep(shield.auth, await active(again.token), { code: old, ip }))).toBe("second_factor_failed");
+    });
+
+    it("lets each recovery code sign in once, and counts what is left", async () => {
+      const { member, password, recoveryCodes } = await addEnrolledMember(shield, clock, "admin");
+      const ip = freshIp();
+      const pending = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const signedIn = await verifyRecoveryCodeStep(shield.auth, await active(pending.token), { recoveryCode: recoveryCodes[3]!.toUpperCase(), ip });
+      expect(signedIn).toMatchObject({ method: "recovery_code", recoveryCodesLeft: 9 });
+
+      const again = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      expect(await errorCode(verifyRecoveryCodeStep(shield.auth, await active(again.token), { recoveryCode: recoveryCodes[3]!, ip }))).toBe("second_factor_failed");
+      expect((await verifyRecoveryCodeStep(shield.auth, await active(again.token), { recoveryCode: recoveryCodes[4]!, ip })).recoveryCodesLeft).toBe(8);
+    });
+
+    it("does not accept another member's recovery code", async () => {
+      const alice = await addEnrolledMember(shield, clock, "viewer");
+      const bob = await addEnrolledMember(shield, clock, "viewer");
+      const ip = freshIp();
+      const pending = await verifyPasswordStep(shield.auth, { email: alice.member.email, password: alice.password, ip });
+      expect(await errorCode(verifyRecoveryCodeStep(shield.auth, await active(pending.token), { recoveryCode: bob.recoveryCodes[0]!, ip }))).toBe("second_factor_failed");
+    });
+  });
+
+  describe("rate limits", () => {
+    it("locks an account after 10 failures in 15 minutes, even with the right password, and opens it after the window", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
+      for (let i = 0; i < 10; i++) {
+        expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password: `wrong guess ${i}`, ip: freshIp() }))).toBe("sign_in_failed");
+      }
+      const locked = verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() });
+      await expect(locked).rejects.toThrow("Too many failed sign-in attempts for this account or from your network. Wait 15 minutes, then try again.");
+      clock.advance(15 * MINUTE + 1000);
+      expect((await signIn(member.email, password, secret)).method).toBe("totp");
+    });
+
+    it("locks an unknown e-mail address the same way, so a lock-out does not reveal who is on the team", async () => {
+      const email = "not-a-member@team.example.test";
+      for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email, password: `guess ${i}`, ip: freshIp() }).catch(() => {});
+      await expect(verifyPasswordStep(shield.auth, { email, password: "guess", ip: freshIp() })).rejects.toThrow(/Too many failed sign-in attempts/);
+    });
+
+    it("locks a client address that tries many accounts", async () => {
+      const ip = freshIp();
+      const { member, password } = await addEnrolledMember(shield, clock, "viewer");
+      for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email: `spray${i}@team.example.test`, password: "Winter2026!!", ip }).catch(() => {});
+      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password, ip }))).toBe("sign_in_locked");
+      expect((await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() })).token).toBeTruthy();
+    });
+
+    it("counts wrong codes towards the lock-out", async () => {
+      const { member, password } = await addEnrolledMember(shield, clock, "viewer");
+      const ip = freshIp();
+      const pending = await active((await verifyPasswordStep(shield.auth, { email: member.email, password, ip })).token);
+      for (let i = 0; i < 10; i++) expect(await errorCode(verifyTotpStep(shield.auth, pending, { code: String(100000 + i), ip }))).toBe("second_factor_failed");
+      expect(await errorCode(verifyTotpStep(shield.auth, pending, { code: "123456", ip }))).toBe("sign_in_locked");
+    });
+  });
+
+  describe("the audit log", () => {
+    it("records every attempt with its reason, and never the password or the code", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
+      const ip = freshIp();
+      const before = (await shield.database.db.selectFrom("audit_head").select("seq").executeTakeFirstOrThrow()).seq;
+      await verifyPasswordStep(shield.auth, { email: member.email, password: "a wrong password", ip }).catch(() => {});
+      await verifyPasswordStep(shield.auth, { email: "stranger@elsewhere.example", password: "another wrong one", ip }).catch(() => {});
+      await verifyPasswordStep(shield.auth, { email: "hunter2 hunter2", password: "x", ip }).catch(() => {});
+      clock.advance(30_000);
+      const pending = await active((await verifyPasswordStep(shield.auth, { email: member.email, password, ip })).token);
+      await verifyTotpStep(shield.auth, pending, { code: "000000", ip }).catch(() => {});
+      const code = await totpCodeAt(secret, clock);
+      await verifyTotpStep(shield.auth, pending, { code, ip });
+
+      const events = await shield.database.db.selectFrom("audit_events").selectAll().where("seq", ">", before).orderBy("seq").execute();
+      expect(events.map((e) => [e.action, JSON.parse(e.data).reason ?? JSON.parse(e.data).method ?? null])).toEqual([
+        ["auth.login_failed", "wrong_password"],
+        ["auth.login_failed", "unknown_email"],
+        ["auth.login_failed", "unknown_email"],
+        ["auth.password_verified", null],
+        ["auth.second_factor_failed", "wrong_code"],
+        ["auth.login_succeeded", "totp"],
+      ]);
+      expect(JSON.parse(events[1]!.data)).toMatchObject({ email: "stranger@elsewhere.example", ip });
+      expect(JSON.parse(events[2]!.data).email).toBe("(not an e-mail address)");
+      const everything = JSON.stringify(events);
+      for (const secretText of [password, "a wrong password", "another wrong one", "hunter2", code, secret]) expect(everything).not.toContain(secretText);
+      expect(events.at(-1)!.actor).toBe(`user:${member.id}:${member.email}`);
+    });
+  });
+
+  describe("sessions", () => {
+    it("end after 30 minutes without a request, and live on while used", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
+      const { token } = await signIn(member.email, password, secret);
+      clock.advance(29 * MINUTE);
+      expect((await resumeSession(shield.auth, token)).state).toBe("active");
+      clock.advance(29 * MINUTE);
+      expect((await resumeSession(shield.auth, token)).state).toBe("active");
+      clock.advance(30 * MINUTE);
+      expect(await resumeSession(shield.auth, token)).toEqual({ state: "ended", why: "idle" });
+      expect((await resumeSession(shield.auth, token)).state).toBe("none");
+    });
+
+    it("end 12 hours after sign-in, however active", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
+      const { token } = await signIn(member.email, password, secret);
+      for (let elapsed = 0; elapsed < 12 * HOUR - 20 * MINUTE; elapsed += 20 * MINUTE) {
+        clock.advance(20 * MINUTE);
+        expect((await resumeSession(shield.auth, token)).state).toBe("active");
+      }
+      clock.advance(20 * MINUTE);
+      expect(await resumeSession(shield.auth, token)).toEqual({ state: "ended", why: "absolute" });
+    });
+
+    it("give the half-signed-in state 10 minutes", async () => {
+      const { member, password } = await addEnrolledMember(shield, clock, "viewer");
+      const { token } = await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() });
+      clock.advance(10 * MINUTE);
+      expect(await resumeSession(shield.auth, token)).toEqual({ state: "ended", why: "absolute" });
+    });
+
+    it("are stored only as a hash of their 256-bit id", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
+      const { token } = await signIn(member.email, password, secret);
+      expect(Buffer.from(token, "base64url")).toHaveLength(32);
+      const rows = await shield.database.db.selectFrom("sessions").selectAll().where("user_id", "=", member.id).execute();
+      expect(rows.filter((row) => row.token_hash === createHash("sha256").update(token).digest("hex"))).toHaveLength(1);
+      expect(JSON.stringify(rows)).not.toContain(token);
+    });
+
+    it("all end but the current one when the password changes", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
+      const laptop = await signIn(member.email, password, secret);
+      const phone = await signIn(member.email, password, secret);
+      const newPassword = "marble lantern orchard seven";
+      await changePassword(shield.auth, await active(laptop.token), { currentPassword: password, password: newPassword, passwordAgain: newPassword, ip: freshIp() });
+      expect((await resumeSession(shield.auth, laptop.token)).state).toBe("active");
+      expect((await resumeSession(shield.auth, phone.token)).state).toBe("none");
+      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() }))).toBe("sign_in_failed");
+      expect((await signIn(member.email, newPassword, secret)).method).toBe("totp");
+      expect((await auditRows("auth.password_changed")).some((e) => e.subject_id === String(member.id))).toBe(true);
+    });
+  });
+
+  describe("invites", () => {
+    it("work for 48 hours, and only the newest one", async () => {
+      const { member } = await shield.addMember("viewer");
+      const first = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      expect(first.url).toMatch(/^https:\/\/security\.example\.test\/invite\/[A-Za-z0-9_-]{43}$/);
+      expect(Date.parse(first.expiresAt) - clock.now().getTime()).toBe(48 * HOUR);
+      const second = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      expect(await errorCode(findOpenInvite(shield.auth, inviteTokenOf(first.url)))).toBe("invite_invalid");
+      expect((await findOpenInvite(shield.auth, inviteTokenOf(second.url))).member.id).toBe(member.id);
+      clock.advance(48 * HOUR);
+      expect(await errorCode(findOpenInvite(shield.auth, inviteTokenOf(second.url)))).toBe("invite_invalid");
+    });
+
+    it("keep only a hash of the link", async () => {
+      const { member } = await shield.addMember("viewer");
+      const invite = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      const rows = await shield.database.db.selectFrom("invites").selectAll().where("user_id", "=", member.id).execute();
+      expect(JSON.stringify(rows)).not.toContain(inviteTokenOf(invite.url));
+    });
+
+    it("are spent once the authenticator is confirmed", async () => {
+      const { member } = await shield.addMember("viewer");
+      const invite = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      const token = inviteTokenOf(invite.url);
+      await acceptInvite(shield.auth, token, { password: GOOD_PASSWORD, passwordAgain: GOOD_PASSWORD });
+      expect((await findOpenInvite(shield.auth, token)).member.id).toBe(member.id);
+      const enrolment = await active((await acceptInvite(shield.auth, token, { password: GOOD_PASSWORD, passwordAgain: GOOD_PASSWORD })).token);
+      const { secret } = await describeTotpEnrolment(shield.auth, enrolment);
+      await confirmTotpEnrolment(shield.auth, enrolment, { code: await totpCodeAt(secret, clock), ip: freshIp() });
+      expect(await errorCode(findOpenInvite(shield.auth, token))).toBe("invite_invalid");
+    });
+
+    it("refuse a weak password, saying why", async () => {
+      const { member } = await shield.addMember("viewer");
+      const invite = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
+      try {
+        await acceptInvite(shield.auth, inviteTokenOf(invite.url), { password: "password1234", passwordAgain: "password1234" });
+        expect.unreachable();
+      } catch (error) {
+        expect((error as DomainError).fields?.password).toMatch(/too easy to guess.*commonly used password/);
+      }
+      try {
+        await acceptInvite(shield.auth, inviteTokenOf(invite.url), { password: GOOD_PASSWORD, passwordAgain: `${GOOD_PASSWORD}!` });
+        expect.unreachable();
+      } catch (error) {
+        expect((error as DomainError).fields).toEqual({ passwordAgain: "The two passwords are not the same." });
+      }
+    });
+  });
+});

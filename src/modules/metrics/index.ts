@@ -1,0 +1,5 @@
+export { describeSeconds, describeShare, median, METRIC_LABELS, METRICS, METRICS_WINDOW_DAYS, summariseMetrics, type MetricFigure, type MetricName, type MetricsSummary } from "./metrics.js";
+export { renderShareChart } from "./metrics-chart.js";
+export { renderPrometheusMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus.js";
+export { countOperationalFigures, summariseServiceLevels } from "./metrics.service.js";
+export { registerMetricsRoutes } from "./metrics.routes.js";

@@ -1,0 +1,13 @@
+export { composeTeamMail, composeWebhookText, formatUtcMinute, teamReportLink, type TeamNotice } from "./notice.js";
+export {
+  listTeam,
+  notifyOwnerOfReporterReply,
+  notifySlaMiss,
+  notifySlaWarning,
+  notifyTeamOfNewReport,
+  REPORT_RECEIVED_NOTICE_JOB,
+  TEAM_MAIL_JOB,
+  WEBHOOK_JOB,
+} from "./notification.service.js";
+export { createReportReceivedJob, createTeamMailJob, type TeamMailDeps } from "./team-mail.job.js";
+export { createWebhookJob, postToWebhook, type WebhookDeps } from "./webhook.job.js";

@@ -1,0 +1,98 @@
+import { CHANNEL_LABELS, subjectSafe, type Report } from "../reports/index.js";
+import type { SlaTarget } from "../sla/index.js";
+
+/**
+ * What Shield tells its team, as words. Pure. A notice never carries the report body:
+ * mail may leave encrypted storage in the clear, so it names the report (id, channel,
+ * title made one-line) and links to it. Webhook texts carry no reporter-written text at
+ * all: a chat channel is wider than the team, and titles may hold chat markup.
+ */
+export type TeamNotice =
+  | { kind: "report_received" }
+  | { kind: "account_attack" }
+  | { kind: "sla_warning"; target: SlaTarget; dueAt: string }
+  | { kind: "sla_missed"; target: SlaTarget; dueAt: string }
+  | { kind: "reporter_reply"; messageId: number };
+
+export interface ComposedTeamMail {
+  subject: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+const TARGET_WORDS: Record<SlaTarget, string> = {
+  firstResponse: "first response",
+  triage: "triage",
+  resolution: "resolution",
+};
+
+/** "2026-03-02 09:00 UTC": the same on every page and mail. */
+export function formatUtcMinute(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** Where a team member opens the report. */
+export function teamReportLink(baseUrl: string, reportId: number): string {
+  return `${baseUrl}/api/v1/reports/${reportId}`;
+}
+
+export function isUrgent(notice: TeamNotice): boolean {
+  return notice.kind === "account_attack" || notice.kind === "sla_missed";
+}
+
+type NoticeReport = Pick<Report, "id" | "channel" | "title" | "receivedAt">;
+
+export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: string): ComposedTeamMail {
+  const channel = CHANNEL_LABELS[report.channel];
+  const title = subjectSafe(report.title);
+  const facts = [`Report:   #${report.id} ${subjectSafe(report.title, 200)}`, `Channel:  ${channel}`, `Received: ${formatUtcMinute(report.receivedAt)}`];
+  let subject: string;
+  let lead: string[];
+  switch (notice.kind) {
+    case "report_received":
+      subject = `[#${report.id}] New report: ${title}`;
+      lead = ["A new report came in."];
+      break;
+    case "account_attack":
+      subject = `[URGENT] [#${report.id}] Account under attack: ${title}`;
+      lead = ["URGENT: someone reports that an account is under attack. The promise is a first response within the target, around the clock: answer now."];
+      break;
+    case "sla_warning":
+      subject = `[#${report.id}] ${capitalize(TARGET_WORDS[notice.target])} due ${formatUtcMinute(notice.dueAt)}: ${title}`;
+      lead = [`Three quarters of the ${TARGET_WORDS[notice.target]} time for this report are used up.`, `Due: ${formatUtcMinute(notice.dueAt)}`];
+      break;
+    case "sla_missed":
+      subject = `[URGENT] [#${report.id}] Missed ${TARGET_WORDS[notice.target]} target: ${title}`;
+      lead = [`The ${TARGET_WORDS[notice.target]} target for this report was missed.`, `It was due: ${formatUtcMinute(notice.dueAt)}`];
+      break;
+    case "reporter_reply":
+      subject = `[#${report.id}] The reporter answered: ${title}`;
+      lead = ["The reporter wrote a new message on this report."];
+      break;
+  }
+  const text = [...lead, "", ...facts, "", `Open the report: ${link}`, "", "-- ", "Shield (automatic message to the security team)"].join("\n");
+  const headers: Record<string, string> = { "Auto-Submitted": "auto-generated" };
+  if (isUrgent(notice)) Object.assign(headers, { Importance: "high", "X-Priority": "1 (Highest)", Priority: "urgent" });
+  return { subject, text, headers };
+}
+
+/** The text of a Slack-compatible webhook message (`{"text": …}`). */
+export function composeWebhookText(notice: TeamNotice, report: Pick<Report, "id" | "channel">, link: string): string {
+  const channel = CHANNEL_LABELS[report.channel];
+  switch (notice.kind) {
+    case "account_attack":
+      return `URGENT: new report #${report.id} (${channel}): an account is under attack. Answer now: ${link}`;
+    case "sla_missed":
+      return `Missed ${TARGET_WORDS[notice.target]} target on report #${report.id} (${channel}); it was due ${formatUtcMinute(notice.dueAt)}. ${link}`;
+    case "sla_warning":
+      return `Report #${report.id} (${channel}): ${TARGET_WORDS[notice.target]} due ${formatUtcMinute(notice.dueAt)}. ${link}`;
+    case "report_received":
+      return `New report #${report.id} (${channel}). ${link}`;
+    case "reporter_reply":
+      return `The reporter answered on report #${report.id} (${channel}). ${link}`;
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,252 @@
+import { createHash } from "node:crypto";
+import type { BlobStore } from "../../platform/blobs/blob-store.js";
+import { openSecret, sealSecret } from "../../platform/crypto/at-rest.js";
+import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
+import type { Db, Executor } from "../../platform/db/database.js";
+import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import type { Clock } from "../../shared/clock.js";
+import { DomainError, IllegalTransitionError } from "../../shared/errors.js";
+import { recordAttachments, storeUploads, listAttachmentsOfReport, type AcceptedUpload, type Attachment } from "../attachments/index.js";
+import { appendAuditEvent } from "../audit/index.js";
+import { markBrowserEncrypted } from "../browser-encryption/index.js";
+import { notifyOwnerOfReporterReply } from "../notifications/index.js";
+import { submitReport } from "../intake/index.js";
+import {
+  applyTransition,
+  checkTransition,
+  findReportByTrackingHash,
+  insertMessage,
+  listMessages,
+  updateReportIfState,
+  type Message,
+  type Report,
+  type ReportState,
+  type SubmitReportBody,
+} from "../reports/index.js";
+import type { Settings } from "../settings/index.js";
+import { computeDeadlines, type Deadlines } from "../sla/index.js";
+import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./portal.js";
+import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./portal.repository.js";
+
+export const ESCALATION_MAIL_JOB = "mail.escalation";
+export const ESCALATION_WEBHOOK_JOB = "webhook.escalation";
+
+/** The confirmation page after the form can be opened once, within this time. */
+export const CONFIRMATION_TTL_MS = 15 * 60 * 1000;
+
+export const TrackingLinkNotValidError = () =>
+  new DomainError("tracking_link_not_valid", "not_found", "This tracking link is not valid. Check that you copied the whole link from your receipt e-mail.");
+
+const ReplyClosedError = () => new DomainError("reply_closed", "conflict", "This report is closed as spam; it takes no more replies.");
+
+/** What the reporter sees on their tracking page. */
+export interface ReporterView {
+  report: Report;
+  /** The public thread: team messages that are not internal, the reporter's own, and Shield's. */
+  messages: Message[];
+  attachments: Attachment[];
+  deadlines: Deadlines;
+  escalation: EscalationCheck;
+  lastEscalatedAt: string | null;
+}
+
+/**
+ * Finds the report behind a tracking link. The token is hashed and looked up whatever
+ * it looks like: no shortcut on its format, so a wrong link costs the same as a right one.
+ */
+async function reportByToken(db: Executor, token: string): Promise<Report | undefined> {
+  return findReportByTrackingHash(db, hashSecret(token));
+}
+
+export async function findReportForReporter(db: Db, clock: Clock, settings: Settings, token: string): Promise<ReporterView | undefined> {
+  const report = await reportByToken(db, token);
+  if (!report) return undefined;
+  const [messages, attachments, lastEscalatedAt] = await Promise.all([
+    listMessages(db, report.id, { includeInternal: false }),
+    listAttachmentsOfReport(db, report.id),
+    readLastEscalation(db, report.id),
+  ]);
+  const deadlines = computeDeadlines(report, settings);
+  return { report, messages, attachments, deadlines, lastEscalatedAt, escalation: checkEscalation(report, deadlines, lastEscalatedAt, clock.now()) };
+}
+
+/**
+ * A report from the public web form, with its attachments: the files are made durable
+ * first, then the report, its attachment rows and its one-time confirmation commit
+ * together. Returns the confirmation id (a secret for the reporter's browser only).
+ */
+export async function submitReportFromWeb(
+  db: Db,
+  clock: Clock,
+  blobs: BlobStore,
+  input: SubmitReportBody,
+  uploads: AcceptedUpload[],
+  options: { browserEncrypted?: boolean } = {},
+): Promise<{ report: Report; confirmationId: string }> {
+  await storeUploads(blobs, uploads);
+  const confirmationId = generateSecret(32);
+  const { report } = await submitReport(db, clock, input, "web", {
+    onStored: async (tx, stored, trackingToken) => {
+      // Browser-encrypted (the form's checkbox): the ciphertext is stored as received, and said so.
+      if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, []);
+      if (uploads.length) {
+        const attachments = await recordAttachments(tx, { reportId: stored.id, messageId: null }, uploads, stored.receivedAt);
+        if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, attachments.map((a) => a.id));
+        await appendAuditEvent(
+          tx,
+          { kind: "public" },
+          { action: "attachments.received", subjectType: "report", subjectId: String(stored.id), data: { attachmentIds: attachments.map((a) => a.id) } },
+          stored.receivedAt,
+        );
+      }
+      await deleteExpiredConfirmations(tx, stored.receivedAt);
+      await insertConfirmation(tx, {
+        idHash: hashSecret(confirmationId),
+        reportId: stored.id,
+        sealedToken: sealSecret(confirmationKey(confirmationId), trackingToken, confirmationContext(stored.id)),
+        expiresAt: new Date(clock.now().getTime() + CONFIRMATION_TTL_MS).toISOString(),
+      });
+    },
+  });
+  return { report, confirmationId };
+}
+
+/**
+ * The tracking token sealed under a key derived from the confirmation id, which the
+ * database holds only hashed: a copy of the database does not reveal the link.
+ */
+function confirmationKey(confirmationId: string): Buffer {
+  return createHash("sha256").update(`shield report confirmation\n${confirmationId}`, "utf8").digest();
+}
+
+function confirmationContext(reportId: number): string {
+  return `report-confirmation:${reportId}`;
+}
+
+/** Opens a confirmation once: the second call, or one after 15 minutes, finds nothing. */
+export async function openConfirmation(db: Db, clock: Clock, confirmationId: string): Promise<{ report: Report; trackingToken: string } | undefined> {
+  const row = await takeConfirmation(db, hashSecret(confirmationId));
+  if (!row || Date.parse(row.expiresAt) < clock.now().getTime()) return undefined;
+  const trackingToken = openSecret(confirmationKey(confirmationId), row.sealedToken, confirmationContext(row.reportId)).toString("utf8");
+  const report = await reportByToken(db, trackingToken);
+  return report && { report, trackingToken };
+}
+
+/**
+ * The reporter answers on their tracking page. A report waiting for information goes
+ * back to the state it came from and its clocks resume (the pause is added to
+ * `pausedMs`); message, attachments, state change, the owner's notice and the audit
+ * commit together.
+ * @throws TrackingLinkNotValidError, ReplyClosedError (409), IllegalTransitionError
+ */
+export async function replyAsReporter(
+  db: Db,
+  clock: Clock,
+  blobs: BlobStore,
+  token: string,
+  input: { body: string; uploads: AcceptedUpload[] },
+): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
+  const before = await reportByToken(db, token);
+  if (!before) throw TrackingLinkNotValidError();
+  if (!canReporterReply(before.state)) throw ReplyClosedError();
+  await storeUploads(blobs, input.uploads);
+  return db.transaction().execute(async (tx) => {
+    const report = await reportByToken(tx, token);
+    if (!report) throw TrackingLinkNotValidError();
+    if (!canReporterReply(report.state)) throw ReplyClosedError();
+    const now = clock.now();
+    const at = now.toISOString();
+    const message = await insertMessage(tx, { reportId: report.id, authorKind: "reporter", authorUserId: null, body: input.body, internal: false, createdAt: at });
+    const attachments = await recordAttachments(tx, { reportId: report.id, messageId: message.id }, input.uploads, at);
+    await appendAuditEvent(
+      tx,
+      { kind: "reporter" },
+      { action: "report.reporter_replied", subjectType: "report", subjectId: String(report.id), data: { messageId: message.id, attachmentIds: attachments.map((a) => a.id) } },
+      at,
+    );
+
+    let updated = report;
+    const resumedTo = stateAfterReporterReply(report);
+    if (resumedTo) {
+      const transition = { to: resumedTo };
+      const check = checkTransition(report, transition);
+      if (!check.ok) throw IllegalTransitionError(report.state, resumedTo, check.why);
+      const changes = applyTransition(report, transition, now);
+      if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
+        throw IllegalTransitionError(report.state, resumedTo, "the team changed the report at the same moment; send your answer again.");
+      }
+      updated = { ...report, ...changes } as Report;
+      await appendAuditEvent(
+        tx,
+        { kind: "reporter" },
+        {
+          action: "report.transitioned",
+          subjectType: "report",
+          subjectId: String(report.id),
+          data: { from: report.state, to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, pausedMs: updated.pausedMs },
+        },
+        at,
+      );
+    } else {
+      await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
+    }
+    await notifyOwnerOfReporterReply(tx, updated, message.id, now);
+    return { report: updated, message, resumedTo };
+  });
+}
+
+/**
+ * Changes how the reporter is credited (advisories, hall of fame), audited.
+ * @throws TrackingLinkNotValidError
+ */
+export async function changeCredit(
+  db: Db,
+  clock: Clock,
+  token: string,
+  credit: { name?: string; url?: string; anonymous?: boolean } | undefined,
+): Promise<Report> {
+  return db.transaction().execute(async (tx) => {
+    const report = await reportByToken(tx, token);
+    if (!report) throw TrackingLinkNotValidError();
+    const at = clock.now().toISOString();
+    const changes = { ...creditFor(report.reporterName, credit), updatedAt: at };
+    if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
+      throw new DomainError("report_changed", "conflict", "The report changed at the same moment; send the form again.");
+    }
+    await appendAuditEvent(tx, { kind: "reporter" }, { action: "report.credit_changed", subjectType: "report", subjectId: String(report.id), data: changes }, at);
+    return { ...report, ...changes };
+  });
+}
+
+/**
+ * The reporter pages the team: allowed only once the promised first response is
+ * overdue with no human answer, at most once per 12 hours (enforced by one guarded
+ * write, so concurrent presses page once). The page itself is outbox work: an e-mail
+ * to the team and, when configured, a webhook post.
+ * @throws TrackingLinkNotValidError, EscalationRefusedError (409)
+ */
+export async function escalateReport(db: Db, clock: Clock, settings: Settings, token: string): Promise<{ report: Report; escalatedAt: string }> {
+  return db.transaction().execute(async (tx) => {
+    const report = await reportByToken(tx, token);
+    if (!report) throw TrackingLinkNotValidError();
+    const now = clock.now();
+    const at = now.toISOString();
+    const deadlines = computeDeadlines(report, settings);
+    const check = checkEscalation(report, deadlines, await readLastEscalation(tx, report.id), now);
+    if (!check.ok) throw EscalationRefusedError(check.why);
+    const notBefore = new Date(now.getTime() - ESCALATION_COOLDOWN_MS).toISOString();
+    if (!(await stampEscalation(tx, report.id, at, notBefore))) {
+      throw EscalationRefusedError("You escalated this report less than 12 hours ago; the team has been paged.");
+    }
+    const payload = { reportId: report.id, escalatedAt: at, firstResponseDue: deadlines.firstResponse };
+    await enqueueJob(tx, ESCALATION_MAIL_JOB, payload, now);
+    if (settings.webhookUrl) await enqueueJob(tx, ESCALATION_WEBHOOK_JOB, payload, now);
+    await appendAuditEvent(
+      tx,
+      { kind: "reporter" },
+      { action: "report.escalated", subjectType: "report", subjectId: String(report.id), data: { firstResponseDue: deadlines.firstResponse, webhook: settings.webhookUrl != null } },
+      at,
+    );
+    return { report, escalatedAt: at };
+  });
+}

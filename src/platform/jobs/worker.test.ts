@@ -1,0 +1,182 @@
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
+import { forEachDatabase } from "../../../test/databases.js";
+import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { claimNextJob, enqueueJob, findJob } from "./outbox.repository.js";
+import { OutboxWorker, type JobHandler } from "./worker.js";
+
+forEachDatabase((kind) => {
+  describe("the outbox worker", () => {
+    const clock = new FakeClock("2026-03-02T09:00:00.000Z");
+    let shield: TestShield;
+    /** How the `test.flaky` handler behaves next: throw this message, or succeed when null. */
+    let failure: string | null = null;
+    const ran: Array<{ id: number; payload: Record<string, unknown> }> = [];
+    let worker: OutboxWorker;
+
+    beforeAll(async () => {
+      shield = await createTestShield(kind, { clock });
+      const flaky: JobHandler = async (payload, job) => {
+        ran.push({ id: job.id, payload });
+        if (failure) throw new Error(failure);
+      };
+      worker = new OutboxWorker(shield.database, { "test.flaky": flaky }, clock, pino({ level: "silent" }), { pollMs: 1000, leaseMs: 5 * MINUTE });
+    });
+    afterAll(async () => shield.destroy());
+
+    const enqueue = (payload: Record<string, unknown>, maxAttempts?: number) =>
+      shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.flaky", payload, clock.now(), { maxAttempts }));
+    const job = async (id: number) => (await findJob(shield.database.db, id))!;
+
+    it("runs a due job once and marks it done", async () => {
+      failure = null;
+      const id = await enqueue({ n: 1 });
+      expect(await worker.drain()).toBe(1);
+      expect(ran.filter((r) => r.id === id)).toEqual([{ id, payload: { n: 1 } }]);
+      expect(await job(id)).toMatchObject({ state: "done", attempts: 1, last_error: null, locked_by: null, finished_at: clock.now().toISOString() });
+      expect(await worker.drain()).toBe(0);
+    });
+
+    it("retries a failing job later with a growing delay, counting attempts and keeping the error", async () => {
+      failure = "SMTP said 451 try again later";
+      const id = await enqueue({ n: 2 }, 8);
+      const start = clock.now().getTime();
+      expect(await worker.drain()).toBe(1);
+      let row = await job(id);
+      expect(row).toMatchObject({ state: "pending", attempts: 1, last_error: "SMTP said 451 try again later", locked_by: null, finished_at: null });
+      expect(Date.parse(row.run_at) - start).toBe(30_000);
+
+      clock.advance(29_000);
+      expect(await worker.drain()).toBe(0);
+      clock.advance(1_000);
+      failure = "connection refused";
+      expect(await worker.drain()).toBe(1);
+      row = await job(id);
+      expect(row).toMatchObject({ state: "pending", attempts: 2, last_error: "connection refused" });
+      expect(Date.parse(row.run_at) - clock.now().getTime()).toBe(60_000);
+
+      clock.advance(60_000);
+      await worker.drain();
+      expect(Date.parse((await job(id)).run_at) - clock.now().getTime()).toBe(120_000);
+
+      failure = null;
+      clock.advance(120_000);
+      expect(await worker.drain()).toBe(1);
+      expect(await job(id)).toMatchObject({ state: "done", attempts: 4, last_error: null });
+    });
+
+    it("caps the delay between attempts at one hour", async () => {
+      failure = "down";
+      const id = await enqueue({ n: 3 }, 20);
+      for (let attempt = 1; attempt <= 9; attempt++) {
+        await worker.drain();
+        clock.set((await job(id)).run_at);
+      }
+      const row = await job(id);
+      expect(row.attempts).toBe(9);
+      await worker.drain();
+      expect(Date.parse((await job(id)).run_at) - clock.now().getTime()).toBe(HOUR);
+      failure = null;
+      clock.advance(HOUR);
+      expect(await worker.drain()).toBe(1);
+      expect((await job(id)).state).toBe("done");
+    });
+
+    describe("after the last attempt", () => {
+      let deadId: number;
+      let admin: Awaited<ReturnType<TestShield["addMember"]>>;
+      let triager: Awaited<ReturnType<TestShield["addMember"]>>;
+
+      beforeAll(async () => {
+        admin = await shield.addMember("admin");
+        triager = await shield.addMember("triager");
+        failure = "mailbox unavailable";
+        deadId = await enqueue({ n: 4, secretTrackingToken: "keep-me-for-the-retry" }, 3);
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          expect(await worker.drain()).toBe(1);
+          clock.advance(HOUR);
+        }
+      });
+
+      it("gives up into dead, keeping the error and the payload for a retry", async () => {
+        const row = await job(deadId);
+        expect(row).toMatchObject({ state: "dead", attempts: 3, max_attempts: 3, last_error: "mailbox unavailable", finished_at: expect.any(String) });
+        expect(JSON.parse(row.payload)).toEqual({ n: 4, secretTrackingToken: "keep-me-for-the-retry" });
+        expect(await worker.drain()).toBe(0);
+      });
+
+      it("shows dead jobs to admins only", async () => {
+        const response = await shield.app.inject({ method: "GET", url: "/api/v1/jobs?state=dead", headers: admin.auth });
+        expect(response.statusCode).toBe(200);
+        const body = response.json();
+        expect(body.jobs.map((j: { id: number }) => j.id)).toContain(deadId);
+        expect(body.jobs.every((j: { state: string }) => j.state === "dead")).toBe(true);
+        expect(body.jobs.find((j: { id: number }) => j.id === deadId)).toMatchObject({ kind: "test.flaky", attempts: 3, maxAttempts: 3, lastError: "mailbox unavailable" });
+        expect(JSON.stringify(body)).not.toContain("keep-me-for-the-retry");
+        expect(body.counts.dead).toBeGreaterThanOrEqual(1);
+
+        const forTriager = await shield.app.inject({ method: "GET", url: "/api/v1/jobs?state=dead", headers: triager.auth });
+        expect(forTriager.statusCode).toBe(403);
+        expect(forTriager.json().error.code).toBe("forbidden");
+        expect((await shield.app.inject({ method: "POST", url: `/api/v1/jobs/${deadId}/retry`, headers: triager.auth })).statusCode).toBe(403);
+        expect((await shield.app.inject({ method: "GET", url: "/api/v1/jobs?state=dead" })).statusCode).toBe(401);
+        expect(await job(deadId)).toMatchObject({ state: "dead" });
+      });
+
+      it("puts a dead job back in the queue when an admin retries it, and then runs it", async () => {
+        const response = await shield.app.inject({ method: "POST", url: `/api/v1/jobs/${deadId}/retry`, headers: admin.auth });
+        expect(response.statusCode).toBe(200);
+        expect(response.json()).toEqual({ id: deadId, state: "pending" });
+        expect(await job(deadId)).toMatchObject({ state: "pending", attempts: 0, finished_at: null, run_at: clock.now().toISOString() });
+        const audit = await shield.database.db.selectFrom("audit_events").selectAll().where("action", "=", "job.requeued").execute();
+        expect(audit.map((e) => [e.subject_id, e.actor])).toEqual([[String(deadId), `user:${admin.member.id}:${admin.member.email}`]]);
+
+        const again = await shield.app.inject({ method: "POST", url: `/api/v1/jobs/${deadId}/retry`, headers: admin.auth });
+        expect(again.statusCode).toBe(409);
+        expect(again.json().error.code).toBe("job_not_dead");
+        expect((await shield.app.inject({ method: "POST", url: "/api/v1/jobs/999999/retry", headers: admin.auth })).statusCode).toBe(404);
+
+        failure = null;
+        expect(await worker.drain()).toBe(1);
+        expect(await job(deadId)).toMatchObject({ state: "done", attempts: 1 });
+      });
+    });
+
+    it("takes over a job whose worker died, once its lease has run out", async () => {
+      failure = null;
+      const id = await enqueue({ n: 5 });
+      const crashed = await claimNextJob(shield.database.db, shield.database.kind, "crashed-worker", clock.now(), 5 * MINUTE);
+      expect(crashed).toMatchObject({ id, state: "running", attempts: 1, locked_by: "crashed-worker" });
+
+      clock.advance(4 * MINUTE);
+      expect(await worker.drain()).toBe(0);
+      clock.advance(MINUTE + 1);
+      expect(await worker.drain()).toBe(1);
+      expect(await job(id)).toMatchObject({ state: "done", attempts: 2, locked_by: null });
+      expect(ran.filter((r) => r.id === id)).toHaveLength(1);
+    });
+
+    it("drops payload fields named secret* once the job is done, and keeps them while it may still be retried", async () => {
+      failure = "not yet";
+      const id = await enqueue({ reportId: 12, secretTrackingToken: "tracking-secret", secretOther: "x", notSecret: "kept", nested: { secretInside: "stays" } });
+      await worker.drain();
+      expect(JSON.parse((await job(id)).payload)).toMatchObject({ secretTrackingToken: "tracking-secret", secretOther: "x" });
+
+      failure = null;
+      clock.advance(HOUR);
+      await worker.drain();
+      const row = await job(id);
+      expect(row.state).toBe("done");
+      expect(JSON.parse(row.payload)).toEqual({ reportId: 12, notSecret: "kept", nested: { secretInside: "stays" } });
+      expect(row.payload).not.toContain("tracking-secret");
+      expect(ran.filter((r) => r.id === id).at(-1)!.payload.secretTrackingToken).toBe("tracking-secret");
+    });
+
+    it("fails a job whose kind has no handler instead of dropping it", async () => {
+      const id = await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.unknown", {}, clock.now(), { maxAttempts: 1 }));
+      await worker.drain();
+      expect(await job(id)).toMatchObject({ state: "dead", last_error: "no handler for job kind test.unknown" });
+    });
+  });
+});

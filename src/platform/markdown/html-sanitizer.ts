@@ -1,0 +1,56 @@
+import createDOMPurify, { type Config as PurifyConfig, type DOMPurify, type WindowLike } from "dompurify";
+import { JSDOM } from "jsdom";
+import { isAllowedLinkTarget, isSameHostImageSource } from "./link-targets.js";
+
+/** What every link in rendered Markdown carries: no SEO credit for user content, no `window.opener`. */
+export const LINK_REL = "nofollow ugc noopener";
+
+/**
+ * Only the elements Markdown produces. No SVG, MathML, forms, frames, style or class:
+ * the CSP forbids inline style anyway, and nothing here needs it.
+ */
+const CONFIG: PurifyConfig = {
+  ALLOWED_TAGS: [
+    "a", "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code",
+    "em", "strong", "s", "del", "table", "thead", "tbody", "tr", "th", "td", "img",
+  ],
+  ALLOWED_ATTR: ["href", "title", "alt", "src", "start", "rel"],
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  // http(s), mailto, or no scheme at all (DOMPurify's own shape for relative URLs).
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
+  KEEP_CONTENT: true,
+  RETURN_TRUSTED_TYPE: false,
+};
+
+let purifier: DOMPurify | undefined;
+
+/**
+ * One jsdom window for the life of the process: creating one costs milliseconds and
+ * megabytes, and DOMPurify only uses it to parse, never to run anything.
+ */
+function getPurifier(): DOMPurify {
+  if (purifier) return purifier;
+  const window = new JSDOM("").window;
+  const instance = createDOMPurify(window as unknown as WindowLike);
+  instance.addHook("afterSanitizeAttributes", (node) => {
+    const element = node as Element;
+    if (element.nodeName === "A") {
+      const href = element.getAttribute("href");
+      if (href !== null && !isAllowedLinkTarget(href)) element.removeAttribute("href");
+      element.setAttribute("rel", LINK_REL);
+    } else if (element.nodeName === "IMG") {
+      // The Markdown renderer already turned foreign images into links; this is the backstop,
+      // and it also drops data: sources, which DOMPurify lets through on <img>.
+      const src = element.getAttribute("src");
+      if (src === null || !isSameHostImageSource(src)) element.removeAttribute("src");
+    }
+  });
+  purifier = instance;
+  return instance;
+}
+
+/** HTML made safe to insert into a page: only Markdown's elements, safe link targets, every link `rel="nofollow ugc noopener"`. */
+export function sanitizeHtml(html: string): string {
+  return getPurifier().sanitize(html, CONFIG) as string;
+}

@@ -1,0 +1,163 @@
+import MarkdownIt, { type Token } from "markdown-it";
+import { sanitizeHtml } from "./html-sanitizer.js";
+import { isAllowedLinkTarget, isSameHostImageSource, isWebUrl } from "./link-targets.js";
+
+export { LINK_REL } from "./html-sanitizer.js";
+export { isAllowedLinkTarget, isWebUrl } from "./link-targets.js";
+
+/**
+ * Markdown as Shield renders it everywhere (policy page, later advisories and messages):
+ * no raw HTML, bare URLs become links, typography left as written. markdown-it's own
+ * link check is replaced by ours so that only http(s), mailto and relative targets parse
+ * as links; the sanitizer checks again on the HTML.
+ */
+const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
+md.validateLink = isAllowedLinkTarget;
+
+/** Beyond this the caller should have refused the input; markdown-it is fast but not free. */
+export const MAX_MARKDOWN_CHARS = 1_000_000;
+
+function isInsideLink(tokens: Token[], index: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < index; i++) {
+    if (tokens[i]!.type === "link_open") depth++;
+    else if (tokens[i]!.type === "link_close") depth--;
+  }
+  return depth > 0;
+}
+
+/**
+ * Images are never loaded from another host (that would tell it who reads the page):
+ * a same-host image stays, an http(s) one becomes a link to it, anything else is its alt text.
+ */
+md.renderer.rules.image = (tokens, index, options, env, self) => {
+  const token = tokens[index]!;
+  const src = token.attrGet("src") ?? "";
+  const alt = self.renderInlineAsText(token.children ?? [], options, env);
+  const escape = md.utils.escapeHtml;
+  if (isSameHostImageSource(src)) {
+    const title = token.attrGet("title");
+    return `<img src="${escape(src)}" alt="${escape(alt)}"${title ? ` title="${escape(title)}"` : ""}>`;
+  }
+  if (isWebUrl(src) && !isInsideLink(tokens, index)) return `<a href="${escape(src)}">${escape(alt || src)}</a>`;
+  return escape(alt);
+};
+
+/**
+ * Markdown to HTML that is safe to insert into a page: markdown-it without raw HTML,
+ * then DOMPurify. Every link carries `rel="nofollow ugc noopener"`.
+ * @throws RangeError when the source is longer than MAX_MARKDOWN_CHARS
+ */
+export function renderMarkdown(source: string): string {
+  if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
+  return sanitizeHtml(md.render(source));
+}
+
+/** A piece of visible text, and the link target it sits in (null outside a link or when the target was refused). */
+export interface InlineRun {
+  text: string;
+  href: string | null;
+}
+
+export interface MarkdownListItem {
+  /** 1-based line of the item's marker in the source. */
+  line: number;
+  /** The item's own paragraphs; nested lists are left out. */
+  runs: InlineRun[];
+}
+
+export type MarkdownBlock =
+  | { kind: "heading"; level: number; text: string; line: number }
+  | { kind: "list"; ordered: boolean; line: number; items: MarkdownListItem[] }
+  | { kind: "other"; type: string; line: number };
+
+function runsOf(inline: Token): InlineRun[] {
+  const runs: InlineRun[] = [];
+  const hrefs: (string | null)[] = [];
+  const href = () => hrefs.at(-1) ?? null;
+  for (const child of inline.children ?? []) {
+    switch (child.type) {
+      case "link_open":
+        hrefs.push(child.attrGet("href") || null);
+        break;
+      case "link_close":
+        hrefs.pop();
+        break;
+      case "text":
+      case "text_special":
+      case "code_inline":
+        runs.push({ text: child.content, href: href() });
+        break;
+      case "softbreak":
+      case "hardbreak":
+        runs.push({ text: " ", href: href() });
+        break;
+      case "image":
+        runs.push({ text: md.renderer.renderInlineAsText(child.children ?? [], md.options, {}), href: href() });
+        break;
+      default:
+        break;
+    }
+  }
+  return runs;
+}
+
+function textOf(inline: Token | undefined): string {
+  return inline ? runsOf(inline).map((r) => r.text).join("") : "";
+}
+
+/**
+ * Blanks out a leading YAML front matter block, keeping its lines so that line numbers
+ * still match the file.
+ */
+function withoutFrontMatter(source: string): string {
+  const text = source.replace(/^\ufeff/, "");
+  const lines = text.split("\n");
+  if (lines[0]?.trimEnd() !== "---") return text;
+  const end = lines.findIndex((line, i) => i > 0 && /^(---|\.\.\.)\s*$/.test(line));
+  if (end < 0) return text;
+  return lines.map((line, i) => (i <= end ? "" : line)).join("\n");
+}
+
+/**
+ * The top-level structure of a Markdown document, for importers that read Markdown
+ * written by people: headings with their text, lists with each item's visible text and
+ * link targets (escapes and entities already resolved), and everything else by type.
+ * A leading front matter block is skipped.
+ * @throws RangeError when the source is longer than MAX_MARKDOWN_CHARS
+ */
+export function readMarkdownBlocks(source: string): MarkdownBlock[] {
+  if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
+  const tokens = md.parse(withoutFrontMatter(source), {});
+  const blocks: MarkdownBlock[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.level !== 0 || token.nesting === -1) continue;
+    const line = (token.map?.[0] ?? 0) + 1;
+    if (token.type === "heading_open") {
+      blocks.push({ kind: "heading", level: Number(token.tag.slice(1)), text: textOf(tokens[i + 1]).trim(), line });
+    } else if (token.type === "bullet_list_open" || token.type === "ordered_list_open") {
+      const items: MarkdownListItem[] = [];
+      let current: MarkdownListItem | undefined;
+      for (i++; i < tokens.length && !(tokens[i]!.level === 0 && tokens[i]!.nesting === -1); i++) {
+        const inner = tokens[i]!;
+        if (inner.type === "list_item_open" && inner.level === 1) {
+          current = { line: (inner.map?.[0] ?? 0) + 1, runs: [] };
+          items.push(current);
+        } else if (inner.type === "inline" && inner.level === 3 && current) {
+          // level 3 = item > paragraph > inline; deeper inlines belong to nested lists.
+          if (current.runs.length) current.runs.push({ text: " ", href: null });
+          current.runs.push(...runsOf(inner));
+        }
+      }
+      blocks.push({ kind: "list", ordered: token.type === "ordered_list_open", line, items });
+    } else {
+      blocks.push({ kind: "other", type: token.type.replace(/_open$/, ""), line });
+      // Skip to the matching close so that nested content is not read as top-level blocks.
+      if (token.nesting === 1) {
+        while (i < tokens.length && !(tokens[i]!.level === 0 && tokens[i]!.nesting === -1)) i++;
+      }
+    }
+  }
+  return blocks;
+}

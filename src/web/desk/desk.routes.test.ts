@@ -1,0 +1,422 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PNG } from "../../../test/attachment-fixtures.js";
+import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
+import { forEachDatabase } from "../../../test/databases.js";
+import { buildReportInput } from "../../../test/factories.js";
+import { parseHtml } from "../../../test/html.js";
+import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { addEnrolledMember, TestBrowser, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
+import { openForm, postForm, reportFormParts } from "../../../test/web-forms.js";
+import type { SubmitReportBody } from "../../modules/reports/index.js";
+
+/** The text a person reads in an element, whitespace collapsed. */
+function textOf(element: Element | null | undefined): string {
+  return (element?.textContent ?? "").replace(/\s+/g, " ").trim();
+}
+
+forEachDatabase((kind) => {
+  let shield: TestShield;
+  let clock: FakeClock;
+  let triager: EnrolledMember;
+  let viewer: EnrolledMember;
+  let admin: EnrolledMember;
+  let ip = 0;
+
+  beforeAll(async () => {
+    clock = new FakeClock();
+    shield = await createTestShield(kind, { clock });
+    triager = await addEnrolledMember(shield, clock, "triager");
+    viewer = await addEnrolledMember(shield, clock, "viewer");
+    admin = await addEnrolledMember(shield, clock, "admin");
+  });
+  afterAll(async () => shield.destroy());
+
+  const signedIn = async (who: EnrolledMember) => {
+    clock.advance(30_000);
+    const b = new TestBrowser(shield, `198.51.100.${++ip}`);
+    const done = await b.signIn(who.member.email, who.password, await totpCodeAt(who.secret, clock));
+    expect(done.statusCode).toBe(303);
+    return b;
+  };
+
+  const submit = async (overrides: Partial<SubmitReportBody> = {}): Promise<number> => {
+    const response = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput(overrides) });
+    expect(response.statusCode).toBe(201);
+    return response.json<{ id: number }>().id;
+  };
+
+  const api = (member: EnrolledMember) => ({ authorization: `Bearer ${member.apiToken}` });
+  const queueIds = (html: string) => [...parseHtml(html).querySelectorAll("table.queue tbody tr")].map((tr) => Number((tr as HTMLElement).dataset.reportId));
+  const reportState = async (id: number) => (await shield.database.db.selectFrom("reports").select("state").where("id", "=", id).executeTakeFirstOrThrow()).state;
+
+  describe("the queue", () => {
+    let vulnerability: number;
+    let attack: number;
+    let closed: number;
+
+    beforeAll(async () => {
+      vulnerability = await submit({ channel: "vulnerability", title: "Queue: open redirect in login", description: "The next parameter is not checked: zanzibarword." });
+      clock.advance(MINUTE);
+      attack = await submit({ channel: "account_attack", title: "Queue: my account is being taken over", description: "Someone resets my password." });
+      closed = await submit({ title: "Queue: buy cheap watches" });
+      const spam = await shield.app.inject({ method: "POST", url: `/api/v1/reports/${closed}/transitions`, headers: api(triager), payload: { to: "spam", reason: "spam" } });
+      expect(spam.statusCode).toBe(200);
+    });
+
+    it("sends a signed-in member to the desk after sign-in", async () => {
+      clock.advance(30_000);
+      const b = new TestBrowser(shield, `198.51.100.${++ip}`);
+      const done = await b.signIn(viewer.member.email, viewer.password, await totpCodeAt(viewer.secret, clock));
+      expect(done.headers.location).toBe("/desk");
+    });
+
+    it("lists open reports closest to a missed target first, with a countdown to each target", async () => {
+      const b = await signedIn(viewer);
+      const page = await b.get("/desk");
+      expect(page.statusCode).toBe(200);
+      expect(page.headers["cache-control"]).toBe("no-store");
+      const ids = queueIds(page.body);
+      expect(ids.indexOf(attack)).toBeLessThan(ids.indexOf(vulnerability));
+      expect(ids).not.toContain(closed);
+      const doc = parseHtml(page.body);
+      const row = doc.querySelector(`tr[data-report-id="${attack}"]`)!;
+      expect(textOf(row.querySelector(".queue-title"))).toBe(`#${attack} Queue: my account is being taken over`);
+      expect(textOf(row)).toContain("Account under attack");
+      expect(textOf(row)).toContain("Unassigned");
+      const [firstResponse, triage] = [...row.querySelectorAll("time[data-countdown]")];
+      // Two hours promised, one minute (and the sign-in's 30 s steps) gone by.
+      expect(textOf(firstResponse)).toMatch(/^1 h 5\d min left$/);
+      expect(textOf(triage)).toMatch(/^3 h 5\d min left$/);
+    });
+
+    it("says how long ago a target was missed, and shows the clock paused while waiting for the reporter", async () => {
+      const late = await submit({ channel: "account_attack", title: "Queue: late one" });
+      const waiting = await submit({ channel: "vulnerability", title: "Queue: waiting one" });
+      expect((await shield.app.inject({ method: "POST", url: `/api/v1/reports/${waiting}/transitions`, headers: api(triager), payload: { to: "acknowledged", reason: "ok" } })).statusCode).toBe(200);
+      expect(
+        (await shield.app.inject({ method: "POST", url: `/api/v1/reports/${waiting}/transitions`, headers: api(triager), payload: { to: "needs_info", reason: "ask", message: "Which version?" } })).statusCode,
+      ).toBe(200);
+      clock.advance(2 * HOUR + 20 * MINUTE);
+      const b = await signedIn(viewer);
+      const doc = parseHtml((await b.get("/desk")).body);
+      expect(queueIds(doc.documentElement.outerHTML)[0]).toBe(attack);
+      const lateClock = doc.querySelector(`tr[data-report-id="${late}"] time[data-countdown]`)!;
+      expect(textOf(lateClock)).toMatch(/^missed 2\d min ago$/);
+      expect(lateClock.classList.contains("urgency-missed")).toBe(true);
+      const waitingClocks = [...doc.querySelectorAll(`tr[data-report-id="${waiting}"] td`)].map(textOf);
+      expect(waitingClocks.slice(6)).toEqual(["met", "paused", "—"]);
+    });
+
+    it("filters by state, channel, owner and severity, and searches the full text like the API", async () => {
+      await shield.app.inject({ method: "POST", url: `/api/v1/reports/${vulnerability}/transitions`, headers: api(triager), payload: { to: "acknowledged", reason: "mine" } });
+      await shield.app.inject({ method: "PATCH", url: `/api/v1/reports/${vulnerability}`, headers: api(triager), payload: { severity: "high" } });
+      const b = await signedIn(triager);
+      expect(queueIds((await b.get("/desk?state=spam")).body)).toEqual([closed]);
+      expect(queueIds((await b.get("/desk?channel=account_attack")).body).every((id) => id !== vulnerability)).toBe(true);
+      expect(queueIds((await b.get("/desk?owner=me")).body)).toContain(vulnerability);
+      expect(queueIds((await b.get("/desk?owner=none")).body)).not.toContain(vulnerability);
+      expect(queueIds((await b.get(`/desk?owner=${encodeURIComponent(triager.member.email)}`)).body)).toContain(vulnerability);
+      expect(queueIds((await b.get("/desk?severity=high")).body)).toEqual([vulnerability]);
+      expect(queueIds((await b.get("/desk?q=zanzibarw")).body)).toEqual([vulnerability]);
+      expect(queueIds((await b.get("/desk?q=zanzibarword&state=all")).body)).toEqual([vulnerability]);
+      const searchPage = parseHtml((await b.get("/desk?q=zanzibarword&severity=high")).body);
+      expect((searchPage.querySelector("#f-q") as HTMLInputElement).value).toBe("zanzibarword");
+      expect((searchPage.querySelector("#f-severity") as HTMLSelectElement).value).toBe("high");
+    });
+
+    it("shows a bad filter value next to its field and still lists the queue", async () => {
+      const b = await signedIn(viewer);
+      const page = await b.get("/desk?state=bogus&q=%2B%2B%2B&owner=nobody%40example.org");
+      expect(page.statusCode).toBe(200);
+      const doc = parseHtml(page.body);
+      expect(textOf(doc.querySelector("#f-state-error"))).toBe("is not a state of a report");
+      expect(textOf(doc.querySelector("#f-q-error"))).toBe("must contain a word");
+      expect(textOf(doc.querySelector("#f-owner-error"))).toBe("is not a team member");
+      expect(doc.querySelector("#f-state")?.getAttribute("aria-invalid")).toBe("true");
+    });
+
+    it("pages through the queue with links that keep the filters", async () => {
+      for (let i = 0; i < 26; i++) await submit({ channel: "sensitive", title: `Queue: paging ${i}` });
+      const b = await signedIn(viewer);
+      const first = parseHtml((await b.get("/desk?channel=sensitive")).body);
+      expect(first.querySelectorAll("table.queue tbody tr")).toHaveLength(25);
+      expect(textOf(first.querySelector(".queue-count"))).toBe("Reports 1–25 of 26, closest to a missed target first.");
+      const next = first.querySelector("a[rel=next]")?.getAttribute("href");
+      expect(next).toBe("/desk?channel=sensitive&page=2");
+      const second = parseHtml((await b.get(next!)).body);
+      expect(second.querySelectorAll("table.queue tbody tr")).toHaveLength(1);
+      expect(second.querySelector("a[rel=prev]")?.getAttribute("href")).toBe("/desk?channel=sensitive");
+    });
+
+    it("answers only the escaped results when the page's script asks for them", async () => {
+      const xss = await submit({ channel: "account_attack", title: `<img src=x onerror=alert(1)>"'` });
+      const b = await signedIn(viewer);
+      const response = await shield.app.inject({ method: "GET", url: "/desk", headers: { cookie: b.cookieHeader(), "x-desk-fragment": "results" }, remoteAddress: b.remoteAddress });
+      expect(response.statusCode).toBe(200);
+      expect(response.body.trimStart().startsWith('<div id="desk-results"')).toBe(true);
+      expect(response.body).not.toContain("<html");
+      expect(response.body).not.toContain("<img");
+      expect(response.body).toContain("&lt;img src=x onerror=alert(1)&gt;");
+      expect(queueIds(response.body)).toContain(xss);
+    });
+
+    it("sends a visitor who is not signed in to the sign-in page", async () => {
+      const response = await shield.app.inject({ method: "GET", url: "/desk?state=all" });
+      expect(response.statusCode).toBe(303);
+      expect(response.headers.location).toBe(`/login?next=${encodeURIComponent("/desk?state=all")}`);
+    });
+  });
+
+  describe("the report page", () => {
+    it("shows the report with Markdown made safe, audits the read, and lists the whole audit trail", async () => {
+      const id = await submit({
+        title: "<script>alert('title')</script>",
+        description: "**Bold** <b>raw</b> [link](https://example.org/x) ![pixel](https://tracker.example/p.png)\n\n<script>alert(1)</script>",
+        steps: "1. `<svg onload=alert(1)>`",
+        impact: "[js](javascript:alert(1))",
+        credit: { name: "Ada <i>", url: "https://ada.example/" },
+      });
+      const b = await signedIn(viewer);
+      const page = await b.get(`/desk/reports/${id}`);
+      expect(page.statusCode).toBe(200);
+      const doc = parseHtml(page.body);
+      expect(textOf(doc.querySelector("h1 .report-title"))).toBe("<script>alert('title')</script>");
+      expect(doc.querySelectorAll("main script")).toHaveLength(1);
+      expect(doc.querySelector("main script")?.getAttribute("src")).toBe("/assets/js/desk.js");
+      const description = doc.querySelector("#report-description")!;
+      expect(description.querySelector("strong")?.textContent).toBe("Bold");
+      expect(description.querySelector("b")).toBeNull();
+      expect(description.querySelector("a")?.getAttribute("rel")).toBe("nofollow ugc noopener");
+      expect(description.querySelector("img")).toBeNull();
+      expect(doc.querySelector("#report-impact a")?.getAttribute("href") ?? null).toBeNull();
+      expect(doc.querySelector("#report-steps svg")).toBeNull();
+
+      const events = await shield.database.db.selectFrom("audit_events").selectAll().where("subject_id", "=", String(id)).orderBy("seq").execute();
+      expect(events.map((e) => e.action)).toEqual(["report.received", "report.viewed"]);
+      expect(events[1]!.actor).toBe(`user:${viewer.member.id}:${viewer.member.email}`);
+      const trail = [...doc.querySelectorAll("table.audit tbody tr")].map((tr) => textOf(tr.children[3]!));
+      expect(trail).toEqual(["report.received", "report.viewed"]);
+    });
+
+    it("links attachments as downloads only, served to a signed-in member and audited", async () => {
+      const form = await openForm(shield, "/security/report");
+      const sent = await postForm(shield, "/security/report", form, [...reportFormParts({ title: "Page: with a file" }), { name: "attachments", value: PNG, filename: "<img src=x onerror=alert(1)>.html" }]);
+      expect(sent.statusCode).toBe(303);
+      const id = (await shield.database.db.selectFrom("reports").select("id").where("title", "=", "Page: with a file").executeTakeFirstOrThrow()).id;
+      const b = await signedIn(viewer);
+      const doc = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      const link = doc.querySelector(".attachments a")!;
+      expect(link.textContent).toBe("<img src=x onerror=alert(1)>.html");
+      expect(link.hasAttribute("download")).toBe(true);
+      expect(doc.querySelectorAll(".report-body img")).toHaveLength(0);
+      const download = await b.get(link.getAttribute("href")!);
+      expect(download.statusCode).toBe(200);
+      expect(download.headers["content-type"]).toBe("application/octet-stream");
+      expect(String(download.headers["content-disposition"])).toMatch(/^attachment;/);
+      expect(download.rawPayload.equals(PNG)).toBe(true);
+      const audit = await shield.database.db.selectFrom("audit_events").select("actor").where("action", "=", "attachment.downloaded").where("subject_id", "=", String(id)).execute();
+      expect(audit.map((a) => a.actor)).toEqual([`user:${viewer.member.id}:${viewer.member.email}`]);
+      expect((await shield.app.inject({ method: "GET", url: link.getAttribute("href")! })).statusCode).toBe(303);
+    });
+
+    it("suggests weaknesses for the CWE field to a signed-in member", async () => {
+      const b = await signedIn(triager);
+      const response = await b.get("/desk/cwe?q=sql%20injection");
+      expect(response.statusCode).toBe(200);
+      expect(response.json().weaknesses[0]).toEqual({ id: "CWE-89", name: "Improper Neutralization of Special Elements used in an SQL Command ('SQL Injection')" });
+      expect((await shield.app.inject({ method: "GET", url: "/desk/cwe?q=sql" })).statusCode).toBe(303);
+    });
+
+    it("answers 404 with a page for a report that does not exist", async () => {
+      const b = await signedIn(viewer);
+      const page = await b.get("/desk/reports/999999");
+      expect(page.statusCode).toBe(404);
+      expect(textOf(parseHtml(page.body).querySelector("main"))).toContain("Report 999999 does not exist.");
+    });
+  });
+
+  describe("actions", () => {
+    it("acknowledges, triages with a CVSS vector, assigns, replies, notes and closes a report", async () => {
+      const id = await submit({ title: "Actions: SQL injection in search", description: "The q parameter is concatenated into SQL." });
+      const b = await signedIn(triager);
+      const page = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      expect(page.querySelector("#form-transition-acknowledged button")?.textContent).toBe("Acknowledge");
+
+      const ack = await b.post(`/desk/reports/${id}/transitions`, { to: "acknowledged", reason: "Acknowledged", message: "" });
+      expect(ack.statusCode).toBe(303);
+      expect(ack.headers.location).toBe(`/desk/reports/${id}?done=transition#actions`);
+      expect(await reportState(id)).toBe("acknowledged");
+      const after = parseHtml((await b.get(ack.headers.location as string)).body);
+      expect(textOf(after.querySelector("[role=status]"))).toBe("The report's state is changed.");
+      expect(textOf(after.querySelector("#report-owner"))).toBe(triager.member.name);
+
+      const triaged = await b.post(`/desk/reports/${id}/assessment`, {
+        cvss31Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        cvss40Vector: "",
+        severity: "",
+        cwe: "CWE-89",
+        asset: "www.example.com",
+        affectedVersions: "< 2.4.1",
+        markTriaged: "yes",
+        reason: "Triaged on the desk",
+      });
+      expect(triaged.statusCode).toBe(303);
+      expect(await reportState(id)).toBe("triaged");
+      const triagedPage = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      expect(textOf(triagedPage.querySelector("#cvss31-score"))).toBe("Score 9.8 (critical)");
+      expect(textOf(triagedPage.querySelector("#report-severity"))).toBe("critical");
+      expect(textOf(triagedPage.querySelector(".report-facts"))).toContain("CWE-89: Improper Neutralization of Special Elements used in an SQL Command ('SQL Injection')");
+
+      const other = await addEnrolledMember(shield, clock, "triager");
+      await b.get(`/desk/reports/${id}`);
+      expect((await b.post(`/desk/reports/${id}/owner`, { ownerEmail: other.member.email })).statusCode).toBe(303);
+      expect(textOf(parseHtml((await b.get(`/desk/reports/${id}`)).body).querySelector("#report-owner"))).toBe(other.member.name);
+
+      expect((await b.post(`/desk/reports/${id}/messages`, { body: "Thanks, **confirmed**.", kind: "reply" })).statusCode).toBe(303);
+      expect((await b.post(`/desk/reports/${id}/messages`, { body: "Check the ORM too.", kind: "note" })).statusCode).toBe(303);
+      const thread = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      const messages = [...thread.querySelectorAll(".thread .message")];
+      expect(messages.map((m) => textOf(m.querySelector(".markdown")))).toEqual(["Thanks, confirmed.", "Check the ORM too."]);
+      expect(messages[1]!.classList.contains("message-internal")).toBe(true);
+      const jobs = await shield.database.db.selectFrom("jobs").select(["kind", "payload"]).where("kind", "=", "mail.report_update").execute();
+      expect(jobs.filter((j) => JSON.parse(j.payload).reportId === id).length).toBeGreaterThanOrEqual(2);
+
+      const closePage = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      const canned = (closePage.querySelector("#informative-message") as HTMLTextAreaElement).value;
+      expect(canned).toBe("Thank you for your report. We reviewed it and found no security impact that needs a fix, but the information is useful to us.");
+      expect((await b.post(`/desk/reports/${id}/transitions`, { to: "informative", reason: "Informative", message: `${canned} We will harden it anyway.` })).statusCode).toBe(303);
+      expect(await reportState(id)).toBe("informative");
+      const last = await shield.database.db.selectFrom("messages").select("body").where("report_id", "=", id).orderBy("id", "desc").executeTakeFirstOrThrow();
+      expect(last.body).toBe(`${canned} We will harden it anyway.`);
+    });
+
+    it("refuses a malformed CVSS vector with the error next to the field and the input kept", async () => {
+      const id = await submit({ title: "Actions: bad vector" });
+      const b = await signedIn(triager);
+      await b.get(`/desk/reports/${id}`);
+      const response = await b.post(`/desk/reports/${id}/assessment`, { cvss31Vector: "CVSS:3.1/AV:Q", cvss40Vector: "", severity: "", cwe: "", asset: "", affectedVersions: "" });
+      expect(response.statusCode).toBe(400);
+      const doc = parseHtml(response.body);
+      const input = doc.querySelector("#cvss31-vector") as HTMLInputElement;
+      expect(input.value).toBe("CVSS:3.1/AV:Q");
+      expect(input.getAttribute("aria-invalid")).toBe("true");
+      expect(textOf(doc.querySelector("#cvss31-vector-error"))).toMatch(/AV/);
+      expect(await reportState(id)).toBe("new");
+    });
+
+    it("shows an illegal transition as an error on the page (409)", async () => {
+      const id = await submit({ title: "Actions: illegal" });
+      const b = await signedIn(triager);
+      await b.get(`/desk/reports/${id}`);
+      const response = await b.post(`/desk/reports/${id}/transitions`, { to: "triaged", reason: "too early" });
+      expect(response.statusCode).toBe(409);
+      const doc = parseHtml(response.body);
+      expect(textOf(doc.querySelector(".error-summary"))).toBe("A report cannot go from new to triaged: from new it can only go to acknowledged, duplicate, informative, not_applicable, spam, routed_to_support.");
+      expect(textOf(doc.querySelector("#form-transition-triaged"))).toBe("");
+    });
+
+    it("marks a report as a duplicate of a suggested similar report", async () => {
+      const original = await submit({ title: "Actions: CSRF on the password change form", description: "The password change form has no CSRF token: quokkaword." });
+      const copy = await submit({ title: "Actions: CSRF in password change", description: "No CSRF token on the password change form, quokkaword." });
+      const b = await signedIn(triager);
+      const page = parseHtml((await b.get(`/desk/reports/${copy}`)).body);
+      const suggestions = [...page.querySelectorAll("#form-transition-duplicate input[name=duplicateOf]")].map((i) => (i as HTMLInputElement).value);
+      expect(suggestions[0]).toBe(String(original));
+      const refused = await b.post(`/desk/reports/${copy}/transitions`, { to: "duplicate", reason: "dup", duplicateOf: "other", duplicateOfOther: "" });
+      expect(refused.statusCode).toBe(400);
+      expect(textOf(parseHtml(refused.body).querySelector("#duplicate-other-error"))).toBe("is required: the number of the earlier report");
+      const done = await b.post(`/desk/reports/${copy}/transitions`, { to: "duplicate", reason: "dup", duplicateOf: String(original), message: "Known issue." });
+      expect(done.statusCode).toBe(303);
+      const row = await shield.database.db.selectFrom("reports").select(["state", "duplicate_of"]).where("id", "=", copy).executeTakeFirstOrThrow();
+      expect(row).toEqual({ state: "duplicate", duplicate_of: original });
+    });
+
+    it("asks for information, routes to support, records the bounty and upstreams", async () => {
+      const b = await signedIn(admin);
+      const asked = await submit({ title: "Actions: needs info" });
+      await b.get(`/desk/reports/${asked}`);
+      await b.post(`/desk/reports/${asked}/transitions`, { to: "acknowledged", reason: "ok" });
+      const noMessage = await b.post(`/desk/reports/${asked}/transitions`, { to: "needs_info", reason: "ask", message: "" });
+      expect(noMessage.statusCode).toBe(400);
+      expect(textOf(parseHtml(noMessage.body).querySelector("#needs_info-message-error"))).toBe("is required: the reporter is asked this");
+      expect((await b.post(`/desk/reports/${asked}/transitions`, { to: "needs_info", reason: "ask", message: "Which version do you use?" })).statusCode).toBe(303);
+      expect(await reportState(asked)).toBe("needs_info");
+
+      const support = await submit({ title: "Actions: how do I reset my password" });
+      await b.get(`/desk/reports/${support}`);
+      expect((await b.post(`/desk/reports/${support}/transitions`, { to: "routed_to_support", reason: "support" })).statusCode).toBe(303);
+      expect(await reportState(support)).toBe("routed_to_support");
+
+      const bountied = await submit({ title: "Actions: bounty" });
+      await b.get(`/desk/reports/${bountied}`);
+      await b.post(`/desk/reports/${bountied}/assessment`, { severity: "medium", cvss31Vector: "", cvss40Vector: "", cwe: "", asset: "", affectedVersions: "" });
+      const suggestedPage = parseHtml((await b.get(`/desk/reports/${bountied}`)).body);
+      expect(suggestedPage.querySelector("#bounty-amount")?.getAttribute("placeholder")).toBe("500");
+      expect(textOf(suggestedPage.querySelector("#bounty p.hint"))).toBe("The bounty table suggests 500 USD for medium severity.");
+      const future = await b.post(`/desk/reports/${bountied}/bounty`, { eligible: "yes", reason: "", amount: "500", awardedAt: "2027-01-01", paidAt: "" });
+      expect(future.statusCode).toBe(400);
+      expect(textOf(parseHtml(future.body).querySelector("#bounty-awarded-error"))).toBe("must not be in the future");
+      const badAmount = await b.post(`/desk/reports/${bountied}/bounty`, { eligible: "yes", reason: "", amount: "lots", awardedAt: "", paidAt: "" });
+      expect(badAmount.statusCode).toBe(400);
+      expect(textOf(parseHtml(badAmount.body).querySelector("#bounty-amount-error"))).toBe("must be a number, e.g. 500 or 250.50");
+      const saved = await b.post(`/desk/reports/${bountied}/bounty`, { eligible: "yes", reason: "Valid", amount: "500", awardedAt: "2026-03-02", paidAt: "" });
+      expect(textOf(parseHtml(saved.body).querySelector(".error-summary"))).toBe("");
+      expect(saved.statusCode).toBe(303);
+      const bounty = await shield.database.db.selectFrom("reports").select(["bounty_eligible", "bounty_amount", "bounty_awarded_at"]).where("id", "=", bountied).executeTakeFirstOrThrow();
+      expect(bounty).toEqual({ bounty_eligible: 1, bounty_amount: 500, bounty_awarded_at: "2026-03-02T00:00:00.000Z" });
+
+      const added = await b.post(`/desk/reports/${bountied}/upstreams`, { project: "Rails", contact: "security@rubyonrails.org", reference: "", status: "notified", embargoUntil: "2026-04-01" });
+      expect(added.statusCode).toBe(303);
+      const upstream = await shield.database.db.selectFrom("report_upstreams").selectAll().where("report_id", "=", bountied).executeTakeFirstOrThrow();
+      expect(upstream).toMatchObject({ project: "Rails", status: "notified", embargo_until: "2026-04-01" });
+      await b.get(`/desk/reports/${bountied}`);
+      const badRef = await b.post(`/desk/reports/${bountied}/upstreams/${upstream.id}`, { project: "Rails", contact: "", reference: "javascript:alert(1)", status: "fixed", embargoUntil: "" });
+      expect(badRef.statusCode).toBe(400);
+      expect(parseHtml(badRef.body).querySelector(`#upstream-${upstream.id}-reference-error`)).not.toBeNull();
+      expect((await b.post(`/desk/reports/${bountied}/upstreams/${upstream.id}`, { project: "Rails", contact: "", reference: "GHSA-xxxx", status: "fixed", embargoUntil: "" })).statusCode).toBe(303);
+      expect((await shield.database.db.selectFrom("report_upstreams").select("status").where("id", "=", upstream.id).executeTakeFirstOrThrow()).status).toBe("fixed");
+      expect((await b.post(`/desk/reports/${bountied}/upstreams/${upstream.id}/delete`, {})).statusCode).toBe(303);
+      expect(await shield.database.db.selectFrom("report_upstreams").selectAll().where("report_id", "=", bountied).execute()).toEqual([]);
+      const trail = await shield.database.db.selectFrom("audit_events").select("action").where("subject_id", "=", String(bountied)).execute();
+      expect(trail.map((t) => t.action)).toEqual(expect.arrayContaining(["report.triage_updated", "report.upstream_added", "report.upstream_changed", "report.upstream_removed"]));
+    });
+  });
+
+  describe("viewers and forged forms", () => {
+    it("shows a viewer no action forms, and refuses each action a viewer posts with 403", async () => {
+      const id = await submit({ title: "Viewer: read only" });
+      const b = await signedIn(viewer);
+      const doc = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      expect(doc.querySelectorAll("main form[method=post]:not(.sign-out)")).toHaveLength(0);
+      expect(textOf(doc.querySelector("#read-only"))).toBe("Your role (viewer) reads reports; changing one needs a triager or an admin.");
+      const posts: Array<[string, Record<string, string>]> = [
+        [`/desk/reports/${id}/messages`, { body: "hi", kind: "reply" }],
+        [`/desk/reports/${id}/transitions`, { to: "acknowledged", reason: "x" }],
+        [`/desk/reports/${id}/assessment`, { severity: "high" }],
+        [`/desk/reports/${id}/owner`, { ownerEmail: triager.member.email }],
+        [`/desk/reports/${id}/bounty`, { eligible: "yes" }],
+        [`/desk/reports/${id}/upstreams`, { project: "Rails", status: "notified" }],
+      ];
+      for (const [url, fields] of posts) {
+        await b.get(`/desk/reports/${id}`);
+        const response = await b.post(url, fields);
+        expect(response.statusCode, url).toBe(403);
+        expect(textOf(parseHtml(response.body).querySelector("h1"))).toBe("Not allowed");
+      }
+      expect(await reportState(id)).toBe("new");
+      expect(await shield.database.db.selectFrom("messages").selectAll().where("report_id", "=", id).execute()).toEqual([]);
+    });
+
+    it("refuses a form without a valid CSRF token, even from a triager", async () => {
+      const id = await submit({ title: "CSRF: forged" });
+      const b = await signedIn(triager);
+      await b.get(`/desk/reports/${id}`);
+      const missing = await b.post(`/desk/reports/${id}/transitions`, { to: "acknowledged", reason: "x" }, { csrf: null });
+      expect(missing.statusCode).toBe(403);
+      expect(textOf(parseHtml(missing.body).querySelector("h1"))).toBe("Form expired");
+      const wrong = await b.post(`/desk/reports/${id}/transitions`, { to: "acknowledged", reason: "x" }, { csrf: "forged-token" });
+      expect(wrong.statusCode).toBe(403);
+      expect(await reportState(id)).toBe("new");
+    });
+  });
+});

@@ -1,0 +1,108 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forEachDatabase } from "../../../test/databases.js";
+import { parseHtml } from "../../../test/html.js";
+import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { verifyAuditLog } from "../../modules/audit/index.js";
+import { addHallOfFameEntry, importHallOfFame } from "../../modules/hall-of-fame/index.js";
+import { isoNow, systemClock } from "../../shared/clock.js";
+
+const SEED = fs.readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/seed-policy.md"), "utf8");
+const admin = { kind: "cli" } as const;
+
+forEachDatabase((kind) => {
+  describe("the hall of fame /security/thanks", () => {
+    let shield: TestShield;
+    beforeAll(async () => {
+      shield = await createTestShield(kind);
+    });
+    afterAll(async () => shield.destroy());
+
+    const thanks = async () => {
+      const response = await shield.app.inject({ method: "GET", url: "/security/thanks" });
+      expect(response.statusCode).toBe(200);
+      return parseHtml(response.body);
+    };
+    const items = async () => [...(await thanks()).querySelectorAll("ul.hall-of-fame > li")];
+
+    it("says that no one is listed yet on a fresh install", async () => {
+      const doc = await thanks();
+      expect(doc.querySelector("h1")?.textContent).toBe("Hall of fame");
+      expect(doc.querySelector("main")?.textContent).toContain("No one is listed yet");
+      expect(doc.querySelector("ul.hall-of-fame")).toBeNull();
+    });
+
+    it("imports the seed's 86 entries with their 64 links, in the seed's order", async () => {
+      const progress: number[] = [];
+      const result = await importHallOfFame(shield.database.db, systemClock, admin, SEED, (done) => progress.push(done));
+      expect(result).toEqual({ total: 86, added: 86, skipped: 0, refusedLinks: [] });
+      expect(progress.at(-1)).toBe(86);
+
+      const listed = await items();
+      expect(listed).toHaveLength(86);
+      const links = listed.flatMap((li) => [...li.querySelectorAll("a")]);
+      expect(links).toHaveLength(64);
+      for (const a of links) {
+        expect(a.getAttribute("rel")).toBe("nofollow ugc noopener");
+        expect(a.getAttribute("href")).toMatch(/^https?:\/\//);
+      }
+      expect(listed[0]!.textContent).toBe("Brett Hardin");
+      expect(listed[1]!.querySelector("a")?.getAttribute("href")).toBe("http://brian.mastenbrook.net");
+      expect(listed.at(-1)!.textContent).toBe("Bram Gagliardi (securibee)");
+    });
+
+    it("shows the tricky entries exactly as the seed page reads", async () => {
+      const listed = await items();
+      const entry = (text: string) => listed.find((li) => li.textContent === text);
+      expect(entry("Abhinav Karnawat / w4rri0r /")?.querySelector("a")?.getAttribute("href")).toBe("http://www.w4rri0r.com");
+      expect(entry("Nakul Mohan (@Anonymous_India)")?.querySelector("a")?.getAttribute("href")).toBe("https://www.facebook.com/nakul.cia");
+      expect(entry("Shivam Kumar Agarwal, Nithish Varghese, and Sahil Srivastava")?.querySelector("a")?.getAttribute("href")).toBe("https://twitter.com/netanalysts");
+      expect(entry("Harsha Vardhan Boppana (Login Security Solution (P) Limited)")?.querySelector("a")).toBeNull();
+      expect(entry("Chris Raethke (Bugcrowd)")?.querySelector("a")?.getAttribute("href")).toBe("https://bugcrowd.com");
+      expect(entry("Daniel Alvear(MaztoR IN-Security)")).toBeDefined();
+      expect(entry("Óscar Repáraz")?.querySelector("a")?.getAttribute("href")).toBe("http://www.reparaz.net");
+      expect(entry("Jovan Šikanja")).toBeDefined();
+      expect(entry("Frans Rosén")).toBeDefined();
+      expect(listed.some((li) => li.textContent!.includes("\\"))).toBe(false);
+    });
+
+    it("adds nothing when the same file is imported again", async () => {
+      const result = await importHallOfFame(shield.database.db, systemClock, admin, SEED);
+      expect(result).toMatchObject({ total: 86, added: 0, skipped: 86 });
+      expect(await items()).toHaveLength(86);
+    });
+
+    it("audits every entry it adds, in the same chain", async () => {
+      const events = await shield.database.db.selectFrom("audit_events").select(["action", "data"]).where("action", "=", "hall_of_fame.entry_added").orderBy("seq").execute();
+      expect(events).toHaveLength(86);
+      expect(JSON.parse(events[0]!.data)).toMatchObject({ name: "Brett Hardin", url: null, position: 1, source: "import" });
+      expect((await verifyAuditLog(shield.database.db)).ok).toBe(true);
+    });
+
+    it("adds new entries of a list after the existing ones and skips those listed already", async () => {
+      const result = await importHallOfFame(shield.database.db, systemClock, admin, "* Brett  Hardin\n* [Ada Lovelace](https://ada.example/)\n* [Ada Lovelace](https://ADA.example)\n");
+      expect(result).toMatchObject({ total: 3, added: 1, skipped: 2 });
+      const listed = await items();
+      expect(listed).toHaveLength(87);
+      expect(listed.at(-1)!.textContent).toBe("Ada Lovelace");
+    });
+
+    it("refuses a list with a bad item whole, naming its line", async () => {
+      const error = await importHallOfFame(shield.database.db, systemClock, admin, `* Fine Name\n* ${"x".repeat(400)}\n`).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "validation_failed", fields: { "line 2": expect.stringMatching(/at most 300/) } });
+      expect(await items()).toHaveLength(87);
+    });
+
+    it("escapes a hostile name and shows its affiliation after it", async () => {
+      await shield.database.db.transaction().execute((tx) =>
+        addHallOfFameEntry(tx, { kind: "system" }, { name: '<img src=x onerror="alert(1)">', url: "https://x.example/?a=1&b=\"2\"", affiliation: "<b>Evil</b> Corp" }, "credit", isoNow(systemClock)),
+      );
+      const doc = await thanks();
+      const last = [...doc.querySelectorAll("ul.hall-of-fame > li")].at(-1)!;
+      expect(last.textContent).toBe('<img src=x onerror="alert(1)"> (<b>Evil</b> Corp)');
+      expect(last.querySelector("img, b")).toBeNull();
+      expect(last.querySelector("a")?.getAttribute("href")).toBe('https://x.example/?a=1&b="2"');
+    });
+  });
+});

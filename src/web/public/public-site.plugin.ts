@@ -1,0 +1,88 @@
+import multipart from "@fastify/multipart";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { BlobStore } from "../../platform/blobs/blob-store.js";
+import type { Db } from "../../platform/db/database.js";
+import type { HttpApp } from "../../platform/http/app.js";
+import type { Clock } from "../../shared/clock.js";
+import { DomainError } from "../../shared/errors.js";
+import type { AttachmentLimits } from "../../modules/attachments/index.js";
+import type { SettingsCache } from "../../modules/settings/index.js";
+import type { TeamKeyring } from "../../modules/keys/index.js";
+import { setSiteInfo } from "../render.js";
+import { brandCss } from "./brand-css.js";
+import { sendPage } from "./page-reply.js";
+import { registerReportFormRoutes } from "./report-form.routes.js";
+import { registerTrackingRoutes } from "./tracking.routes.js";
+
+export interface PublicSiteDeps {
+  db: Db;
+  clock: Clock;
+  settings: SettingsCache;
+  blobs: BlobStore;
+  baseUrl: () => string;
+  limits: AttachmentLimits;
+  /** Reports (and replies) one client address may send per minute through the pages. */
+  rateLimitPerMinute: number;
+  /** Called after a commit that enqueued outbox work. */
+  onChanged: () => void;
+  /** The team key: reports encrypted in the browser are checked against it. */
+  keyring: TeamKeyring;
+}
+
+/**
+ * The reporter-facing pages: the report form, its confirmation and the tracking page.
+ * Multipart lives in an encapsulated scope, so the JSON API keeps its own rules (bearer
+ * tokens, JSON only); cookies and the double-submit CSRF check come from the HTTP app
+ * (platform/http/app.ts), used only by these forms and the team pages. The layout's
+ * header and footer read the program settings through a hook on every page request,
+ * and the brand colour is served as a stylesheet, not an inline style.
+ */
+export async function registerPublicSite(app: HttpApp, deps: PublicSiteDeps): Promise<void> {
+  app.addHook("onRequest", async (request) => {
+    if (request.url.startsWith("/api/")) return;
+    setSiteInfo(await deps.settings.get());
+  });
+
+  app.get("/assets/brand.css", { schema: { hide: true } }, async (_request, reply) => {
+    const settings = await deps.settings.get();
+    return reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=60").send(brandCss(settings.brandColor));
+  });
+
+  await app.register(async (scope) => {
+    const site = scope as unknown as HttpApp;
+    await site.register(multipart, { throwFileSizeLimit: false });
+    site.setErrorHandler(sendErrorPage);
+    // Tracking pages and every answer to a form carry what a reporter wrote or their link:
+    // never stored by a browser or proxy, never indexed.
+    site.addHook("onRequest", async (request, reply) => {
+      if (request.method === "POST" || request.url.startsWith("/security/reports/")) {
+        reply.header("cache-control", "no-store").header("x-robots-tag", "noindex");
+      }
+    });
+    registerReportFormRoutes(site, deps);
+    registerTrackingRoutes(site, deps);
+  });
+}
+
+/** Errors on the public pages are pages too, never JSON; unknown ones are logged and answered with a plain 500. */
+function sendErrorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const page = (status: number, title: string, message: string) => sendPage(reply.header("cache-control", "no-store"), status, "message", { title, message });
+  const code = error.code ?? "";
+  if (code.startsWith("FST_CSRF_")) {
+    return page(403, "This form has expired", "For your safety the form could not be accepted: it is too old, or it was sent from another site. Go back, reload the page and send it again.");
+  }
+  if (error instanceof DomainError) {
+    const status = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, too_large: 413, rate_limited: 429 }[error.kind];
+    return page(status, "That did not work", error.message);
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413 || code === "FST_PARTS_LIMIT" || code === "FST_FILES_LIMIT" || code === "FST_FIELDS_LIMIT") {
+    return page(413, "Too much at once", "The form carried more files or fields than we accept. Go back and send fewer files.");
+  }
+  if (status === 429) return page(429, "Please wait a moment", "Too many forms were sent from your address in the last minute. Try again in a minute.");
+  if (status >= 400 && status < 500) {
+    return page(status, "The form could not be read", "Your browser sent something we could not read. Go back, reload the page and try again.");
+  }
+  request.log.error({ err: error }, "unhandled error on a public page");
+  return page(500, "Something went wrong", "Something went wrong on our side. It has been logged. Please try again later.");
+}

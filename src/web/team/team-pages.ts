@@ -1,0 +1,46 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { DomainError } from "../../shared/errors.js";
+import { renderPage, type PageData } from "../render.js";
+
+/**
+ * Team pages answer with HTML, never with the API's JSON errors, and are never cached:
+ * they show who is signed in, recovery codes, secrets.
+ */
+export function sendPage(reply: FastifyReply, template: string, data: PageData, status = 200): FastifyReply {
+  return reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(renderPage(template, data));
+}
+
+export function sendMessage(reply: FastifyReply, status: number, title: string, message: string, link?: { href: string; text: string }): FastifyReply {
+  return sendPage(reply, "message", { title, message, link }, status);
+}
+
+function wantsJson(request: FastifyRequest): boolean {
+  return String(request.headers["content-type"] ?? "").includes("application/json");
+}
+
+/**
+ * The error handler of the team pages' scope: a refused CSRF token, a lock-out, a missing
+ * permission become readable pages. JSON calls (the passkey script) and anything
+ * unexpected go on to the application's handler, which answers JSON or logs a 500.
+ */
+export function pageErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (wantsJson(request)) throw error;
+  if (error.code === "FST_CSRF_MISSING_SECRET" || error.code === "FST_CSRF_INVALID_TOKEN") {
+    return sendMessage(reply, 403, "Form expired", "This form is out of date or did not come from this site, so nothing was changed. Go back, reload the page and send it again.");
+  }
+  if (error instanceof DomainError) {
+    if (error.kind === "unauthenticated") return reply.code(303).redirect("/login");
+    if (error.kind === "forbidden") return sendMessage(reply, 403, "Not allowed", error.message, { href: "/team", text: "Back to your team page" });
+    if (error.kind === "not_found") return sendMessage(reply, 404, "Not found", error.message);
+    if (error.kind === "rate_limited") return sendMessage(reply, 429, "Too many attempts", error.message);
+    if (error.kind === "conflict") return sendMessage(reply, 409, "Cannot do that now", error.message, { href: "/team/account", text: "Your account" });
+  }
+  if (error.statusCode === 429) return sendMessage(reply, 429, "Too many requests", error.message);
+  throw error;
+}
+
+/** One text field of an urlencoded form: a string of at most `max` characters, else empty. */
+export function formField(body: unknown, name: string, max = 1000): string {
+  const value = body && typeof body === "object" ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === "string" && value.length <= max ? value : "";
+}

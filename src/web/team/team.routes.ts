@@ -1,0 +1,227 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { HttpApp } from "../../platform/http/app.js";
+import { DomainError } from "../../shared/errors.js";
+import {
+  addPasskey,
+  changePassword,
+  confirmTotpEnrolment,
+  createInvite,
+  createPasskeyRegistrationOptions,
+  describeAccount,
+  describeTotpEnrolment,
+  regenerateRecoveryCodes,
+  removePasskey,
+  requirePendingSession,
+  requireSession,
+  sessionOf,
+  setSessionCookie,
+  startTotpReenrolment,
+  type AuthContext,
+} from "../../modules/auth/index.js";
+import { actorOf, findUserById, listUsers, type Role } from "../../modules/people/index.js";
+import { WEB_ROOT } from "../render.js";
+import { landingPath, registerSignInRoutes } from "./sign-in.routes.js";
+import { formField, pageErrorHandler, sendPage } from "./team-pages.js";
+
+export interface TeamRouteDeps {
+  auth: AuthContext;
+}
+
+const ROLE_TEXT: Record<Role, string> = {
+  viewer: "reads reports",
+  triager: "reads and works reports",
+  admin: "reads and works reports, manages the team and settings",
+};
+
+const NOTICES: Record<string, string> = {
+  password: "Your password is changed. Every other session of yours has ended.",
+  totp: "Your new authenticator app is set up; the old one no longer works.",
+  "passkey-added": "The passkey is added. You can use it instead of a code when you sign in.",
+  "passkey-removed": "The passkey is removed.",
+  "recovery-code": "You signed in with a recovery code, which is now used up. If you lost your phone, set up a new authenticator app below.",
+};
+
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+
+/**
+ * Every team page, in one scope whose errors are pages: sign-in and invites
+ * (sign-in.routes.ts), the signed-in home, the account page, authenticator enrolment,
+ * passkeys, and the team list for admins. Each route names what it needs with
+ * `requireSession(auth, …)`; each form is CSRF-checked.
+ */
+export async function registerTeamPages(app: HttpApp, deps: TeamRouteDeps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setErrorHandler(pageErrorHandler);
+    registerSignInRoutes(scope as HttpApp, deps);
+    registerTeamRoutes(scope as HttpApp, deps);
+  });
+}
+
+function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
+  const { auth } = deps;
+  const csrf = app.csrfProtection;
+  const member = requireSession(auth, "signed_in");
+  const admin = requireSession(auth, "admin");
+  const enrolling = requirePendingSession(auth, ["enrolment", "signed_in"]);
+
+  const script = fs.readFileSync(path.join(WEB_ROOT, "assets", "passkeys.js"));
+  app.get("/assets/passkeys.js", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type("text/javascript; charset=utf-8").header("cache-control", "public, max-age=3600").send(script),
+  );
+
+  app.get("/team", { schema: { hide: true }, preHandler: member }, async (request, reply) => {
+    const { member: me, session } = sessionOf(request);
+    const { recoveryCodesLeft } = await describeAccount(auth, me);
+    return sendPage(reply, "team-home", {
+      title: "Team",
+      csrf: reply.generateCsrf(),
+      member: me,
+      roleText: ROLE_TEXT[me.role],
+      isAdmin: me.role === "admin",
+      hasDesk: landingPath(app) === "/desk",
+      idleMinutes: Math.round(auth.policy.idleMs / 60_000),
+      sessionEnds: `${session.expiresAt.slice(0, 16).replace("T", " ")} UTC`,
+      recoveryWarning: recoveryCodesLeft <= 3 ? `Only ${recoveryCodesLeft} of your recovery codes ${recoveryCodesLeft === 1 ? "is" : "are"} left.` : undefined,
+    });
+  });
+
+  // ---- account ---------------------------------------------------------------------
+
+  const accountPage = async (request: FastifyRequest, reply: FastifyReply, options: { form?: string; fields?: Record<string, string>; status?: number } = {}) => {
+    const { member: me } = sessionOf(request);
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    return sendPage(
+      reply,
+      "account",
+      {
+        title: "Your sign-in",
+        csrf: reply.generateCsrf(),
+        member: me,
+        account: await describeAccount(auth, me),
+        notice: typeof done === "string" ? NOTICES[done] : undefined,
+        form: options.form,
+        fields: options.fields ?? {},
+      },
+      options.status ?? 200,
+    );
+  };
+
+  /** A refused change is shown on the account page next to the form's fields. */
+  const refused = (request: FastifyRequest, reply: FastifyReply, form: string, error: unknown) => {
+    if (error instanceof DomainError && (error.code === "validation_failed" || error.code === "password_confirmation_failed")) {
+      const fields = error.code === "password_confirmation_failed" ? { currentPassword: error.fields?.password ?? error.message } : (error.fields ?? {});
+      return accountPage(request, reply, { form, fields, status: 400 });
+    }
+    throw error;
+  };
+
+  app.get("/team/account", { schema: { hide: true }, preHandler: member }, async (request, reply) => accountPage(request, reply));
+
+  app.post("/team/account/password", { schema: { hide: true }, preHandler: [csrf, member] }, async (request, reply) => {
+    try {
+      await changePassword(auth, sessionOf(request), {
+        currentPassword: formField(request.body, "currentPassword"),
+        password: formField(request.body, "password"),
+        passwordAgain: formField(request.body, "passwordAgain"),
+        ip: request.ip,
+      });
+      return reply.code(303).redirect("/team/account?done=password");
+    } catch (error) {
+      return refused(request, reply, "password", error);
+    }
+  });
+
+  app.post("/team/account/recovery-codes", { schema: { hide: true }, preHandler: [csrf, member] }, async (request, reply) => {
+    try {
+      const codes = await regenerateRecoveryCodes(auth, sessionOf(request), { currentPassword: formField(request.body, "currentPassword"), ip: request.ip });
+      return sendPage(reply, "recovery-codes", { title: "New recovery codes", codes, continueTo: "/team/account" });
+    } catch (error) {
+      return refused(request, reply, "recovery-codes", error);
+    }
+  });
+
+  app.post("/team/account/totp", { schema: { hide: true }, preHandler: [csrf, member] }, async (request, reply) => {
+    try {
+      await startTotpReenrolment(auth, sessionOf(request), { currentPassword: formField(request.body, "currentPassword"), ip: request.ip });
+      return reply.code(303).redirect("/team/enrol");
+    } catch (error) {
+      return refused(request, reply, "totp", error);
+    }
+  });
+
+  app.post("/team/account/passkeys/:id/delete", { schema: { hide: true, params: idParams }, preHandler: [csrf, member] }, async (request, reply) => {
+    const { id } = request.params as z.infer<typeof idParams>;
+    try {
+      await removePasskey(auth, sessionOf(request), { passkeyId: id, currentPassword: formField(request.body, "currentPassword"), ip: request.ip });
+      return reply.code(303).redirect("/team/account?done=passkey-removed");
+    } catch (error) {
+      return refused(request, reply, `remove-${id}`, error);
+    }
+  });
+
+  // The passkey script's calls: JSON in and out, the CSRF token in the x-csrf-token header.
+  app.post("/team/account/passkeys/options", { schema: { hide: true }, preHandler: [csrf, member] }, async (request) =>
+    createPasskeyRegistrationOptions(auth, sessionOf(request), { currentPassword: formField(request.body, "currentPassword"), ip: request.ip }),
+  );
+
+  app.post("/team/account/passkeys", { schema: { hide: true }, preHandler: [csrf, member] }, async (request) => {
+    const body = (request.body ?? {}) as { name?: unknown; response?: unknown };
+    await addPasskey(auth, sessionOf(request), { name: typeof body.name === "string" ? body.name : "", response: body.response as RegistrationResponseJSON, ip: request.ip });
+    return { redirect: "/team/account?done=passkey-added" };
+  });
+
+  // ---- authenticator enrolment (after an invite or the setup, or replacing the app) ------
+
+  const enrolPage = async (request: FastifyRequest, reply: FastifyReply, fields: Record<string, string> = {}, status = 200) => {
+    const view = await describeTotpEnrolment(auth, sessionOf(request));
+    return sendPage(
+      reply,
+      "enrol-totp",
+      { title: view.replacing ? "Set up a new authenticator app" : "Set up your authenticator app", csrf: reply.generateCsrf(), ...view, fields },
+      status,
+    );
+  };
+
+  app.get("/team/enrol", { schema: { hide: true }, preHandler: enrolling }, async (request, reply) => enrolPage(request, reply));
+
+  app.post("/team/enrol", { schema: { hide: true }, preHandler: [csrf, enrolling] }, async (request, reply) => {
+    try {
+      const result = await confirmTotpEnrolment(auth, sessionOf(request), { code: formField(request.body, "code", 100), ip: request.ip });
+      if (result.kind === "replaced") return reply.code(303).redirect("/team/account?done=totp");
+      setSessionCookie(reply, auth, result.token);
+      return sendPage(reply, "recovery-codes", {
+        title: "Keep your recovery codes",
+        signedIn: true,
+        email: result.member.email,
+        codes: result.recoveryCodes,
+        apiToken: result.apiToken,
+        baseUrl: auth.baseUrl(),
+        continueTo: landingPath(app),
+      });
+    } catch (error) {
+      if (error instanceof DomainError && error.code === "validation_failed") return enrolPage(request, reply, error.fields ?? {}, 400);
+      throw error;
+    }
+  });
+
+  // ---- the team, for admins ----------------------------------------------------------
+
+  app.get("/team/members", { schema: { hide: true }, preHandler: admin }, async (_request, reply) => {
+    const members = await Promise.all(
+      (await listUsers(auth.db)).map(async (m) => ({ ...m, disabled: m.disabledAt !== null, ready: (await describeAccount(auth, m)).totpEnrolledAt !== null })),
+    );
+    return sendPage(reply, "team-members", { title: "Team members", csrf: reply.generateCsrf(), members });
+  });
+
+  app.post("/team/members/:id/invite", { schema: { hide: true, params: idParams }, preHandler: [csrf, admin] }, async (request, reply) => {
+    const { id } = request.params as z.infer<typeof idParams>;
+    const target = await findUserById(auth.db, id);
+    if (!target) return sendPage(reply, "message", { title: "Not found", message: "This team member does not exist." }, 404);
+    const invite = await createInvite(auth, actorOf(sessionOf(request).member), target.email, auth.baseUrl());
+    return sendPage(reply, "invite-created", { title: "Invite link", email: target.email, url: invite.url, expiresAt: invite.expiresAt });
+  });
+}

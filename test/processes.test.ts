@@ -1,0 +1,311 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/platform/db/database.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runShieldJson, startShieldServer, type ServerProcess } from "./cli.js";
+import { createTestDatabase, forEachDatabase, testDatabaseKinds, type TestDatabase } from "./databases.js";
+import { buildReportInput } from "./factories.js";
+
+/**
+ * Shield as operators run it: `node dist/cli/shield.js serve` in its own process, killed,
+ * restarted, two at a time, with real mail. Each test cleans up its processes.
+ */
+beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
+
+const running = new Set<ServerProcess>();
+async function start(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await startShieldServer(env);
+  running.add(server);
+  void server.exited.then(() => running.delete(server));
+  return server;
+}
+afterAll(async () => {
+  await Promise.all([...running].map((s) => s.stop("SIGKILL")));
+});
+
+const scratch: string[] = [];
+function scratchDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-proc-"));
+  scratch.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A master key shared by processes on one database, as the README asks of operators. */
+const masterKey = () => randomBytes(32).toString("base64");
+
+interface Answer {
+  status: number;
+  text: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? "GET", headers: { connection: "close", ...options.headers } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, text, headers: res.headers }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+const postReport = (server: ServerProcess, input: object) =>
+  request(`${server.baseUrl}/api/v1/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+
+/** Posts a report and SIGKILLs the server the moment the 201's status line arrives. */
+function postReportAndKillOn201(server: ServerProcess, input: object): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server.baseUrl}/api/v1/reports`, { method: "POST", headers: { "content-type": "application/json", connection: "close" } }, (res) => {
+      if (res.statusCode === 201) server.child.kill("SIGKILL");
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(input));
+  });
+}
+
+/** A team member with an API token, made the way an operator makes one: with the CLI. */
+async function createMemberWithCli(env: Record<string, string>, role: string): Promise<string> {
+  const email = `${role}-${randomBytes(3).toString("hex")}@team.example.test`;
+  await runShieldJson(["user", "add", email, "--role", role], env);
+  const { token } = await runShieldJson<{ token: string }>(["token", "create", email], env);
+  return token;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+forEachDatabase((kind) => {
+  describe("durability", () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase(kind);
+    });
+    afterAll(async () => database.drop());
+
+    it("keeps every report that was answered 201, even when the server is killed with SIGKILL right after", async () => {
+      const env = { DATABASE_URL: database.url, SHIELD_DATA_DIR: scratchDir(), SHIELD_MASTER_KEY: masterKey() };
+      const token = await createMemberWithCli(env, "triager");
+      const submitted = [];
+      for (let round = 0; round < 3; round++) {
+        const server = await start(env);
+        const input = buildReportInput({ title: `Survives kill -9, round ${round} ${randomBytes(4).toString("hex")}` });
+        expect(await postReportAndKillOn201(server, input)).toBe(201);
+        expect(await server.exited).toMatchObject({ signal: "SIGKILL" });
+        submitted.push(input);
+      }
+
+      const server = await start(env);
+      const auth = { authorization: `Bearer ${token}` };
+      const list = JSON.parse((await request(`${server.baseUrl}/api/v1/reports?limit=200`, { headers: auth })).text);
+      for (const input of submitted) {
+        const summary = list.reports.find((r: { title: string }) => r.title === input.title);
+        expect(summary, input.title).toBeDefined();
+        const report = JSON.parse((await request(`${server.baseUrl}/api/v1/reports/${summary.id}`, { headers: auth })).text);
+        expect(report).toMatchObject({ title: input.title, description: input.description, state: "new", reporter: { email: input.reporter.email } });
+      }
+      expect(list.total).toBe(submitted.length);
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
+    }, 90_000);
+  });
+});
+
+describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one PostgreSQL database", () => {
+  let database: TestDatabase;
+  let sink: SMTPServer;
+  let smtpPort: number;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase("postgres");
+    sink = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => {
+          received.push(Buffer.concat(chunks).toString("utf8"));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", () => resolve()));
+    smtpPort = (sink.server.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    await database.drop();
+  });
+
+  it("sends each receipt exactly once while both run the outbox worker", async () => {
+    const shared = { DATABASE_URL: database.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SHIELD_WORKER_POLL_MS: "50", SHIELD_LOG_LEVEL: "info", SHIELD_MASTER_KEY: masterKey() };
+    const servers = await Promise.all([start({ ...shared, SHIELD_DATA_DIR: scratchDir() }), start({ ...shared, SHIELD_DATA_DIR: scratchDir() })]);
+
+    const ids: number[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => postReport(servers[i % 2]!, buildReportInput())));
+      for (const answer of answers) {
+        expect(answer.status).toBe(201);
+        ids.push(JSON.parse(answer.text).id);
+      }
+    }
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await waitFor("every receipt job to be done", async () => {
+        const { rows } = await client.query<{ n: number }>("select count(*)::int as n from jobs where kind = 'mail.receipt' and state = 'done'");
+        return rows[0]!.n === ids.length ? true : undefined;
+      }, 30_000);
+    } finally {
+      await client.end();
+    }
+
+    const receiptsFor = new Map<number, number>();
+    for (const message of received) {
+      const subject = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(message)?.[1]?.replace(/\r?\n[ \t]/g, " ") ?? "";
+      const match = /^\[#(\d+)\] We received your report/.exec(subject);
+      if (match) receiptsFor.set(Number(match[1]), (receiptsFor.get(Number(match[1])) ?? 0) + 1);
+    }
+    expect([...receiptsFor.keys()].sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    expect([...receiptsFor.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+
+    // Both workers took part; otherwise this would prove nothing about sharing the queue.
+    const receiptsSentBy = servers.map((s) => s.stdout().split("\n").filter((line) => line.includes('"msg":"job done"') && line.includes('"kind":"mail.receipt"')).length);
+    expect(receiptsSentBy[0]! + receiptsSentBy[1]!).toBe(ids.length);
+    expect(receiptsSentBy.every((n) => n > 0)).toBe(true);
+    for (const server of servers) expect(await server.stop()).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
+
+describe("stopping", () => {
+  it("finishes the request in flight on SIGTERM, then exits 0", async () => {
+    const dataDir = scratchDir();
+    const server = await start({ SHIELD_DATA_DIR: dataDir });
+    const input = buildReportInput({ title: `In flight during SIGTERM ${randomBytes(4).toString("hex")}` });
+    const body = Buffer.from(JSON.stringify(input));
+
+    const socket = net.connect(server.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    let response = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (response += chunk));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    // A keep-alive client, as browsers and proxies are: the server must still let go of it.
+    socket.write(`POST /api/v1/reports HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, 40));
+    await new Promise((r) => setTimeout(r, 300));
+
+    server.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.child.exitCode).toBeNull();
+    socket.write(body.subarray(40));
+
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    await closed;
+    expect(response).toMatch(/^HTTP\/1\.1 201 /);
+    const id = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)).id;
+
+    const database = openDatabase({ kind: "sqlite", file: path.join(dataDir, "shield.db") });
+    try {
+      const row = await database.db.selectFrom("reports").select(["id", "title"]).where("id", "=", id).executeTakeFirst();
+      expect(row).toEqual({ id, title: input.title });
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});
+
+describe("first start", () => {
+  let server: ServerProcess;
+  let setupUrl: string;
+  let apiToken: string;
+
+  beforeAll(async () => {
+    server = await start({ SHIELD_DATA_DIR: scratchDir(), SHIELD_LOG_LEVEL: "info" });
+    setupUrl = await waitFor("the setup link", () => new RegExp(`(${server.baseUrl}/setup/[A-Za-z0-9_-]{20,})\\n`).exec(server.stderr())?.[1]);
+  });
+  afterAll(async () => server.stop());
+
+  it("prints a one-time setup link whose form creates the admin and shows a working API token", async () => {
+    expect(server.stderr()).toContain("Shield has no team yet. Create the first admin here (the link works once):");
+    const page = await request(setupUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    const action = new URL(setupUrl).pathname;
+    expect(page.text).toContain(`<form method="post" action="${action}"`);
+    expect(page.text).toContain('<label for="email">');
+    expect(page.text).toContain('<label for="name">');
+
+    const form = (fields: Record<string, string>) =>
+      request(setupUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+    const wrong = await form({ email: "not-an-address", name: "Ada Admin" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('id="email-error"');
+    expect(wrong.text).toContain('value="Ada Admin"');
+
+    const done = await form({ email: "ada@team.example.test", name: "Ada Admin" });
+    expect(done.status).toBe(200);
+    expect(done.headers["cache-control"]).toBe("no-store");
+    apiToken = /<code class="secret">(shd_[A-Za-z0-9_-]+)<\/code>/.exec(done.text)?.[1] ?? "";
+    expect(apiToken).not.toBe("");
+
+    const reports = await request(`${server.baseUrl}/api/v1/reports`, { headers: { authorization: `Bearer ${apiToken}` } });
+    expect(reports.status).toBe(200);
+    expect(JSON.parse(reports.text)).toMatchObject({ total: 0 });
+
+    const again = await request(setupUrl);
+    expect(again.status).toBe(404);
+    expect(again.text).toContain("This setup link is no longer valid.");
+    expect((await form({ email: "mallory@example.com", name: "Mallory" })).status).toBe(404);
+  });
+
+  it("never writes the API token, the tracking token or the report's text to its logs", async () => {
+    expect(apiToken).toMatch(/^shd_/);
+    const description = `Private detail ${randomBytes(8).toString("hex")}: the admin password is hunter2.`;
+    const submitted = await postReport(server, buildReportInput({ description }));
+    expect(submitted.status).toBe(201);
+    const { id, trackingUrl } = JSON.parse(submitted.text);
+    const trackingToken = trackingUrl.split("/").pop();
+    expect(trackingToken.length).toBeGreaterThan(20);
+
+    expect((await request(`${server.baseUrl}/api/v1/reports/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })).status).toBe(200);
+    await request(`${server.baseUrl}/security/reports/${trackingToken}`);
+    await request(setupUrl);
+    const setupToken = new URL(setupUrl).pathname.split("/").pop()!;
+
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    const stdout = server.stdout();
+    // The logs are there and name what happened, without the secrets.
+    expect(stdout).toContain('"msg":"report received"');
+    expect(stdout).toContain('"url":"/setup/[redacted]"');
+    expect(stdout).toContain('"url":"/security/reports/[redacted]"');
+    expect(stdout).toContain(`"url":"/api/v1/reports/${id}"`);
+    for (const secret of [apiToken, trackingToken, setupToken, description, "hunter2"]) {
+      expect(stdout).not.toContain(secret);
+    }
+    for (const secret of [apiToken, trackingToken, description]) expect(server.stderr()).not.toContain(secret);
+  });
+});
