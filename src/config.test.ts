@@ -61,6 +61,13 @@ describe("loadConfig", () => {
     expect(refusal({ DATABASE_URL: "postgres://db:notaport/shield" })).toContain("DATABASE_URL=");
   });
 
+  it("never repeats a password from a URL in its refusal", () => {
+    const message = refusal({ DATABASE_URL: "mysql://shield:hunter2secret@db/shield", SMTP_URL: "http://mailer:s3cret-pass@mail.example.com" });
+    expect(message).toContain('DATABASE_URL="mysql://shield:***@db/shield"');
+    expect(message).toContain('SMTP_URL="http://mailer:***@mail.example.com"');
+    expect(message).not.toMatch(/hunter2secret|s3cret-pass/);
+  });
+
   it("refuses a bad SHIELD_PORT, naming it", () => {
     for (const port of ["http", "70000", "-1", "80.5"]) {
       expect(refusal({ SHIELD_PORT: port })).toBe(`Shield cannot start, these settings are wrong:\n  SHIELD_PORT=${JSON.stringify(port)}: must be a port number from 0 to 65535`);

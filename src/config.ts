@@ -26,6 +26,11 @@ const isBase64Of32Bytes = (v: string) => /^[A-Za-z0-9+/_-]{43}=?$/.test(v.trim()
 /** Variables whose value is never echoed in an error message. */
 const SECRET_VARIABLES = new Set(["SHIELD_MASTER_KEY"]);
 
+/** A URL as it may be shown in an error: any password replaced by `***`. */
+function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/i, "$1:***@");
+}
+
 export const configSchema = z.object({
   SHIELD_HOST: z.string().min(1).default("127.0.0.1").describe("Address the HTTP server listens on."),
   SHIELD_PORT: port.default(8080).describe("Port the HTTP server listens on (0 picks a free one)."),
@@ -113,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      const shown = SECRET_VARIABLES.has(name) ? "(hidden)" : JSON.stringify(picked[name] ?? "");
+      const shown = SECRET_VARIABLES.has(name) ? "(hidden)" : JSON.stringify(withoutPassword(picked[name] ?? ""));
       return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`Shield cannot start, these settings are wrong:\n${lines.join("\n")}`);

@@ -45,17 +45,17 @@ export async function insertApiToken(db: Executor, values: { userId: number; nam
 }
 
 /** The member behind an unrevoked token of an enabled account. */
-export async function findMemberByTokenHash(db: Executor, tokenHash: string): Promise<(TeamMember & { tokenId: number }) | undefined> {
+export async function findMemberByTokenHash(db: Executor, tokenHash: string): Promise<(TeamMember & { tokenId: number; tokenLastUsedAt: string | null }) | undefined> {
   const row = await db
     .selectFrom("api_tokens")
     .innerJoin("users", "users.id", "api_tokens.user_id")
     .selectAll("users")
-    .select("api_tokens.id as token_id")
+    .select(["api_tokens.id as token_id", "api_tokens.last_used_at as token_last_used_at"])
     .where("api_tokens.token_hash", "=", tokenHash)
     .where("api_tokens.revoked_at", "is", null)
     .where("users.disabled_at", "is", null)
     .executeTakeFirst();
-  return row && { ...toMember(row), tokenId: row.token_id };
+  return row && { ...toMember(row), tokenId: row.token_id, tokenLastUsedAt: row.token_last_used_at };
 }
 
 export async function touchApiToken(db: Executor, tokenId: number, at: string): Promise<void> {

@@ -191,7 +191,7 @@ export interface ReportFilter {
   offset: number;
 }
 
-export async function listReports(db: Executor, filter: ReportFilter): Promise<{ reports: Report[]; total: number }> {
+export async function listReports(db: Executor, filter: ReportFilter): Promise<{ reports: Report[]; total: number; totalIsExact: boolean }> {
   const kind = databaseKindOf(db);
   const words = filter.words ?? [];
   // On SQLite the page of the queue order is read along the index reports_next_deadline,
@@ -225,12 +225,19 @@ export async function listReports(db: Executor, filter: ReportFilter): Promise<{
       ? // The same expressions as the index reports_next_deadline, so that it serves the order.
         filtered(kind === "sqlite").selectAll().orderBy(sql`(next_deadline_at is null)`).orderBy("next_deadline_at").orderBy("id")
       : filtered(false).selectAll().orderBy("id", "desc");
-  const [rows, count] = await Promise.all([
-    ordered.limit(filter.limit).offset(filter.offset).execute(),
-    filtered(false).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
-  ]);
-  return { reports: rows.map(toReport), total: Number(count.n) };
+  // A search that matches a large share of a big database would spend most of its time
+  // counting; past SEARCH_COUNT_CAP the total is reported as "at least" instead.
+  const counted =
+    words.length > 0
+      ? db.selectFrom(filtered(false).select("id").limit(SEARCH_COUNT_CAP + 1).as("matches")).select((eb) => eb.fn.countAll<number>().as("n"))
+      : filtered(false).select((eb) => eb.fn.countAll<number>().as("n"));
+  const [rows, count] = await Promise.all([ordered.limit(filter.limit).offset(filter.offset).execute(), counted.executeTakeFirstOrThrow()]);
+  const n = Number(count.n);
+  return { reports: rows.map(toReport), total: Math.min(n, SEARCH_COUNT_CAP), totalIsExact: n <= SEARCH_COUNT_CAP };
 }
+
+/** The most matches a search counts exactly. */
+export const SEARCH_COUNT_CAP = 10_000;
 
 /**
  * Reports whose title or description shares words with `words`, best first by the

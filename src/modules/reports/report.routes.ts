@@ -36,8 +36,8 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const settings = await deps.settings.get();
       const ownerId = await resolveOwnerFilter(db, actorOf(memberOf(request)), owner);
       const words = q === undefined ? undefined : searchWords(q);
-      const { reports, total } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset });
-      return { reports: reports.map((r) => presentReportSummary(r, settings)), total, limit, offset };
+      const { reports, total, totalIsExact } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset });
+      return { reports: reports.map((r) => presentReportSummary(r, settings)), total, totalIsExact, limit, offset };
     },
   );
 

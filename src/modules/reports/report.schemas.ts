@@ -196,7 +196,8 @@ export const reportView = reportSummaryView.extend({
 
 export const reportListView = z.object({
   reports: z.array(reportSummaryView),
-  total: z.number(),
+  total: z.number().describe("Reports matching the filters; with `q`, counted up to 10,000."),
+  totalIsExact: z.boolean().describe("False when a search matched more than `total` reports."),
   limit: z.number(),
   offset: z.number(),
 });

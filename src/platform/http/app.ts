@@ -121,6 +121,16 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // On shutdown, a keep-alive connection whose request was in flight would stay open
+  // after its answer until the client's idle timeout, holding up the clean exit on
+  // SIGTERM: answers given while closing end their connection.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
 
   const securityHeaders = computeSecurityHeaders({
     contentSecurityPolicy: {

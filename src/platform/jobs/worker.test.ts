@@ -157,6 +157,21 @@ forEachDatabase((kind) => {
       expect(ran.filter((r) => r.id === id)).toHaveLength(1);
     });
 
+    it("gives a job up into dead when workers keep stopping while running it", async () => {
+      failure = null;
+      const id = await enqueue({ n: 6 });
+      const { max_attempts: max } = await job(id);
+      for (let i = 0; i < max; i++) {
+        expect(await claimNextJob(shield.database.db, shield.database.kind, `dying-worker-${i}`, clock.now(), 5 * MINUTE)).toMatchObject({ id });
+        clock.advance(5 * MINUTE + 1);
+      }
+      expect(await worker.drain()).toBe(1);
+      const row = await job(id);
+      expect(row.state).toBe("dead");
+      expect(row.last_error).toMatch(/a worker stopped while running it/);
+      expect(ran.filter((r) => r.id === id)).toHaveLength(0);
+    });
+
     it("drops payload fields named secret* once the job is done, and keeps them while it may still be retried", async () => {
       failure = "not yet";
       const id = await enqueue({ reportId: 12, secretTrackingToken: "tracking-secret", secretOther: "x", notSecret: "kept", nested: { secretInside: "stays" } });

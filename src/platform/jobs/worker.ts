@@ -84,6 +84,13 @@ export class OutboxWorker {
   private async runOne(): Promise<boolean> {
     const job = await claimNextJob(this.database.db, this.database.kind, this.id, this.clock.now(), this.options.leaseMs ?? 300_000);
     if (!job) return false;
+    if (job.attempts > job.max_attempts) {
+      // Claimed again after its lease ran out, more often than it may be tried: whatever
+      // it does kills or stalls the worker, so it goes to the dead letters instead.
+      await failJob(this.database.db, job, this.id, `gave up after ${job.max_attempts} attempts: a worker stopped while running it`, this.clock.now());
+      this.log.error({ job: job.id, kind: job.kind }, "job failed for good: workers kept stopping while running it");
+      return true;
+    }
     const handler = this.handlers[job.kind];
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);

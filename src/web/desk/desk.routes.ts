@@ -169,7 +169,7 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
     }
     const words = parsed.q === undefined ? undefined : searchWords(parsed.q);
     const offset = (parsed.values.page - 1) * QUEUE_PAGE_SIZE;
-    const { reports, total } = await listReportsForTeam(db, {
+    const { reports, total, totalIsExact } = await listReportsForTeam(db, {
       states: parsed.states,
       channels: parsed.channels,
       ownerId,
@@ -183,7 +183,7 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
     const data = {
       title: "Report desk",
       rows: reports.map((r) => presentQueueRow(r, settings, now, members.all)),
-      total,
+      total: totalIsExact ? String(total) : `more than ${total}`,
       from: total === 0 ? 0 : offset + 1,
       to: offset + reports.length,
       previous: parsed.values.page > 1 ? queueHref(parsed.values, { page: parsed.values.page - 1 }) : null,

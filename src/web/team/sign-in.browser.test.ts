@@ -65,7 +65,8 @@ describeInBrowser("team sign-in in Chromium", () => {
     await expect.poll(() => page.locator("#recovery-codes li").count()).toBe(10);
     expect(await page.locator("#api-token").textContent()).toMatch(/^shd_/);
     await page.getByRole("link", { name: /continue/ }).click();
-    await page.waitForURL(`${shield.baseUrl}/team`);
+    await page.waitForURL(`${shield.baseUrl}/desk`);
+    await page.goto(`${shield.baseUrl}/team`);
     expect(await page.locator("main").textContent()).toContain(`You are signed in as Ada Lovelace (${email})`);
   });
 
@@ -83,7 +84,8 @@ describeInBrowser("team sign-in in Chromium", () => {
 
     await page.getByLabel("Authentication code").fill(await nextStepCode(secret));
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.waitForURL(`${shield.baseUrl}/team`);
+    await page.waitForURL(`${shield.baseUrl}/desk`);
+    await page.goto(`${shield.baseUrl}/team`);
     expect(await page.locator("main h1").textContent()).toBe("Signed in");
     expect(await page.locator(".facts dd").first().textContent()).toBe("admin: reads and works reports, manages the team and settings");
     const cookie = (await page.context().cookies()).find((c) => c.name === "shield_session");
@@ -108,7 +110,8 @@ describeInBrowser("team sign-in in Chromium", () => {
     await page.waitForURL(/\/login\?ended=signed_out$/);
     await signInWithPassword();
     await page.getByRole("button", { name: "Use a passkey" }).click();
-    await page.waitForURL(`${shield.baseUrl}/team`);
+    await page.waitForURL(`${shield.baseUrl}/desk`);
+    await page.goto(`${shield.baseUrl}/team`);
     expect(await page.locator("main").textContent()).toContain(`You are signed in as Ada Lovelace (${email})`);
     const events = await shield.database.db.selectFrom("audit_events").select(["action", "data"]).where("action", "in", ["auth.passkey_added", "auth.login_succeeded"]).orderBy("seq").execute();
     expect(events.map((e) => [e.action, JSON.parse(e.data).method ?? null])).toEqual([

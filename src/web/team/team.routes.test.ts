@@ -53,7 +53,7 @@ forEachDatabase((kind) => {
 
       const second = await b.post("/login/second-factor", { code: await totpCodeAt(triager.secret, clock) });
       expect(second.statusCode).toBe(303);
-      expect(second.headers.location).toBe("/team");
+      expect(second.headers.location).toBe("/desk");
       const home = await b.get("/team");
       expect(home.statusCode).toBe(200);
       expect(home.headers["cache-control"]).toBe("no-store");
@@ -244,7 +244,7 @@ forEachDatabase((kind) => {
       await b.post("/login", { email: viewer.member.email, password: viewer.password, next: "//evil.example/phish" });
       await b.get("/login/second-factor");
       clock.advance(30_000);
-      expect((await b.post("/login/second-factor", { code: await totpCodeAt(viewer.secret, clock) })).headers.location).toBe("/team");
+      expect((await b.post("/login/second-factor", { code: await totpCodeAt(viewer.secret, clock) })).headers.location).toBe("/desk");
     });
 
     it("answers 403 when the role lacks the permission, and lets an admin in", async () => {
