@@ -16,6 +16,7 @@ import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
 import { recomputeNextDeadlinesIfStale, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
+import { createSupportForwardJob, SUPPORT_FORWARD_JOB } from "./modules/reports/support-forward.job.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
 import { registerTriageRoutes } from "./modules/triage/triage.routes.js";
 import { loadSettings, SettingsCache } from "./modules/settings/index.js";
@@ -104,6 +105,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     {
       [RECEIPT_JOB]: createReceiptJob(mailDeps),
       [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
+      [SUPPORT_FORWARD_JOB]: createSupportForwardJob(mailDeps),
       [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
       [ESCALATION_WEBHOOK_JOB]: createEscalationWebhookJob({ db, baseUrl }),
       [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),

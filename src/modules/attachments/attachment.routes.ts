@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
@@ -82,13 +83,18 @@ export function registerAttachmentRoutes(app: HttpApp, deps: AttachmentRouteDeps
           .header("cache-control", "no-store")
           .send(Buffer.from(plain));
       }
-      return reply
-        .header("content-type", "application/octet-stream")
-        .header("content-disposition", contentDispositionFor(attachment.filename))
-        .header("x-content-type-options", "nosniff")
-        .header("content-length", String(size))
-        .header("cache-control", "no-store")
-        .send(stream);
+      return sendAttachmentDownload(reply, attachment.filename, stream, size);
     },
   );
+}
+
+/** An attachment is always a download of opaque bytes, never rendered: the reporter chose them. */
+export function sendAttachmentDownload(reply: FastifyReply, filename: string, body: NodeJS.ReadableStream | Buffer, size: number): FastifyReply {
+  return reply
+    .header("content-type", "application/octet-stream")
+    .header("content-disposition", contentDispositionFor(filename))
+    .header("x-content-type-options", "nosniff")
+    .header("content-length", String(size))
+    .header("cache-control", "no-store")
+    .send(body);
 }

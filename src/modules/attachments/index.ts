@@ -10,3 +10,4 @@ export {
   type AcceptedUpload,
   type UploadOutcome,
 } from "./attachment.service.js";
+export { sendAttachmentDownload } from "./attachment.routes.js";

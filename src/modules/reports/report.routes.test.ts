@@ -246,6 +246,22 @@ forEachDatabase((kind) => {
       expect(eml).not.toContain(DEFAULT_SETTINGS.cannedResponses.not_applicable);
     });
 
+    it("forwards the report and its public thread to the support address when routed to support, without internal notes", async () => {
+      const { id, input } = await submit({ channel: "sensitive", title: "How do I change my invoice address?", description: "I cannot find the invoice settings." });
+      await shield.app.inject({ method: "POST", url: `/api/v1/reports/${id}/messages`, headers: triager.auth, payload: { body: "Internal: billing question, not ours.", internal: true } });
+      const response = await move(id, { to: "routed_to_support", reason: "billing question" });
+      expect(response.statusCode).toBe(200);
+      await shield.worker.drain();
+      const mails = [...outbox(shield)].filter(([name]) => name.startsWith(`support-forward-${id}-`));
+      expect(mails).toHaveLength(1);
+      const eml = unwrap(mails[0]![1]);
+      expect(eml).toContain(`To: ${DEFAULT_SETTINGS.supportEmail}`);
+      expect(eml).toContain(`Reply-To: ${input.reporter.email}`);
+      expect(eml).toContain("I cannot find the invoice settings.");
+      expect(eml).toContain(DEFAULT_SETTINGS.cannedResponses.routed_to_support);
+      expect(eml).not.toContain("Internal: billing question");
+    });
+
     it("gives a report to the named owner, but never to a viewer or to someone unknown", async () => {
       const { id } = await submit();
       const other = await shield.addMember("triager");

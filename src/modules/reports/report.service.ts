@@ -1,5 +1,6 @@
 import type { Db } from "../../platform/db/database.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import { SUPPORT_FORWARD_JOB } from "./support-forward.job.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
@@ -133,6 +134,9 @@ export async function transitionReport(
     );
     if (concernsReporter(input.to)) {
       await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: input.to, messageId }, now);
+    }
+    if (input.to === "routed_to_support") {
+      await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: id }, now);
     }
     return updated;
   });

@@ -1,10 +1,10 @@
 import "../../shared/zod-messages.js";
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import cookie from "@fastify/cookie";
 import csrfProtection from "@fastify/csrf-protection";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
+import helmetMiddleware from "helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
@@ -193,12 +193,13 @@ type HeaderRecorder = { setHeader(name: string, value: string): void; removeHead
 type Helmet = (options: object) => (req: object, res: HeaderRecorder, next: (error?: unknown) => void) => void;
 
 /**
- * The helmet that @fastify/helmet is built on. That plugin rebuilds helmet's middleware
+ * helmet itself rather than @fastify/helmet: the plugin rebuilds helmet's middleware
  * (CSP parsing included) on every request, about 5% of the CPU time of a report
- * submission (bench/intake.bench.js); our headers are the same on every answer, so
- * helmet runs once at start-up and each request gets the recorded headers.
+ * submission (bench/intake.bench.js). Our headers are the same on every answer, so
+ * helmet runs once at start-up and each request gets the recorded headers
+ * (docs/decisions/0008-security-headers-once.md).
  */
-const helmet = createRequire(createRequire(import.meta.url).resolve("@fastify/helmet"))("helmet") as Helmet;
+const helmet = helmetMiddleware as unknown as Helmet;
 
 function computeSecurityHeaders(options: object): Array<[string, string]> {
   const headers: Array<[string, string]> = [];

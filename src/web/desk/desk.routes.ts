@@ -8,7 +8,7 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { renderMarkdown } from "../../platform/markdown/markdown.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
-import { listAttachmentsOfReport, openAttachmentAsTeam, contentDispositionFor, describeBytes } from "../../modules/attachments/index.js";
+import { listAttachmentsOfReport, openAttachmentAsTeam, sendAttachmentDownload, describeBytes } from "../../modules/attachments/index.js";
 import { listAuditEventsFor } from "../../modules/audit/index.js";
 import { requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
 import { actorOf, hasPermission, listUsers, type TeamMember } from "../../modules/people/index.js";
@@ -287,14 +287,7 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
   app.get("/desk/reports/:id/attachments/:attachmentId", { schema: { hide: true, params: attachmentParams }, preHandler: reader }, async (request, reply) => {
     const { id, attachmentId } = request.params as z.infer<typeof attachmentParams>;
     const { attachment, stream, size } = await openAttachmentAsTeam(db, clock, actorOf(sessionOf(request).member), deps.blobs, id, attachmentId);
-    // Always a download of opaque bytes: the reporter chose them.
-    return reply
-      .header("content-type", "application/octet-stream")
-      .header("content-disposition", contentDispositionFor(attachment.filename))
-      .header("x-content-type-options", "nosniff")
-      .header("content-length", String(size))
-      .header("cache-control", "no-store")
-      .send(stream);
+    return sendAttachmentDownload(reply, attachment.filename, stream, size);
   });
 
   /** The CWE search of the triage form's script (JSON, same session as the page). */
