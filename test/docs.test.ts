@@ -29,7 +29,7 @@ describe("the documentation", () => {
       }
     };
     walk(path.join(root, "src"), 1);
-    const missing = folders.filter((folder) => !architecture.includes(`${path.basename(folder)}/`));
+    const missing = folders.filter((folder) => !architecture.includes(`${folder.split(path.sep).join("/")}/`));
     expect(missing).toEqual([]);
   });
 });

@@ -1,20 +1,8 @@
-import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Eta } from "eta";
+import { PACKAGE_ROOT } from "../platform/package-root.js";
 
-/** The folder holding package.json: templates and assets are read from the source tree in dev and in production. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("cannot find Shield's package.json");
-    dir = parent;
-  }
-  return dir;
-}
-
-export const PACKAGE_ROOT = packageRoot();
+export { PACKAGE_ROOT };
 export const WEB_ROOT = path.join(PACKAGE_ROOT, "src", "web");
 /** Where `vite build` puts the browser modules of `src/web/client/`. */
 export const CLIENT_BUILD_DIR = path.join(PACKAGE_ROOT, "dist", "web", "client");

@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { sha256Hex } from "../../platform/crypto/secrets.js";
 import type { Db, Executor } from "../../platform/db/database.js";
 import { renderMarkdown } from "../../platform/markdown/markdown.js";
@@ -17,21 +16,12 @@ import {
   UnknownPolicyVariablesError,
   type VariableUse,
 } from "./policy.js";
+import { PACKAGE_ROOT } from "../../platform/package-root.js";
 import { findCurrentPolicy, insertPolicyVersion, listCustomVariables, readCustomVariable, writeCustomVariable } from "./policy.repository.js";
 import { BUILT_IN_VARIABLE_NAMES, BUILT_IN_VARIABLES, computeBuiltInVariables, type SiteContext } from "./site-variables.js";
 
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("cannot find Shield's package.json");
-    dir = parent;
-  }
-  return dir;
-}
-
 /** The policy a fresh install shows. It ships in the source tree, next to this file, so that `dist/` needs no copy of it. */
-export const DEFAULT_POLICY_FILE = path.join(packageRoot(), "src", "modules", "policy", "default-policy.md");
+export const DEFAULT_POLICY_FILE = path.join(PACKAGE_ROOT, "src", "modules", "policy", "default-policy.md");
 
 let defaultPolicySource: string | undefined;
 
