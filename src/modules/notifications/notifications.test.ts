@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
@@ -9,20 +7,7 @@ import { startWebhookServer, type WebhookServer } from "../../../test/webhook-se
 import { insertMessage, transitionReport } from "../reports/index.js";
 import { loadSettings, updateSetting } from "../settings/index.js";
 import { notifyOwnerOfReporterReply, postToWebhook, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./index.js";
-
-/** The outbox's .eml files whose name starts with `prefix`, as text. */
-function mailsStartingWith(shield: TestShield, prefix: string): string[] {
-  const dir = path.join(shield.dataDir, "outbox");
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, ""));
-}
-
-function recipientOf(eml: string): string {
-  return /^To: (.+)$/m.exec(eml)![1]!.trim();
-}
+import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 
 forEachDatabase((kind) => {
   describe("team notifications", () => {

@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase, type TestDatabaseKind } from "../../../test/databases.js";
@@ -14,19 +12,7 @@ import { TEAM_MAIL_JOB, WEBHOOK_JOB } from "../notifications/index.js";
 import { transitionReport } from "../reports/index.js";
 import { loadSettings, updateSetting } from "../settings/index.js";
 import { SLA_CHECK_TASK, type SlaCheckOutcome } from "./index.js";
-
-function mailsStartingWith(shield: TestShield, prefix: string): string[] {
-  const dir = path.join(shield.dataDir, "outbox");
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, ""));
-}
-
-function recipientOf(eml: string): string {
-  return /^To: (.+)$/m.exec(eml)![1]!.trim();
-}
+import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 
 async function setUpShield(kind: TestDatabaseKind, clock: FakeClock) {
   const shield = await createTestShield(kind, { clock });
