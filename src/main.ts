@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import formbody from "@fastify/formbody";
@@ -100,6 +101,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     baseUrl,
   };
 
+  let requestsInFlight = 0;
   const worker = new OutboxWorker(
     database,
     {
@@ -114,7 +116,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     },
     clock,
     logger.child({ component: "worker" }),
-    { pollMs: config.SHIELD_WORKER_POLL_MS },
+    { pollMs: config.SHIELD_WORKER_POLL_MS, busy: () => requestsInFlight > 0 },
   );
   const wake = () => worker.wake();
   const scheduler = new Scheduler(
@@ -129,6 +131,11 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     apiRateLimit: config.SHIELD_API_RATE_LIMIT,
     version: VERSION,
     secureCookies: config.baseUrl.startsWith("https:"),
+  });
+  // The worker yields to requests while any is in flight (see OutboxWorker's `busy`).
+  app.server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
+    requestsInFlight++;
+    response.once("close", () => requestsInFlight--);
   });
   await app.register(formbody, { bodyLimit: config.SHIELD_MAX_BODY_BYTES });
   registerOpsRoutes(app, { database, clock, onRequeued: wake });

@@ -1,4 +1,5 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
+import { databaseKindOf } from "../../platform/db/dialect.js";
 import { computeEventHash, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
 
 /**
@@ -7,12 +8,18 @@ import { computeEventHash, describeActor, type Actor, type AuditEntry, type Audi
  * concurrent appends from several processes queue up instead of forking the chain.
  */
 export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, at: string): Promise<AuditEvent> {
-  const head = await tx
+  // Taking the next number first takes the write lock first (SQLite) or the head row's lock
+  // (PostgreSQL). On SQLite it is read back by a second statement rather than RETURNING,
+  // which would make the full-text index write out its pending entries mid-transaction
+  // (see insertReport).
+  const next = tx
     .updateTable("audit_head")
     .set((eb) => ({ seq: eb("seq", "+", 1) }))
-    .where("id", "=", 1)
-    .returning(["seq", "hash"])
-    .executeTakeFirstOrThrow();
+    .where("id", "=", 1);
+  const head =
+    databaseKindOf(tx) === "sqlite"
+      ? (await next.execute(), await tx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow())
+      : await next.returning(["seq", "hash"]).executeTakeFirstOrThrow();
   const unsigned = {
     seq: head.seq,
     at,

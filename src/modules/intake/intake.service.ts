@@ -1,5 +1,6 @@
 import type { Db, Tx } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
+import { groupCommitOf } from "../../platform/db/group-commit.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
@@ -31,6 +32,8 @@ export interface SubmitOptions {
 /**
  * Stores a new report durably. The report, its audit event and its receipt job commit
  * in one transaction; only when this resolves may Shield tell the reporter it has it.
+ * Reports submitted at the same moment share that commit (group commit, see
+ * platform/db/group-commit.ts), each still all or nothing.
  * The tracking token rides in the receipt job until the mail is sent, then is dropped.
  */
 export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody, source: Report["source"], options: SubmitOptions = {}): Promise<SubmittedReport> {
@@ -42,7 +45,7 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
   // Against the real time, not the clock: the mail is encrypted in the real world.
   const reporterPgpKey = input.reporter.pgpKey?.trim() ? input.reporter.pgpKey : null;
   if (reporterPgpKey) await validateReporterKey(reporterPgpKey);
-  const report = await db.transaction().execute(async (tx) => {
+  const report = await groupCommitOf(db).run(async (tx) => {
     const report = await insertReport(
       tx,
       {

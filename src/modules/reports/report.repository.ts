@@ -92,12 +92,14 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
     await loadSettings(db as Db),
     new Date(report.receivedAt),
   );
-  const row = await db
-    .insertInto("reports")
-    .values({ ...(toRow(report) as Insertable<ReportsTable>), tracking_hash: trackingHash, paused_ms: 0, next_deadline_at: nextDeadline })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toReport(row);
+  const values = { ...(toRow(report) as Insertable<ReportsTable>), tracking_hash: trackingHash, paused_ms: 0, next_deadline_at: nextDeadline };
+  if (databaseKindOf(db) === "sqlite") {
+    // Not `returning`: on SQLite a statement with RETURNING makes the full-text index write
+    // out its pending entries, once per report instead of once per (group) commit.
+    const { insertId } = await db.insertInto("reports").values(values).executeTakeFirstOrThrow();
+    return toReport(await db.selectFrom("reports").selectAll().where("id", "=", Number(insertId)).executeTakeFirstOrThrow());
+  }
+  return toReport(await db.insertInto("reports").values(values).returningAll().executeTakeFirstOrThrow());
 }
 
 export async function findReport(db: Executor, id: number): Promise<Report | undefined> {

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
@@ -186,6 +186,59 @@ forEachDatabase((kind) => {
       expect(JSON.parse(row.payload)).toEqual({ reportId: 12, notSecret: "kept", nested: { secretInside: "stays" } });
       expect(row.payload).not.toContain("tracking-secret");
       expect(ran.filter((r) => r.id === id).at(-1)!.payload.secretTrackingToken).toBe("tracking-secret");
+    });
+
+    it("works through a backlog a batch at a time, recording each job's own outcome", async () => {
+      failure = null;
+      const ids: number[] = [];
+      for (let n = 0; n < 40; n++) ids.push(await enqueue({ n: 100 + n }));
+      const unknown = await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.unknown", {}, clock.now(), { maxAttempts: 1 }));
+      expect(await worker.drain()).toBe(41);
+      for (const id of ids) expect(await job(id)).toMatchObject({ state: "done", attempts: 1, locked_by: null });
+      expect(await job(unknown)).toMatchObject({ state: "dead", last_error: "no handler for job kind test.unknown" });
+      expect(ran.filter((r) => ids.includes(r.id)).map((r) => r.id)).toEqual(ids);
+    });
+
+    it("stopped in the middle of a batch, gives back the jobs it had not started, untouched", async () => {
+      const started: number[] = [];
+      let release!: () => void;
+      const blocked = new Promise<void>((resolve) => (release = resolve));
+      const slow = new OutboxWorker(
+        shield.database,
+        {
+          "test.slow": async (_payload, claimed) => {
+            started.push(claimed.id);
+            await blocked;
+          },
+        },
+        clock,
+        pino({ level: "silent" }),
+        { pollMs: 60_000, batchSize: 5 },
+      );
+      const ids: number[] = [];
+      for (let n = 0; n < 5; n++) ids.push(await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.slow", { n }, clock.now())));
+      slow.start();
+      await vi.waitFor(() => expect(started).toHaveLength(1));
+      const stopping = slow.stop();
+      release();
+      await stopping;
+      expect(started).toEqual([ids[0]]);
+      expect(await job(ids[0]!)).toMatchObject({ state: "done", attempts: 1 });
+      for (const id of ids.slice(1)) expect(await job(id)).toMatchObject({ state: "pending", attempts: 0, locked_by: null, locked_until: null });
+    });
+
+    it("keeps sending while requests are being answered, pausing between jobs instead of stopping", async () => {
+      const done: number[] = [];
+      const polite = new OutboxWorker(shield.database, { "test.polite": async (_payload, claimed) => void done.push(claimed.id) }, clock, pino({ level: "silent" }), {
+        pollMs: 60_000,
+        busy: () => true,
+      });
+      const ids: number[] = [];
+      for (let n = 0; n < 3; n++) ids.push(await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.polite", { n }, clock.now())));
+      polite.start();
+      await vi.waitFor(() => expect(done).toEqual(ids));
+      await polite.stop();
+      for (const id of ids) expect(await job(id)).toMatchObject({ state: "done" });
     });
 
     it("fails a job whose kind has no handler instead of dropping it", async () => {
