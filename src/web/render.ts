@@ -1,6 +1,8 @@
 import path from "node:path";
 import { Eta } from "eta";
 import { PACKAGE_ROOT } from "../platform/package-root.js";
+import { DEFAULT_SETTINGS, type Settings } from "../modules/settings/index.js";
+import { siteStylesheet } from "./public/brand-css.js";
 
 export { PACKAGE_ROOT };
 export const WEB_ROOT = path.join(PACKAGE_ROOT, "src", "web");
@@ -23,17 +25,19 @@ export interface SiteInfo {
   companyName: string;
   programName: string;
   securityEmail: string;
+  /** The URL of the site's stylesheet in the program's colours (web/public/brand-css.ts). */
+  stylesheet: string;
 }
 
-let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "" };
+let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "", stylesheet: siteStylesheet(DEFAULT_SETTINGS.brandColor).url };
 
 /**
  * Called with the program settings at the start of each page request (see
  * web/public/public-site.plugin.ts). One process serves one program, so one current
  * value is right for every page; it is at most as old as the settings cache.
  */
-export function setSiteInfo(info: SiteInfo): void {
-  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail };
+export function setSiteInfo(info: Pick<Settings, "companyName" | "programName" | "securityEmail" | "brandColor">): void {
+  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail, stylesheet: siteStylesheet(info.brandColor).url };
 }
 
 export function renderPage(template: string, data: PageData): string {

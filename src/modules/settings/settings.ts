@@ -74,7 +74,7 @@ export const settingsSchema = z.object({
     spam: z.string().min(1),
     routed_to_support: z.string().min(1),
   }),
-  /** Accent colour of the public pages, `#rrggbb`; served as /assets/brand.css, darkened where needed for AA contrast. */
+  /** Accent colour of the public pages, `#rrggbb`; served in the site stylesheet (/assets/site/<version>.css), darkened where needed for AA contrast. */
   brandColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a hex colour like #1f5fbf"),
   /** Products, domains or components a reporter can pick on the form ("Other" is always offered). */
   assets: z

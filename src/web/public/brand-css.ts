@@ -1,3 +1,8 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { PACKAGE_ROOT } from "../../platform/package-root.js";
+
 /**
  * The brand colour as a tiny stylesheet (`/assets/brand.css`), so that no page needs an
  * inline style. Pure. The colour is used for links and buttons on white, so it is
@@ -46,4 +51,27 @@ export function accessibleAccent(brand: string): string {
 export function brandCss(brand: string): string {
   const accent = accessibleAccent(brand.toLowerCase());
   return `/* Generated from the brandColor setting. */\n:root { --brand: ${brand.toLowerCase()}; --accent: ${accent}; }\n`;
+}
+
+export interface SiteStylesheet {
+  /** Where pages link it: the version in the path changes with its content, so it can be cached for good. */
+  url: string;
+  version: string;
+  body: Buffer;
+}
+
+const SHIELD_CSS = fs.readFileSync(path.join(PACKAGE_ROOT, "src", "web", "assets", "shield.css"), "utf8");
+let current: (SiteStylesheet & { brand: string }) | undefined;
+
+/**
+ * The site's one render-blocking stylesheet: shield.css followed by the brand colours, so a
+ * page waits for a single request before it can paint. Kept for the brand it was built for.
+ */
+export function siteStylesheet(brand: string): SiteStylesheet {
+  if (current?.brand !== brand) {
+    const body = Buffer.from(`${SHIELD_CSS}\n${brandCss(brand)}`, "utf8");
+    const version = createHash("sha256").update(body).digest("hex").slice(0, 16);
+    current = { brand, url: `/assets/site/${version}.css`, version, body };
+  }
+  return current;
 }

@@ -48,7 +48,23 @@ describe("the public site's look", () => {
       ["Report", "/security/report", "page"],
       ["Thanks", "/security/thanks", null],
     ]);
-    expect(doc.querySelector('link[href="/assets/brand.css"]')).not.toBeNull();
+    // One stylesheet, in the program's colours, named by its content so browsers keep it.
+    const links = Array.from(doc.querySelectorAll('link[rel="stylesheet"]')).map((l) => l.getAttribute("href"));
+    expect(links).toEqual([expect.stringMatching(/^\/assets\/site\/[0-9a-f]{16}\.css$/)]);
+    const css = await shield.app.inject({ method: "GET", url: links[0]! });
+    expect(css.statusCode).toBe(200);
+    expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");
+    expect(css.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(css.body).toContain(".site-header");
+    expect(css.body).toContain("--brand: #ffcc00;");
+
+    await updateSetting(shield.database.db, now, cli, "brandColor", "#0a7d3b");
+    shield.settings.invalidate();
+    const after = parseHtml((await shield.app.inject({ method: "GET", url: "/security/report" })).body).querySelector('link[rel="stylesheet"]')?.getAttribute("href");
+    expect(after).not.toBe(links[0]);
+    const old = await shield.app.inject({ method: "GET", url: links[0]! });
+    expect(old.headers["cache-control"]).toBe("public, max-age=60");
+    expect(old.body).toContain("--brand: #0a7d3b;");
   });
 
   it("puts no inline script, style or event handler on any of its pages", async () => {

@@ -1,4 +1,5 @@
 import multipart from "@fastify/multipart";
+import { z } from "zod";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
@@ -9,7 +10,7 @@ import type { AttachmentLimits } from "../../modules/attachments/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
 import { setSiteInfo } from "../render.js";
-import { brandCss } from "./brand-css.js";
+import { brandCss, siteStylesheet } from "./brand-css.js";
 import { sendPage } from "./page-reply.js";
 import { registerReportFormRoutes } from "./report-form.routes.js";
 import { registerTrackingRoutes } from "./tracking.routes.js";
@@ -46,6 +47,17 @@ export async function registerPublicSite(app: HttpApp, deps: PublicSiteDeps): Pr
   app.get("/assets/brand.css", { schema: { hide: true } }, async (_request, reply) => {
     const settings = await deps.settings.get();
     return reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=60").send(brandCss(settings.brandColor));
+  });
+  // Pages link the stylesheet by its content's hash: a browser keeps it until the brand
+  // colour (or Shield) changes, and never asks again meanwhile. A page rendered before a
+  // change may still ask for the old version: it gets the current one, briefly cached.
+  app.get("/assets/site/:file", { schema: { hide: true, params: z.object({ file: z.string().max(40) }) } }, async (request, reply) => {
+    const stylesheet = siteStylesheet((await deps.settings.get()).brandColor);
+    const current = request.params.file === `${stylesheet.version}.css`;
+    return reply
+      .type("text/css; charset=utf-8")
+      .header("cache-control", current ? "public, max-age=31536000, immutable" : "public, max-age=60")
+      .send(stylesheet.body);
   });
 
   await app.register(async (scope) => {
