@@ -10,8 +10,10 @@
 //    nothing to recompute when it starts.
 // 3. Shield serves the file (worker off: the bench measures reads, not the minute check)
 //    and each scenario is requested sequentially with a viewer's bearer token; the same
-//    SELECT is then timed bare. p50/p95/p99, Shield's peak memory (VmHWM) and the ratio of
-//    p95s are printed, with PASS/MISS against the target (p95 < 50 ms).
+//    SELECT is then timed bare (for the search: the statements Shield's `listReports` runs,
+//    read from Kysely's log, since its plan depends on how many reports match). p50/p95/p99,
+//    Shield's peak memory (VmHWM) and the ratio of p95s are printed, with PASS/MISS against
+//    the target (p95 < 50 ms).
 //
 // It is a measurement: the exit code is 0 whether the target is met or not.
 //
@@ -28,12 +30,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = (p) => path.join(root, "dist", p);
 const { computeNextDeadline, deadlineBasisOf } = await import(dist("modules/reports/next-deadline.js"));
 const { DEFAULT_SETTINGS } = await import(dist("modules/settings/settings.js"));
-const { searchWords, toFts5Query } = await import(dist("modules/reports/report-search.js"));
+const { searchWords } = await import(dist("modules/reports/report-search.js"));
+const { listReports } = await import(dist("modules/reports/report.repository.js"));
 
 const { values: args } = parseArgs({
   options: {
@@ -270,6 +274,21 @@ async function timeRequests(url, token) {
   return { samples, last };
 }
 
+/** The statements (text and parameters) Shield's `listReports` runs for `filter` on this database, as Kysely logs them. */
+async function statementsOf(dbFile, filter) {
+  const statements = [];
+  const db = new Kysely({
+    dialect: new SqliteDialect({ database: new Database(dbFile, { readonly: true }) }),
+    log: (event) => statements.push({ sql: event.query.sql, parameters: event.query.parameters }),
+  });
+  try {
+    await listReports(db, filter);
+  } finally {
+    await db.destroy();
+  }
+  return statements;
+}
+
 function timeBare(fn) {
   const samples = [];
   for (let i = 0; i < WARMUP + REQUESTS; i++) {
@@ -307,7 +326,7 @@ const scenarios = [
   {
     name: `search q="${SEARCH}" (newest first)`,
     path: `/api/v1/reports?q=${encodeURIComponent(SEARCH)}&limit=50`,
-    sql: `select * from reports where id in (select rowid from report_search where report_search match '${toFts5Query(searchWords(SEARCH), { prefixLast: true })}') order by id desc limit 50`,
+    statements: await statementsOf(dbFile, { words: searchWords(SEARCH), limit: 50, offset: 0 }),
   },
 ];
 
@@ -318,16 +337,16 @@ try {
   console.log(`Shield is serving ${shield.url} (pid ${shield.child.pid}); ${REQUESTS} sequential requests per scenario after ${WARMUP} warm-up`);
   for (const s of scenarios) {
     const { samples, last } = await timeRequests(shield.url + s.path, token);
-    s.total = last.total;
+    s.total = `${last.total.toLocaleString("en")}${last.totalIsExact === false ? "+" : ""}`;
     s.shield = summarise(samples);
   }
   const memory = peakMemoryMb(shield.child.pid);
 
   const bare = new Database(dbFile, { readonly: true });
   for (const s of scenarios) {
-    const statement = bare.prepare(s.sql);
-    s.bare = summarise(timeBare(() => statement.all()));
-    s.plan = bare.prepare(`explain query plan ${s.sql}`).all().map((r) => r.detail);
+    const statements = (s.statements ?? [{ sql: s.sql, parameters: [] }]).map(({ sql, parameters }) => ({ statement: bare.prepare(sql), sql, parameters }));
+    s.bare = summarise(timeBare(() => statements.forEach(({ statement, parameters }) => statement.all(...parameters))));
+    s.plan = statements.map(({ sql, parameters }) => bare.prepare(`explain query plan ${sql}`).all(...parameters).map((r) => r.detail).join(" / "));
   }
   bare.close();
 
@@ -338,13 +357,13 @@ try {
     const verdict = s.shield.p95 < TARGET_P95_MS ? "PASS" : "MISS";
     results.push(verdict);
     console.log(
-      `${s.name.padEnd(52)} ${f(s.shield.p50)} ${f(s.shield.p95)} ${f(s.shield.p99)} | ${f(s.bare.p50)} ${f(s.bare.p95)} | ${(s.shield.p95 / s.bare.p95).toFixed(1).padStart(8)}x | ${verdict} (p95 < ${TARGET_P95_MS} ms; ${s.total.toLocaleString("en")} matching)`,
+      `${s.name.padEnd(52)} ${f(s.shield.p50)} ${f(s.shield.p95)} ${f(s.shield.p99)} | ${f(s.bare.p50)} ${f(s.bare.p95)} | ${(s.shield.p95 / s.bare.p95).toFixed(1).padStart(8)}x | ${verdict} (p95 < ${TARGET_P95_MS} ms; ${s.total} matching)`,
     );
   }
   console.log(`Shield peak memory (VmHWM): ${memory.toFixed(0)} MB`);
   console.log("");
   console.log("Query plans of the bare queries:");
-  for (const s of scenarios) console.log(`  ${s.name}: ${s.plan.join(" / ")}`);
+  for (const s of scenarios) console.log(`  ${s.name}: ${s.plan.join("\n    then: ")}`);
 } finally {
   if (shield) {
     shield.child.kill("SIGTERM");

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
+import { listReports, type ReportFilter } from "./report.repository.js";
+import { searchWords } from "./report-search.js";
+
+/** A deterministic generator, so that a failure can be replayed. */
+function generator(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Common words (most reports), rarer ones, and words sharing a prefix with "reset".
+const VOCABULARY = ["password", "password", "reset", "token", "xss", "stored", "resets", "resetting", "rest", "export", "graphql", "kabri", "kabrinor", "zanzibar"];
+const STATES = ["new", "acknowledged", "triaged", "resolved", "spam"];
+const CHANNELS = ["vulnerability", "vulnerability", "account_attack", "support"];
+const SEVERITIES = [null, "low", "high", "critical"];
+
+interface Stored {
+  id: number;
+  state: string;
+  channel: string;
+  severity: string | null;
+  ownerId: number | null;
+  nextDeadlineAt: string | null;
+  words: Set<string>;
+}
+
+/** What a search must answer, worked out from the stored text without any index. */
+function expected(reports: Stored[], filter: ReportFilter, cap: number) {
+  const words = filter.words ?? [];
+  const matches = reports.filter(
+    (r) =>
+      (!filter.states || filter.states.includes(r.state as never)) &&
+      (!filter.channels || filter.channels.includes(r.channel as never)) &&
+      (filter.ownerId === undefined || r.ownerId === filter.ownerId) &&
+      (!filter.severities || filter.severities.includes(r.severity as never)) &&
+      words.every((w, i) => (i === words.length - 1 ? [...r.words].some((x) => x.startsWith(w)) : r.words.has(w))),
+  );
+  const queue = (r: Stored) => [r.nextDeadlineAt === null ? 1 : 0, r.nextDeadlineAt ?? "", r.id] as const;
+  matches.sort((a, b) => {
+    if (filter.sort !== "deadline") return b.id - a.id;
+    const [x, y] = [queue(a), queue(b)];
+    return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0) || x[2] - y[2];
+  });
+  const isSearch = words.length > 0;
+  return {
+    ids: matches.slice(filter.offset, filter.offset + filter.limit).map((r) => r.id),
+    total: isSearch ? Math.min(matches.length, cap) : matches.length,
+    totalIsExact: !isSearch || matches.length <= cap,
+  };
+}
+
+forEachDatabase((kind) => {
+  describe("listing and searching reports", () => {
+    let testDatabase: TestDatabase;
+    let database: Database;
+    const reports: Stored[] = [];
+
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase(kind);
+      database = openDatabase(testDatabase.target);
+      await migrateToLatest(database);
+      const { db } = database;
+      const owners: number[] = [];
+      for (const email of ["ann@example.com", "bob@example.com"]) {
+        const row = await db.insertInto("users").values({ email, name: email, role: "triager", created_at: "2026-01-01T00:00:00.000Z" }).returning("id").executeTakeFirstOrThrow();
+        owners.push(row.id);
+      }
+      const random = generator(7);
+      const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+      const sentence = (n: number) => Array.from({ length: n }, () => (random() < 0.3 ? pick(["the", "a", "of", "page"]) : pick(VOCABULARY))).join(" ");
+      for (let i = 0; i < 80; i++) {
+        const title = sentence(3);
+        const description = `${sentence(6)}, see https://example.com/${pick(VOCABULARY)}.`;
+        const message = random() < 0.2 ? sentence(4) : null;
+        // Deadlines repeat, so that the id decides between equal ones.
+        const nextDeadlineAt = random() < 0.3 ? null : `2026-03-${String(10 + Math.floor(random() * 5)).padStart(2, "0")}T09:00:00.000Z`;
+        const stored = { state: pick(STATES), channel: pick(CHANNELS), severity: pick(SEVERITIES), ownerId: random() < 0.4 ? null : pick(owners), nextDeadlineAt };
+        const row = await db
+          .insertInto("reports")
+          .values({
+            channel: stored.channel,
+            state: stored.state,
+            source: "api",
+            title,
+            description,
+            reporter_name: "R",
+            reporter_email: "r@example.org",
+            severity: stored.severity,
+            owner_id: stored.ownerId,
+            tracking_hash: `hash-${i}`,
+            received_at: "2026-03-01T09:00:00.000Z",
+            paused_ms: 0,
+            updated_at: "2026-03-01T09:00:00.000Z",
+            next_deadline_at: nextDeadlineAt,
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        if (message) await db.insertInto("messages").values({ report_id: row.id, author_kind: "team", author_user_id: null, body: message, internal: 1, created_at: "2026-03-01T10:00:00.000Z" }).execute();
+        reports.push({ id: row.id, ...stored, words: new Set(searchWords(`${title} ${description} ${message ?? ""}`, Infinity)) });
+      }
+    });
+    afterAll(async () => {
+      await database.close();
+      await testDatabase.drop();
+    });
+
+    const queries = ["password reset", "reset", "res", "password token xss", "kabri", "kabrinor password", "zanzibar", "nosuchword", "the"];
+    const filters: Array<Partial<ReportFilter>> = [
+      {},
+      { states: ["new"] },
+      { states: ["new", "acknowledged", "triaged"], channels: ["vulnerability"] },
+      { ownerId: null },
+      { severities: ["critical", "high"] },
+      { channels: ["vulnerability", "account_attack"] },
+      { states: ["spam"], channels: ["support"], severities: ["low"] },
+    ];
+    const pages = [
+      { limit: 5, offset: 0 },
+      { limit: 5, offset: 2 },
+      { limit: 4, offset: 9 },
+      { limit: 50, offset: 0 },
+      { limit: 5, offset: 200 },
+    ];
+
+    // Small caps take a search through every plan: complete sets, the newest matches
+    // holding the page, counts along either index, and pages read in their order.
+    for (const cap of [3, 8, 1_000]) {
+      it(`finds, orders, pages and counts search results as the stored text says, counting up to ${cap}`, async () => {
+        for (const q of queries) {
+          for (const f of filters) {
+            for (const sort of ["newest", "deadline"] as const) {
+              for (const page of pages) {
+                const filter: ReportFilter = { ...f, words: searchWords(q), sort, ...page };
+                const got = await listReports(database.db, filter, cap);
+                expect({ ids: got.reports.map((r) => r.id), total: got.total, totalIsExact: got.totalIsExact }, JSON.stringify(filter)).toEqual(expected(reports, filter, cap));
+              }
+            }
+          }
+        }
+      });
+    }
+
+    it("counts a listing without words exactly, however many reports it has", async () => {
+      for (const f of filters) {
+        const filter: ReportFilter = { ...f, limit: 5, offset: 0 };
+        const got = await listReports(database.db, filter, 3);
+        expect({ ids: got.reports.map((r) => r.id), total: got.total, totalIsExact: got.totalIsExact }, JSON.stringify(filter)).toEqual(expected(reports, filter, 3));
+      }
+    });
+  });
+});
