@@ -12,6 +12,9 @@
 // Targets: under 60 KB without the encryption module, first contentful paint under 200 ms.
 // It is a measurement: the exit code is 0 whether the targets are met or not.
 //
+// The first-render target is checked on the page as served (with the module), both when the
+// reporter follows a link from /security (warm) and in a new browser context (cold).
+//
 // Options (after `npm run bench:pages --`): --loads=10 --warmup=2 --chromium=/usr/bin/chromium
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -107,8 +110,15 @@ function startBaseline(html, size) {
  */
 async function loadOnce(browser, url, { blockEncryption = false, tick = false, from = null } = {}) {
   const context = await browser.newContext();
-  if (blockEncryption) await context.route("**/assets/js/encrypt-report.js", (route) => route.abort());
   const page = await context.newPage();
+  if (blockEncryption) {
+    // Blocked in Chromium's network stack. Not with Playwright's `route`: that intercepts
+    // every request of the context (the page and its stylesheet too) through the driver,
+    // which slows all of them and would be charged to Shield, not to the baseline.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.setBlockedURLs", { urls: ["*/assets/js/encrypt-report.js"] });
+  }
   // A warm load: the reporter is on another page of the same site and follows a link.
   if (from) await page.goto(from, { waitUntil: "load" });
   const bytes = { html: 0, css: 0, js: 0 };
@@ -197,7 +207,8 @@ try {
   const ticked = await measure(browser, "/security/report encryption ticked", formUrl, { tick: true });
   log("  warm: following a link from another page of the same site (the reporter comes from /security)");
   const baseWarm = await measure(browser, "baseline, warm", baseline.url, { from: `${baseline.url}?from` });
-  const warm = await measure(browser, "/security/report, warm", formUrl, { blockEncryption: true, from: `${shield.baseUrl}/security` });
+  const warmWithout = await measure(browser, "/security/report without encr., warm", formUrl, { blockEncryption: true, from: `${shield.baseUrl}/security` });
+  const warm = await measure(browser, "/security/report as served, warm", formUrl, { from: `${shield.baseUrl}/security` });
 
   log();
   log(`  ratio to baseline (without encryption module): weight ×${(without.total / base.total).toFixed(2)}, FCP ×${(without.fcp / base.fcp).toFixed(2)}, DCL ×${(without.dcl / base.dcl).toFixed(2)}`);
@@ -205,9 +216,9 @@ try {
   log(`  ${without.total < TARGET_BYTES ? "PASS" : "MISS"}  weight without the encryption module ${kb(without.total)} (target < ${kb(TARGET_BYTES)})`);
   const [loadAfter] = os.loadavg();
   if (Math.max(load1, loadAfter) > os.cpus().length) log(`  ! the machine was busy (load average ${Math.max(load1, loadAfter).toFixed(2)} on ${os.cpus().length} cores): times are inflated; compare them with the baseline's`);
-  log(`  warm ratio to baseline: FCP ×${(warm.fcp / baseWarm.fcp).toFixed(2)}, DCL ×${(warm.dcl / baseWarm.dcl).toFixed(2)}`);
-  log(`  ${warm.fcp < TARGET_FCP_MS ? "PASS" : "MISS"}  first contentful paint when following a link: ${warm.fcp.toFixed(0)} ms (target < ${TARGET_FCP_MS} ms; baseline ${baseWarm.fcp.toFixed(0)} ms)`);
-  log(`  ${without.fcp < TARGET_FCP_MS ? "PASS" : "MISS"}  first contentful paint of a cold load in a new browser context: ${without.fcp.toFixed(0)} ms without, ${served.fcp.toFixed(0)} ms as served (target < ${TARGET_FCP_MS} ms; baseline ${base.fcp.toFixed(0)} ms)`);
+  log(`  warm ratio to baseline (as served): FCP ×${(warm.fcp / baseWarm.fcp).toFixed(2)}, DCL ×${(warm.dcl / baseWarm.dcl).toFixed(2)}`);
+  log(`  ${warm.fcp < TARGET_FCP_MS ? "PASS" : "MISS"}  first contentful paint when following a link, as served: ${warm.fcp.toFixed(0)} ms (${warmWithout.fcp.toFixed(0)} ms without the encryption module; target < ${TARGET_FCP_MS} ms; baseline ${baseWarm.fcp.toFixed(0)} ms)`);
+  log(`  ${served.fcp < TARGET_FCP_MS ? "PASS" : "MISS"}  first contentful paint of a cold load in a new browser context, as served: ${served.fcp.toFixed(0)} ms (${without.fcp.toFixed(0)} ms without the encryption module; target < ${TARGET_FCP_MS} ms; baseline ${base.fcp.toFixed(0)} ms)`);
   log("        a cold load includes starting a renderer, and Shield's Cross-Origin-Opener-Policy: same-origin makes Chromium swap to a fresh process on arrival; the static baseline sends no such header");
 } catch (error) {
   process.exitCode = 1;
