@@ -151,7 +151,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerAttachmentRoutes(app, { db, clock, blobs, keyring });
   registerMetricsRoutes(app, { db, clock });
   await registerAdminPages(app, { auth, settings });
-  await registerDeskPages(app, { db, clock, settings, auth, blobs, onChanged: wake });
+  await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, onChanged: wake });
   await registerPublicSite(app, {
     db,
     clock,

@@ -70,22 +70,28 @@ export function registerAttachmentRoutes(app: HttpApp, deps: AttachmentRouteDeps
     },
     async (request, reply) => {
       const decrypted = request.query.decrypted === "1" && deps.keyring !== undefined;
-      const { attachment, stream, size } = await openAttachmentAsTeam(db, clock, actorOf(memberOf(request)), deps.blobs, request.params.id, request.params.attachmentId, { decrypted });
-      if (decrypted) {
-        // Attachments are bounded by SHIELD_ATTACHMENT_MAX_BYTES, so reading one whole is fine.
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-        const plain = await decryptBinaryForTeam(deps.keyring!, new Uint8Array(Buffer.concat(chunks)));
-        return reply
-          .header("content-type", "application/octet-stream")
-          .header("content-disposition", contentDispositionFor(decryptedFilename(attachment.filename)))
-          .header("x-content-type-options", "nosniff")
-          .header("cache-control", "no-store")
-          .send(Buffer.from(plain));
-      }
-      return sendAttachmentDownload(reply, attachment.filename, stream, size);
+      const opened = await openAttachmentAsTeam(db, clock, actorOf(memberOf(request)), deps.blobs, request.params.id, request.params.attachmentId, { decrypted });
+      return sendOpenedAttachment(reply, opened, decrypted ? deps.keyring : undefined);
     },
   );
+}
+
+/**
+ * Sends an attachment the team opened (openAttachmentAsTeam): as stored, or, given the team
+ * keyring, decrypted (a file encrypted in the reporter's browser), under its name without
+ * the `.pgp` the browser added. Attachments are bounded by SHIELD_ATTACHMENT_MAX_BYTES, so
+ * one is decrypted whole.
+ */
+export async function sendOpenedAttachment(
+  reply: FastifyReply,
+  { attachment, stream, size }: { attachment: Attachment; stream: NodeJS.ReadableStream; size: number },
+  decryptWith?: TeamKeyring,
+): Promise<FastifyReply> {
+  if (!decryptWith) return sendAttachmentDownload(reply, attachment.filename, stream, size);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const plain = Buffer.from(await decryptBinaryForTeam(decryptWith, new Uint8Array(Buffer.concat(chunks))));
+  return sendAttachmentDownload(reply, decryptedFilename(attachment.filename), plain, plain.length);
 }
 
 /** An attachment is always a download of opaque bytes, never rendered: the reporter chose them. */

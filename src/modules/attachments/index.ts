@@ -10,4 +10,4 @@ export {
   type AcceptedUpload,
   type UploadOutcome,
 } from "./attachment.service.js";
-export { sendAttachmentDownload } from "./attachment.routes.js";
+export { sendAttachmentDownload, sendOpenedAttachment } from "./attachment.routes.js";

@@ -8,7 +8,9 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { renderMarkdown } from "../../platform/markdown/markdown.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
-import { listAttachmentsOfReport, openAttachmentAsTeam, sendAttachmentDownload, describeBytes } from "../../modules/attachments/index.js";
+import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
+import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
+import type { TeamKeyring } from "../../modules/keys/index.js";
 import { listAuditEventsFor } from "../../modules/audit/index.js";
 import { requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
 import { actorOf, hasPermission, listUsers, type TeamMember } from "../../modules/people/index.js";
@@ -70,6 +72,8 @@ export interface DeskRouteDeps {
   settings: SettingsCache;
   auth: AuthContext;
   blobs: BlobStore;
+  /** Decrypts what reporters encrypted in their browser (the description, steps, impact and files). */
+  keyring?: TeamKeyring;
   /** Wakes the outbox worker after a change that mails the reporter. */
   onChanged: () => void;
 }
@@ -218,6 +222,10 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
     const { member } = sessionOf(request);
     const settings = await deps.settings.get();
     const { report, messages, details } = await readReportAsTeam(db, clock, actorOf(member), id);
+    // Encrypted in the reporter's browser: shown decrypted with the team key (audited), or,
+    // should that fail, as the ciphertext it is, with the reason.
+    const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actorOf(member), report) : undefined;
+    const readable = encryption?.decrypted ?? report;
     const [attachments, events, similar, members] = await Promise.all([
       listAttachmentsOfReport(db, id),
       listAuditEventsFor(db, "report", String(id)),
@@ -246,13 +254,20 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
         channelLabel: CHANNEL_LABELS[report.channel],
         details,
         ownerName: report.ownerId == null ? null : (members.all.get(report.ownerId)?.name ?? details.ownerEmail),
+        encryption: encryption ?? null,
         html: {
-          description: renderMarkdown(report.description),
-          steps: report.steps ? renderMarkdown(report.steps) : null,
-          impact: report.impact ? renderMarkdown(report.impact) : null,
+          description: renderMarkdown(readable.description ?? ""),
+          steps: readable.steps ? renderMarkdown(readable.steps) : null,
+          impact: readable.impact ? renderMarkdown(readable.impact) : null,
         },
         messages: messages.map((m) => ({ ...m, author: authorOf(m), html: renderMarkdown(m.body) })),
-        attachments: attachments.map((a) => ({ ...a, sizeText: describeBytes(a.size), href: `/desk/reports/${id}/attachments/${a.id}` })),
+        attachments: attachments.map((a) => ({
+          ...a,
+          sizeText: describeBytes(a.size),
+          href: `/desk/reports/${id}/attachments/${a.id}`,
+          decryptedHref: a.browserEncrypted && deps.keyring ? `/desk/reports/${id}/attachments/${a.id}?decrypted=1` : null,
+          decryptedName: a.browserEncrypted ? decryptedFilename(a.filename) : null,
+        })),
         clocks: [clocks.firstResponse, clocks.triage, clocks.resolution].filter((c) => c !== null),
         audit: events.map(presentAuditEvent),
         similar,
@@ -286,8 +301,9 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
 
   app.get("/desk/reports/:id/attachments/:attachmentId", { schema: { hide: true, params: attachmentParams }, preHandler: reader }, async (request, reply) => {
     const { id, attachmentId } = request.params as z.infer<typeof attachmentParams>;
-    const { attachment, stream, size } = await openAttachmentAsTeam(db, clock, actorOf(sessionOf(request).member), deps.blobs, id, attachmentId);
-    return sendAttachmentDownload(reply, attachment.filename, stream, size);
+    const decrypted = (request.query as Record<string, unknown> | undefined)?.decrypted === "1" && deps.keyring !== undefined;
+    const opened = await openAttachmentAsTeam(db, clock, actorOf(sessionOf(request).member), deps.blobs, id, attachmentId, { decrypted });
+    return sendOpenedAttachment(reply, opened, decrypted ? deps.keyring : undefined);
   });
 
   /** The CWE search of the triage form's script (JSON, same session as the page). */

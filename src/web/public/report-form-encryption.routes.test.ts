@@ -5,7 +5,9 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { GnuPG } from "../../../test/gnupg.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { addEnrolledMember, TestBrowser, totpCodeAt } from "../../../test/sign-in.js";
 import { openForm, postForm, reportFormParts, type FormPart } from "../../../test/web-forms.js";
+import { systemClock } from "../../shared/clock.js";
 
 const DESCRIPTION = "The export endpoint returns other tenants' invoices. ünïcödé ✓\nSecond line.";
 const STEPS = "1. Sign in as tenant A\n2. GET /export?tenant=B";
@@ -106,6 +108,36 @@ forEachDatabase((kind) => {
       expect(actions).toContain("report.decrypted");
       const downloads = events.filter((e) => e.action === "attachment.downloaded").map((e) => JSON.parse(e.data));
       expect(downloads.map((d) => d.decrypted ?? false)).toEqual([false, true]);
+    });
+
+    it("shows the team the report decrypted on the desk, with the file to download decrypted or as received", async () => {
+      const row = await latestReport();
+      const viewer = await addEnrolledMember(shield, systemClock, "viewer");
+      const browser = new TestBrowser(shield, "198.51.100.77");
+      // The next time step's code (accepted within the drift window): this step's code went into the enrolment.
+      const nextStep = { now: () => new Date(Date.now() + 30_000) };
+      expect((await browser.signIn(viewer.member.email, viewer.password, await totpCodeAt(viewer.secret, nextStep))).statusCode).toBe(303);
+      const page = await browser.get(`/desk/reports/${row.id}`);
+      expect(page.statusCode).toBe(200);
+      const doc = parseHtml(page.body);
+      expect(doc.getElementById("encryption-notice")?.textContent).toContain("Shown decrypted with the team key");
+      expect(doc.getElementById("report-description")?.textContent).toContain("The export endpoint returns other tenants' invoices. ünïcödé ✓");
+      expect(doc.getElementById("report-steps")?.querySelectorAll("li")).toHaveLength(2);
+      expect(page.body).not.toContain("BEGIN PGP MESSAGE");
+
+      const links = Array.from(doc.querySelectorAll(".attachments a")).map((a) => [a.textContent, a.getAttribute("href")]);
+      const attachment = await shield.database.db.selectFrom("attachments").select("id").where("report_id", "=", row.id).executeTakeFirstOrThrow();
+      expect(links).toEqual([
+        ["poc.sh", `/desk/reports/${row.id}/attachments/${attachment.id}?decrypted=1`],
+        ["encrypted original", `/desk/reports/${row.id}/attachments/${attachment.id}`],
+      ]);
+      const plain = await browser.get(links[0]![1]!);
+      expect(plain.statusCode).toBe(200);
+      expect(plain.rawPayload.equals(POC)).toBe(true);
+      expect(plain.headers["content-disposition"]).toContain('filename="poc.sh"');
+      expect(plain.headers["x-content-type-options"]).toBe("nosniff");
+      const original = await browser.get(links[1]![1]!);
+      expect(original.rawPayload.equals(fs.readFileSync(blobPath((await shield.database.db.selectFrom("attachments").select("blob_sha256").where("id", "=", attachment.id).executeTakeFirstOrThrow()).blob_sha256)))).toBe(true);
     });
 
     it("refuses an 'encrypted' field that is not an OpenPGP message to the team key, next to the field, storing nothing", async () => {
