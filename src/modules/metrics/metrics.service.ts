@@ -1,9 +1,8 @@
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
-import { listAuditEventsFor } from "../audit/index.js";
 import { CHANNELS, TRACKED_CHANNELS } from "../reports/index.js";
 import { loadSettings } from "../settings/index.js";
-import { pausesFromTransitions, type PauseInterval } from "../sla/index.js";
+import { readPausesOf } from "../sla/index.js";
 import { metricsWindowStart, summariseMetrics, type MetricsSummary } from "./metrics.js";
 import { countJobsByState, countReportsByStateAndChannel, listReportsReceivedSince } from "./metrics.repository.js";
 import type { OperationalCounts } from "./prometheus.js";
@@ -20,17 +19,7 @@ export async function summariseServiceLevels(db: Db, clock: Clock): Promise<Metr
   const now = clock.now();
   const settings = await loadSettings(db);
   const reports = await listReportsReceivedSince(db, metricsWindowStart(now).toISOString(), TRACKED_CHANNELS);
-  const pauses = new Map<number, PauseInterval[]>();
-  for (const report of reports) {
-    if (report.pausedMs <= 0) continue;
-    const transitions = (await listAuditEventsFor(db, "report", String(report.id)))
-      .filter((e) => e.action === "report.transitioned")
-      .map((e) => {
-        const data = JSON.parse(e.data) as { from?: string; to?: string };
-        return { at: e.at, from: String(data.from ?? ""), to: String(data.to ?? "") };
-      });
-    pauses.set(report.id, pausesFromTransitions(transitions, report));
-  }
+  const pauses = await readPausesOf(db, reports);
   return summariseMetrics(reports, settings, now, pauses);
 }
 

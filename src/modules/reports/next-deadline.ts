@@ -1,5 +1,5 @@
 import type { Settings } from "../settings/index.js";
-import { evaluateServiceLevels, type SlaReport } from "../sla/index.js";
+import { evaluateServiceLevels, type PauseInterval, type SlaReport } from "../sla/sla.js";
 import { isOpen } from "./report.js";
 
 /**
@@ -8,12 +8,13 @@ import { isOpen } from "./report.js";
  * the past, so the report sorts first); a report waiting for its reporter has none while
  * its clocks are paused, nor has a closed or resolved report or a support request.
  * It is stored in `reports.next_deadline_at` and refreshed on every change of a report
- * and when the service-level settings change.
+ * and when the service-level settings change. `pauses`: the report's ended pauses
+ * (readPauses), which business-hours clocks need placed in time.
  */
-export function computeNextDeadline(report: SlaReport, settings: Settings, now: Date): string | null {
+export function computeNextDeadline(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): string | null {
   if (!isOpen(report.state) || report.state === "needs_info") return null;
   let next: string | null = null;
-  for (const status of evaluateServiceLevels(report, settings, now)) {
+  for (const status of evaluateServiceLevels(report, settings, now, pauses)) {
     if (status.stoppedAt || !status.dueAt) continue;
     if (next === null || status.dueAt < next) next = status.dueAt;
   }

@@ -3,6 +3,7 @@ import type { Db, Executor } from "../../platform/db/database.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
+import { readPauses } from "../sla/pauses.repository.js";
 import { computeNextDeadline, deadlineBasisOf } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
@@ -124,10 +125,13 @@ export async function updateReportIfState(db: Executor, id: number, expected: Re
   return true;
 }
 
-/** Computes and stores the report's next deadline from its row as it is now. */
+/**
+ * Computes and stores the report's next deadline from its row as it is now, with its
+ * pauses placed in time (a business-hours clock credits only the open hours they took).
+ */
 async function storeNextDeadline(db: Executor, row: ReportRow, settings: Settings): Promise<void> {
   const report = toReport(row);
-  const next = computeNextDeadline(report, settings, new Date(report.updatedAt));
+  const next = computeNextDeadline(report, settings, new Date(report.updatedAt), await readPauses(db, report));
   if (next !== row.next_deadline_at) await db.updateTable("reports").set({ next_deadline_at: next }).where("id", "=", row.id).execute();
 }
 

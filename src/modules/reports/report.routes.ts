@@ -6,6 +6,7 @@ import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import type { SettingsCache } from "../settings/index.js";
 import { decryptReportForTeam } from "../browser-encryption/index.js";
 import type { TeamKeyring } from "../keys/index.js";
+import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
 import { presentReport, presentReportSummary } from "./report.presenter.js";
 import { listReportsQuery, reportIdParams, reportListView, reportView, transitionBody } from "./report.schemas.js";
 import { searchWords } from "./report-search.js";
@@ -37,7 +38,8 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const ownerId = await resolveOwnerFilter(db, actorOf(memberOf(request)), owner);
       const words = q === undefined ? undefined : searchWords(q);
       const { reports, total, totalIsExact } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset });
-      return { reports: reports.map((r) => presentReportSummary(r, settings)), total, totalIsExact, limit, offset };
+      const pauses = await readPausesOf(db, reports);
+      return { reports: reports.map((r) => presentReportSummary(r, settings, pauses.get(r.id))), total, totalIsExact, limit, offset };
     },
   );
 
@@ -48,7 +50,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const actor = actorOf(memberOf(request));
       const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
       const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actor, report) : undefined;
-      return { ...presentReport(report, messages, await deps.settings.get(), details), ...(encryption ? { encryption } : {}) };
+      return { ...presentReport(report, messages, await deps.settings.get(), details, await readPauses(db, report)), ...(encryption ? { encryption } : {}) };
     },
   );
 
@@ -72,7 +74,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       await transitionReport(db, clock, settings, actor, request.params.id, request.body);
       deps.onChanged();
       const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
-      return presentReport(report, messages, settings, details);
+      return presentReport(report, messages, settings, details, await readPauses(db, report));
     },
   );
 }

@@ -173,6 +173,13 @@ forEachDatabase((kind) => {
       await transitionReport(db, clock, settings, actor, id, { to: "needs_info", reason: "testing the clocks", message: "Which version?" });
       clock.set("2026-03-09T09:00:00.000Z"); // Monday 10:00: the reporter answered
       await transitionReport(db, clock, settings, actor, id, { to: "acknowledged", reason: "testing the clocks" });
+      // The queue places it by the same deadline: stored for the queue order, and in the API.
+      const stored = await db.selectFrom("reports").select("next_deadline_at").where("id", "=", id).executeTakeFirstOrThrow();
+      expect(stored.next_deadline_at).toBe("2026-03-09T10:00:00.000Z");
+      const read = (await shield.app.inject({ method: "GET", url: `/api/v1/reports/${id}`, headers: triager.auth })).json();
+      expect([read.deadlines.triage, read.nextDeadlineAt]).toEqual(["2026-03-09T10:00:00.000Z", "2026-03-09T10:00:00.000Z"]);
+      const queue = (await shield.app.inject({ method: "GET", url: "/api/v1/reports?sort=deadline&limit=100", headers: triager.auth })).json();
+      expect(queue.reports.find((r: { id: number }) => r.id === id).deadlines.triage).toBe("2026-03-09T10:00:00.000Z");
       clock.set("2026-03-09T09:30:00.000Z");
       expect(await check(shield)).toMatchObject({ warned: 1 });
       // The pause cost the clock two business hours (Friday 16–17, Monday 9–10), not 66.

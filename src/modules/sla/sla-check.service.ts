@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
-import { appendAuditEvent, listAuditEventsFor } from "../audit/index.js";
+import { appendAuditEvent } from "../audit/index.js";
 import { notifySlaMiss, notifySlaWarning } from "../notifications/index.js";
 import { listReportsForTeam, TRACKED_CHANNELS, type Report } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { alertFor, evaluateServiceLevels, pausesFromTransitions, type PauseInterval, type TargetStatus } from "./sla.js";
+import { readPauses } from "./pauses.repository.js";
+import { alertFor, evaluateServiceLevels, type TargetStatus } from "./sla.js";
 import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repository.js";
 
 /** The periodic check's name in the scheduler. */
@@ -49,8 +50,7 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
     );
     for (const report of reports) {
       outcome.checked++;
-      const pauses = report.pausedMs > 0 ? await readPauses(db, report) : undefined;
-      for (const status of evaluateServiceLevels(report, settings, clock.now(), pauses)) {
+      for (const status of evaluateServiceLevels(report, settings, clock.now(), await readPauses(db, report))) {
         const kind = alertFor(status);
         if (!kind || !status.dueAt || sent.has(alertKey(report.id, status.target, kind))) continue;
         try {
@@ -96,17 +96,3 @@ async function raiseAlert(deps: SlaCheckDeps, report: Report, status: TargetStat
   });
 }
 
-/**
- * The report's ended pauses, from its audited state changes: the report row keeps
- * only their total wall time, and business-hours clocks need to know when they were.
- */
-async function readPauses(db: Db, report: Report): Promise<PauseInterval[]> {
-  const events = await listAuditEventsFor(db, "report", String(report.id));
-  const transitions = events
-    .filter((e) => e.action === "report.transitioned")
-    .map((e) => {
-      const data = JSON.parse(e.data) as { from?: string; to?: string };
-      return { at: e.at, from: String(data.from ?? ""), to: String(data.to ?? "") };
-    });
-  return pausesFromTransitions(transitions, report);
-}

@@ -5,6 +5,7 @@ import type { Clock } from "../../shared/clock.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import { presentReport, readReportAsTeam, reportIdParams, reportView } from "../reports/index.js";
 import type { SettingsCache } from "../settings/index.js";
+import { readPauses } from "../sla/index.js";
 import { CWE_VERSION, searchCwe } from "./cwe.js";
 import { cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
 import { addUpstream, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
@@ -30,7 +31,7 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
   /** The report as the team sees it after a change (the read is audited like any other). */
   const presentAfterChange = async (actor: ReturnType<typeof actorOf>, id: number) => {
     const { report, messages, details } = await readReportAsTeam(db, clock, actor, id);
-    return presentReport(report, messages, await deps.settings.get(), details);
+    return presentReport(report, messages, await deps.settings.get(), details, await readPauses(deps.db, report));
   };
 
   app.patch(

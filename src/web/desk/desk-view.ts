@@ -154,8 +154,8 @@ export interface QueueRow {
   clocks: Array<ClockView | null>;
 }
 
-export function presentQueueRow(report: Report, settings: Settings, now: Date, members: Map<number, TeamMember>): QueueRow {
-  const clocks = presentClocks(report, settings, now);
+export function presentQueueRow(report: Report, settings: Settings, now: Date, members: Map<number, TeamMember>, pauses?: readonly PauseInterval[]): QueueRow {
+  const clocks = presentClocks(report, settings, now, pauses);
   const owner = report.ownerId == null ? null : (members.get(report.ownerId)?.name ?? `member ${report.ownerId}`);
   return {
     id: report.id,
@@ -187,20 +187,6 @@ export function presentAuditEvent(event: AuditEvent): { seq: number; at: string;
 }
 
 /** Transitions of the report from its audit trail, for placing its pauses on the clocks. */
-export function transitionsOf(events: AuditEvent[]): Array<{ at: string; from: string; to: string }> {
-  const out: Array<{ at: string; from: string; to: string }> = [];
-  for (const event of events) {
-    if (event.action !== "report.transitioned") continue;
-    try {
-      const data = JSON.parse(event.data) as { from?: unknown; to?: unknown };
-      if (typeof data.from === "string" && typeof data.to === "string") out.push({ at: event.at, from: data.from, to: data.to });
-    } catch {
-      // An unreadable entry places no pause; the clock then credits pausedMs as a whole.
-    }
-  }
-  return out;
-}
-
 /** Field errors of a zod parse, named by the form's field names (`bounty.amount` → `amount`). */
 export function fieldErrorsOf(error: z.ZodError, rename: Record<string, string> = {}): Record<string, string> {
   const fields: Record<string, string> = {};

@@ -31,7 +31,7 @@ import {
   transitionReport,
   type ReportState,
 } from "../../modules/reports/index.js";
-import { pausesFromTransitions } from "../../modules/sla/index.js";
+import { pausesFromTransitions, readPausesOf, transitionsOf } from "../../modules/sla/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import {
   CWE_VERSION,
@@ -63,7 +63,6 @@ import {
   presentClocks,
   presentQueueRow,
   queueHref,
-  transitionsOf,
 } from "./desk-view.js";
 
 export interface DeskRouteDeps {
@@ -184,9 +183,10 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
       offset,
     });
     const now = clock.now();
+    const pauses = await readPausesOf(db, reports);
     const data = {
       title: "Report desk",
-      rows: reports.map((r) => presentQueueRow(r, settings, now, members.all)),
+      rows: reports.map((r) => presentQueueRow(r, settings, now, members.all, pauses.get(r.id))),
       total: totalIsExact ? String(total) : `more than ${total}`,
       from: total === 0 ? 0 : offset + 1,
       to: offset + reports.length,

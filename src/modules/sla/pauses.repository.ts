@@ -1,0 +1,36 @@
+import type { Executor } from "../../platform/db/database.js";
+import { listAuditEventsFor, type AuditEvent } from "../audit/index.js";
+import type { Report } from "../reports/report.js";
+import { pausesFromTransitions, type PauseInterval } from "./sla.js";
+
+/** The report's state changes, from its audit events in order; an unreadable entry is left out. */
+export function transitionsOf(events: readonly AuditEvent[]): Array<{ at: string; from: string; to: string }> {
+  const out: Array<{ at: string; from: string; to: string }> = [];
+  for (const event of events) {
+    if (event.action !== "report.transitioned") continue;
+    try {
+      const data = JSON.parse(event.data) as { from?: unknown; to?: unknown };
+      if (typeof data.from === "string" && typeof data.to === "string") out.push({ at: event.at, from: data.from, to: data.to });
+    } catch {
+      // An unreadable entry places no pause; the clock then credits pausedMs as a whole.
+    }
+  }
+  return out;
+}
+
+/**
+ * The ended pauses of a report, from its audited state changes: the report row keeps only
+ * their total wall time, and business-hours clocks need to know when they were. A report
+ * that never waited for its reporter costs no query.
+ */
+export async function readPauses(db: Executor, report: Pick<Report, "id" | "pausedMs" | "needsInfoSince">): Promise<PauseInterval[]> {
+  if (report.pausedMs <= 0) return [];
+  return pausesFromTransitions(transitionsOf(await listAuditEventsFor(db, "report", String(report.id))), report);
+}
+
+/** `readPauses` for several reports, keyed by id (only those that paused). */
+export async function readPausesOf(db: Executor, reports: ReadonlyArray<Pick<Report, "id" | "pausedMs" | "needsInfoSince">>): Promise<Map<number, PauseInterval[]>> {
+  const pauses = new Map<number, PauseInterval[]>();
+  for (const report of reports) if (report.pausedMs > 0) pauses.set(report.id, await readPauses(db, report));
+  return pauses;
+}
