@@ -67,7 +67,9 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
  * job runs until the caller says so (`app.listen`, `worker.start`).
  */
 export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Shield> {
-  const database = openDatabase(config.database);
+  const database = openDatabase(config.database, {
+    onIdleConnectionError: (error) => logger.warn({ err: error }, "the database closed an idle connection; the next query opens a new one"),
+  });
   try {
     await migrateToLatest(database);
   } catch (error) {

@@ -2,7 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createTestDatabase, TEST_POSTGRES_URL, type TestDatabase } from "../../../test/databases.js";
 import { openDatabase, type Database } from "./database.js";
 
 // SQLite statements are prepared once and reused (see withStatementCache).
@@ -29,5 +31,34 @@ describe("SQLite statement reuse", () => {
       { id: 1, body: "one", pinned: 0 },
       { id: 2, body: "two", pinned: 0 },
     ]);
+  });
+});
+
+describe.skipIf(process.env.SHIELD_TEST_POSTGRES === "0")("PostgreSQL connections the server drops", () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  const dropped: Error[] = [];
+  beforeEach(async () => {
+    testDatabase = await createTestDatabase("postgres");
+    database = openDatabase(testDatabase.target, { onIdleConnectionError: (error) => dropped.push(error) });
+  });
+  afterEach(async () => {
+    await database.close();
+    await testDatabase.drop();
+  });
+
+  it("are reported, not thrown, and the next query opens a new one", async () => {
+    const backend = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(database.db)).rows[0]!.pid;
+    const before = await backend();
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      await admin.query("select pg_terminate_backend($1)", [before]);
+    } finally {
+      await admin.end();
+    }
+    await vi.waitFor(() => expect(dropped.map((e) => (e as Error & { code?: string }).code)).toEqual(["57P01"]));
+    const after = await backend();
+    expect(after).not.toBe(before);
   });
 });

@@ -27,13 +27,17 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
  * synchronous=FULL, so a commit is on disk before Shield answers 201.
  * PostgreSQL sessions force synchronous_commit=on for the same promise.
  */
-export function openDatabase(target: Config["database"]): Database {
+export function openDatabase(target: Config["database"], options: { onIdleConnectionError?: (error: Error) => void } = {}): Database {
   if (target.kind === "postgres") {
     const pool = new pg.Pool({
       connectionString: target.url,
       max: 10,
       options: "-c synchronous_commit=on -c timezone=UTC",
     });
+    // A pooled connection the server drops while idle (a restart, an administrator ending
+    // sessions) is reported here, and pg removes it; the next query opens a new one. Without
+    // a listener the error would be thrown and stop the process.
+    pool.on("error", (error) => options.onIdleConnectionError?.(error));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres", close: () => db.destroy() };
   }
