@@ -19,7 +19,7 @@
 //   --keep                                       keep the temporary directories (data, logs) and print where
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
+import { freePort, sleep } from "./support.js";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,18 +103,6 @@ function log(line = "") {
   process.stdout.write(`${line}\n`);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `node <args>` with output to files, so the bench does not pay for reading the logs. */
 function startChild(name, nodeArgs, env) {

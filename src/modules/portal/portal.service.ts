@@ -17,6 +17,7 @@ import {
   findReportByTrackingHash,
   insertMessage,
   listMessages,
+  recordTransition,
   updateReportIfState,
   type Message,
   type Report,
@@ -176,15 +177,11 @@ export async function replyAsReporter(
         throw IllegalTransitionError(report.state, resumedTo, "the team changed the report at the same moment; send your answer again.");
       }
       updated = { ...report, ...changes } as Report;
-      await appendAuditEvent(
+      await recordTransition(
         tx,
         { kind: "reporter" },
-        {
-          action: "report.transitioned",
-          subjectType: "report",
-          subjectId: String(report.id),
-          data: { from: report.state, to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, pausedMs: updated.pausedMs },
-        },
+        report.id,
+        { from: report.state, to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, pausedMs: updated.pausedMs },
         at,
       );
     } else {

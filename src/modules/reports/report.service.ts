@@ -1,4 +1,4 @@
-import type { Db } from "../../platform/db/database.js";
+import type { Db, Tx } from "../../platform/db/database.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import { SUPPORT_FORWARD_JOB } from "./support-forward.job.js";
 import type { Clock } from "../../shared/clock.js";
@@ -6,7 +6,7 @@ import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundE
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail } from "../people/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { applyTransition, checkTransition, concernsReporter, isClosingState, type Report } from "./report.js";
+import { applyTransition, checkTransition, concernsReporter, isClosingState, REPORT_TRANSITIONED, type Report, type ReportState } from "./report.js";
 import type { ReportDetails } from "./report-details.js";
 import {
   findReport,
@@ -22,6 +22,20 @@ import {
 import type { TransitionBody } from "./report.schemas.js";
 
 export const REPORT_UPDATE_JOB = "mail.report_update";
+
+/**
+ * The audit event of a report's state change, whoever makes it. Besides the trail, the
+ * service-level clocks read a report's pauses from these (sla/pauses.repository.ts).
+ */
+export async function recordTransition(
+  tx: Tx,
+  actor: Actor,
+  reportId: number,
+  change: { from: ReportState; to: ReportState; reason: string } & Record<string, unknown>,
+  at: string,
+): Promise<void> {
+  await appendAuditEvent(tx, actor, { action: REPORT_TRANSITIONED, subjectType: "report", subjectId: String(reportId), data: change }, at);
+}
 
 /**
  * One report with its thread, for the team. Every such read is audited: the body is
@@ -121,15 +135,11 @@ export async function transitionReport(
       });
       messageId = stored.id;
     }
-    await appendAuditEvent(
+    await recordTransition(
       tx,
       actor,
-      {
-        action: "report.transitioned",
-        subjectType: "report",
-        subjectId: String(id),
-        data: { from: report.state, to: input.to, reason: input.reason, ownerId: updated.ownerId, severity: updated.severity, duplicateOf: updated.duplicateOf, messageId },
-      },
+      id,
+      { from: report.state, to: input.to, reason: input.reason, ownerId: updated.ownerId, severity: updated.severity, duplicateOf: updated.duplicateOf, messageId },
       at,
     );
     if (concernsReporter(input.to)) {

@@ -51,6 +51,9 @@ export interface Report {
 const CLOSE_EARLY: ReportState[] = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"];
 const CLOSE_LATE: ReportState[] = ["duplicate", "informative", "not_applicable"];
 
+/** The audit action of a state change (see recordTransition). */
+export const REPORT_TRANSITIONED = "report.transitioned";
+
 /**
  * Where each state may go. Closing outcomes may be reopened to `acknowledged`
  * (a closed report turned out to matter after all); a resolved report goes back to

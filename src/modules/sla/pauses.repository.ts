@@ -1,13 +1,13 @@
 import type { Executor } from "../../platform/db/database.js";
 import { listAuditEventsFor, type AuditEvent } from "../audit/index.js";
-import type { Report } from "../reports/report.js";
+import { REPORT_TRANSITIONED, type Report } from "../reports/report.js";
 import { pausesFromTransitions, type PauseInterval } from "./sla.js";
 
 /** The report's state changes, from its audit events in order; an unreadable entry is left out. */
 export function transitionsOf(events: readonly AuditEvent[]): Array<{ at: string; from: string; to: string }> {
   const out: Array<{ at: string; from: string; to: string }> = [];
   for (const event of events) {
-    if (event.action !== "report.transitioned") continue;
+    if (event.action !== REPORT_TRANSITIONED) continue;
     try {
       const data = JSON.parse(event.data) as { from?: unknown; to?: unknown };
       if (typeof data.from === "string" && typeof data.to === "string") out.push({ at: event.at, from: data.from, to: data.to });

@@ -17,6 +17,7 @@ import {
   REPORT_UPDATE_JOB,
   updateReportIfState,
   type CvssDetails,
+  recordTransition,
   type Channel,
   type Message,
   type ReportState,
@@ -205,15 +206,11 @@ export async function postTeamMessage(
       if (checkTransition(report, transition).ok && (await updateReportIfState(tx, id, "new", applyTransition(report, transition, now)))) {
         to = "acknowledged";
         acknowledged = true;
-        await appendAuditEvent(
+        await recordTransition(
           tx,
           actor,
-          {
-            action: "report.transitioned",
-            subjectType: "report",
-            subjectId: String(id),
-            data: { from: report.state, to, reason: "First reply to the reporter", ownerId: transition.ownerId, severity: report.severity, duplicateOf: report.duplicateOf, messageId: message.id },
-          },
+          id,
+          { from: report.state, to, reason: "First reply to the reporter", ownerId: transition.ownerId, severity: report.severity, duplicateOf: report.duplicateOf, messageId: message.id },
           at,
         );
       }

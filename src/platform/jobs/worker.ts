@@ -138,26 +138,21 @@ export class OutboxWorker {
   private async record(outcomes: Array<{ job: JobRow; error?: string }>): Promise<void> {
     if (outcomes.length === 0) return;
     const now = this.clock.now();
+    // The state each job is left in, in the order of `outcomes`.
     const states = await this.database.db.transaction().execute(async (tx) => {
       const states: string[] = [];
       for (const { job, error } of outcomes) {
         if (error === undefined) await completeJob(tx, job, this.id, now);
-        else states.push(await failJob(tx, job, this.id, error, now));
+        states.push(error === undefined ? "done" : await failJob(tx, job, this.id, error, now));
       }
       return states;
     });
-    let failed = 0;
-    for (const { job, error } of outcomes) {
-      if (error === undefined) {
-        this.log.info({ job: job.id, kind: job.kind, attempt: job.attempts }, "job done");
-      } else if (job.attempts > job.max_attempts) {
-        failed++;
-        this.log.error({ job: job.id, kind: job.kind }, "job failed for good: workers kept stopping while running it");
-      } else {
-        const state = states[failed++];
-        this.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, state, err: error }, state === "dead" ? "job failed for good" : "job failed, will retry");
-      }
-    }
+    outcomes.forEach(({ job, error }, index) => {
+      const state = states[index];
+      if (error === undefined) this.log.info({ job: job.id, kind: job.kind, attempt: job.attempts }, "job done");
+      else if (job.attempts > job.max_attempts) this.log.error({ job: job.id, kind: job.kind }, "job failed for good: workers kept stopping while running it");
+      else this.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, state, err: error }, state === "dead" ? "job failed for good" : "job failed, will retry");
+    });
   }
 }
 

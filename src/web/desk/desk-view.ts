@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { AuditEvent } from "../../modules/audit/index.js";
 import type { TeamMember } from "../../modules/people/index.js";
-import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
+import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
 import { evaluateServiceLevels, type PauseInterval, type SlaTarget } from "../../modules/sla/index.js";
 import type { Settings } from "../../modules/settings/index.js";
 import { describeCountdown, urgencyOf, type CountdownState } from "./countdown.js";
@@ -175,7 +175,7 @@ export function presentAuditEvent(event: AuditEvent): { seq: number; at: string;
   let details = "";
   try {
     const data = JSON.parse(event.data) as Record<string, unknown>;
-    if (event.action === "report.transitioned" && typeof data.from === "string" && typeof data.to === "string") {
+    if (event.action === REPORT_TRANSITIONED && typeof data.from === "string" && typeof data.to === "string") {
       details = `${data.from} → ${data.to}${typeof data.reason === "string" ? `: ${data.reason}` : ""}`;
     } else if (Object.keys(data).length > 0) {
       details = JSON.stringify(data);
@@ -186,7 +186,6 @@ export function presentAuditEvent(event: AuditEvent): { seq: number; at: string;
   return { seq: event.seq, at: event.at, actor: event.actor.replace(/^user:\d+:/, ""), action: event.action, details: details.slice(0, 2000) };
 }
 
-/** Transitions of the report from its audit trail, for placing its pauses on the clocks. */
 /** Field errors of a zod parse, named by the form's field names (`bounty.amount` → `amount`). */
 export function fieldErrorsOf(error: z.ZodError, rename: Record<string, string> = {}): Record<string, string> {
   const fields: Record<string, string> = {};
