@@ -8,6 +8,7 @@ import { openForm, postForm, reportFormParts } from "../../../test/web-forms.js"
 import { loadConfig } from "../../config.js";
 import { createShield, type Shield } from "../../main.js";
 import { createLogger } from "../../platform/logger.js";
+import { siteStylesheet } from "./brand-css.js";
 import { updateSetting } from "../../modules/settings/index.js";
 import fs from "node:fs";
 import os from "node:os";
@@ -26,7 +27,7 @@ describe("the public site's look", () => {
   it("serves the brand colour as a stylesheet and refuses a colour that is not #rrggbb", async () => {
     await updateSetting(shield.database.db, now, cli, "brandColor", "#FFCC00");
     shield.settings.invalidate();
-    const css = await shield.app.inject({ method: "GET", url: "/assets/brand.css" });
+    const css = await shield.app.inject({ method: "GET", url: siteStylesheet("#FFCC00").url });
     expect(css.statusCode).toBe(200);
     expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");
     expect(css.body).toContain("--brand: #ffcc00;");

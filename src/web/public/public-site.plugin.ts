@@ -10,7 +10,7 @@ import type { AttachmentLimits } from "../../modules/attachments/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
 import { setSiteInfo } from "../render.js";
-import { brandCss, siteStylesheet } from "./brand-css.js";
+import { siteStylesheet } from "./brand-css.js";
 import { sendPage } from "./page-reply.js";
 import { registerReportFormRoutes } from "./report-form.routes.js";
 import { registerTrackingRoutes } from "./tracking.routes.js";
@@ -44,10 +44,6 @@ export async function registerPublicSite(app: HttpApp, deps: PublicSiteDeps): Pr
     setSiteInfo(await deps.settings.get());
   });
 
-  app.get("/assets/brand.css", { schema: { hide: true } }, async (_request, reply) => {
-    const settings = await deps.settings.get();
-    return reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=60").send(brandCss(settings.brandColor));
-  });
   // Pages link the stylesheet by its content's hash: a browser keeps it until the brand
   // colour (or Shield) changes, and never asks again meanwhile. A page rendered before a
   // change may still ask for the old version: it gets the current one, briefly cached.

@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
@@ -8,7 +6,6 @@ import { DomainError } from "../../shared/errors.js";
 import type { FastifyReply } from "fastify";
 import { completeFirstAdminSetup, readSessionToken, resumeSession, setSessionCookie, type AuthContext } from "../../modules/auth/index.js";
 import { checkSetupToken } from "../../modules/people/index.js";
-import { WEB_ROOT } from "../render.js";
 import { formField, pageErrorHandler, sendMessage, sendPage } from "../team/team-pages.js";
 
 export interface SetupRouteDeps {
@@ -22,14 +19,9 @@ const params = z.object({ token: z.string().min(1).max(200) });
 
 /**
  * The one-time page that creates the first admin (e-mail, name, password), continued on
- * the authenticator page (/team/enrol), and the site's stylesheet.
+ * the authenticator page (/team/enrol).
  */
 export function registerSetupRoutes(app: HttpApp, deps: SetupRouteDeps): void {
-  const css = fs.readFileSync(path.join(WEB_ROOT, "assets", "shield.css"));
-  app.get("/assets/shield.css", { schema: { hide: true } }, async (_request, reply) =>
-    reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(css),
-  );
-
   // The setup pages live in their own scope so that their errors (a refused CSRF token)
   // are answered as pages; everything else goes on to the application's handler.
   void app.register(async (scope) => {
