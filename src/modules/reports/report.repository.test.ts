@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
-import { listReports, type ReportFilter } from "./report.repository.js";
+import { findReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
 import { searchWords } from "./report-search.js";
 
 /** A deterministic generator, so that a failure can be replayed. */
@@ -151,6 +151,47 @@ forEachDatabase((kind) => {
         const filter: ReportFilter = { ...f, limit: 5, offset: 0 };
         const got = await listReports(database.db, filter, 3);
         expect({ ids: got.reports.map((r) => r.id), total: got.total, totalIsExact: got.totalIsExact }, JSON.stringify(filter)).toEqual(expected(reports, filter, 3));
+      }
+    });
+  });
+});
+
+forEachDatabase((kind) => {
+  describe("storing a new report", () => {
+    it("answers with the report exactly as it is read back, hostile text included", async () => {
+      const testDatabase = await createTestDatabase(kind);
+      const database: Database = openDatabase(testDatabase.target);
+      try {
+        await migrateToLatest(database);
+        const at = "2026-03-02T10:15:00.000Z";
+        for (const aiUsed of [true, false, null]) {
+          const inserted = await insertReport(
+            database.db,
+            {
+              channel: "vulnerability",
+              state: "new",
+              source: "api",
+              title: `<script>alert(1)</script> \u0001\u202e ${"é".repeat(300)}`,
+              description: "# Heading\n\n```\n'; drop table reports; --\n```\n\uFEFF",
+              steps: aiUsed ? "1. step" : null,
+              impact: null,
+              asset: "app.example.com",
+              reporterName: "Zoë \u0007",
+              reporterEmail: "zoe@example.org",
+              reporterPgpKey: null,
+              creditName: aiUsed === false ? "Zoë" : null,
+              creditUrl: null,
+              aiUsed,
+              receivedAt: at,
+              updatedAt: at,
+            },
+            `hash-${String(aiUsed)}`,
+          );
+          expect(await findReport(database.db, inserted.id)).toEqual(inserted);
+        }
+      } finally {
+        await database.close();
+        await testDatabase.drop();
       }
     });
   });

@@ -87,18 +87,29 @@ function toRow(changes: Partial<Report>): Updateable<ReportsTable> {
 export type NewReport = Omit<Report, "id" | "ownerId" | "duplicateOf" | "severity" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "disclosedAt" | "needsInfoSince" | "stateBeforeNeedsInfo" | "pausedMs">;
 
 export async function insertReport(db: Executor, report: NewReport, trackingHash: string): Promise<Report> {
+  const stored: Omit<Report, "id"> = {
+    ...report,
+    severity: null,
+    ownerId: null,
+    duplicateOf: null,
+    acknowledgedAt: null,
+    triagedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    disclosedAt: null,
+    needsInfoSince: null,
+    stateBeforeNeedsInfo: null,
+    pausedMs: 0,
+  };
   // Every way in (API, form, e-mail) comes through here, so the queue order is set here.
-  const nextDeadline = computeNextDeadline(
-    { ...report, severity: null, acknowledgedAt: null, triagedAt: null, resolvedAt: null, closedAt: null, needsInfoSince: null, pausedMs: 0 },
-    await loadSettings(db as Db),
-    new Date(report.receivedAt),
-  );
+  const nextDeadline = computeNextDeadline(stored, await loadSettings(db as Db), new Date(report.receivedAt));
   const values = { ...(toRow(report) as Insertable<ReportsTable>), tracking_hash: trackingHash, paused_ms: 0, next_deadline_at: nextDeadline };
   if (databaseKindOf(db) === "sqlite") {
     // Not `returning`: on SQLite a statement with RETURNING makes the full-text index write
-    // out its pending entries, once per report instead of once per (group) commit.
+    // out its pending entries, once per report instead of once per (group) commit. Nor
+    // read back: the row holds exactly what was given (text as is, `aiUsed` as 0/1).
     const { insertId } = await db.insertInto("reports").values(values).executeTakeFirstOrThrow();
-    return toReport(await db.selectFrom("reports").selectAll().where("id", "=", Number(insertId)).executeTakeFirstOrThrow());
+    return { id: Number(insertId), ...stored };
   }
   return toReport(await db.insertInto("reports").values(values).returningAll().executeTakeFirstOrThrow());
 }

@@ -1,10 +1,8 @@
 import type { Executor } from "../../platform/db/database.js";
 
-export async function readStoredSettings(db: Executor): Promise<Record<string, unknown>> {
-  const rows = await db.selectFrom("settings").select(["key", "value"]).execute();
-  const out: Record<string, unknown> = {};
-  for (const row of rows) out[row.key] = JSON.parse(row.value);
-  return out;
+/** The stored settings as their JSON text, in key order. */
+export async function readStoredSettingTexts(db: Executor): Promise<{ key: string; value: string }[]> {
+  return db.selectFrom("settings").select(["key", "value"]).orderBy("key").execute();
 }
 
 export async function writeSetting(db: Executor, key: string, value: unknown, at: string): Promise<void> {

@@ -3,18 +3,38 @@ import { ValidationError } from "../../shared/errors.js";
 import { isoNow, type Clock } from "../../shared/clock.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { DEFAULT_SETTINGS, settingsSchema, type SettingKey, type Settings } from "./settings.js";
-import { readStoredSettings, writeSetting } from "./settings.repository.js";
+import { readStoredSettingTexts, writeSetting } from "./settings.repository.js";
 
-/** Stored values over the defaults. A stored value that no longer parses falls back to its default. */
+/** The settings last worked out, with the stored text they came from. */
+let lastParsed: { texts: string; settings: Settings } | undefined;
+
+/**
+ * Stored values over the defaults. A stored value that no longer parses falls back to its default.
+ * Reads the stored text every time (another process may have changed it) but parses it only
+ * when it changed: every report submitted needs the settings, for its queue deadline. The
+ * result is frozen, since the next caller with the same text gets the same object.
+ */
 export async function loadSettings(db: Db): Promise<Settings> {
-  const stored = await readStoredSettings(db);
+  const rows = await readStoredSettingTexts(db);
+  const texts = JSON.stringify(rows);
+  if (lastParsed?.texts === texts) return lastParsed.settings;
   const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
-  for (const key of Object.keys(settingsSchema.shape) as SettingKey[]) {
-    if (!(key in stored)) continue;
-    const parsed = settingsSchema.shape[key].safeParse(stored[key]);
-    if (parsed.success) merged[key] = parsed.data;
+  for (const row of rows) {
+    if (!(row.key in settingsSchema.shape)) continue;
+    const parsed = settingsSchema.shape[row.key as SettingKey].safeParse(JSON.parse(row.value));
+    if (parsed.success) merged[row.key] = parsed.data;
   }
-  return merged as Settings;
+  const settings = deepFreeze(merged) as Settings;
+  lastParsed = { texts, settings };
+  return settings;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /**
