@@ -205,6 +205,11 @@ function fill(dataDir, dbFile) {
     process.stdout.write(`\r  filled ${done.toLocaleString("en")} / ${REPORTS.toLocaleString("en")} reports (${s.toFixed(0)} s, ${Math.round(done / s).toLocaleString("en")}/s)`);
   }
   process.stdout.write("\n");
+  // Shield puts each new report into the full-text index as it stores it (insertReport);
+  // the fill does it for all of them at once.
+  process.stdout.write("  indexing the reports' text…");
+  db.exec("insert into report_search (rowid, title, description, messages) select id, title, description, '' from reports");
+  process.stdout.write(` done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   db.prepare("insert into report_deadline_basis (id, targets, updated_at) values (1, ?, ?) on conflict (id) do update set targets = excluded.targets").run(
     deadlineBasisOf(DEFAULT_SETTINGS),
     new Date(now).toISOString(),

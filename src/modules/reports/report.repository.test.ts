@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
-import { findReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
+import { findReport, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
 import { searchWords } from "./report-search.js";
 
 /** A deterministic generator, so that a failure can be replayed. */
@@ -101,6 +101,7 @@ forEachDatabase((kind) => {
           })
           .returning("id")
           .executeTakeFirstOrThrow();
+        await indexNewReport(db, row.id, { title, description });
         if (message) await db.insertInto("messages").values({ report_id: row.id, author_kind: "team", author_user_id: null, body: message, internal: 1, created_at: "2026-03-01T10:00:00.000Z" }).execute();
         reports.push({ id: row.id, ...stored, words: new Set(searchWords(`${title} ${description} ${message ?? ""}`, Infinity)) });
       }

@@ -109,9 +109,20 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
     // out its pending entries, once per report instead of once per (group) commit. Nor
     // read back: the row holds exactly what was given (text as is, `aiUsed` as 0/1).
     const { insertId } = await db.insertInto("reports").values(values).executeTakeFirstOrThrow();
+    await indexNewReport(db, Number(insertId), report);
     return { id: Number(insertId), ...stored };
   }
   return toReport(await db.insertInto("reports").values(values).returningAll().executeTakeFirstOrThrow());
+}
+
+/**
+ * Puts a report just inserted into the full-text index. On SQLite this is the only way in
+ * (migration 009: an insert trigger would make FTS5 write a segment per report); on
+ * PostgreSQL the insert trigger has done it already.
+ */
+export async function indexNewReport(db: Executor, id: number, text: Pick<Report, "title" | "description">): Promise<void> {
+  if (databaseKindOf(db) !== "sqlite") return;
+  await sql`insert into report_search (rowid, title, description, messages) values (${id}, ${text.title}, ${text.description}, '')`.execute(db);
 }
 
 export async function findReport(db: Executor, id: number): Promise<Report | undefined> {

@@ -8,6 +8,7 @@ import * as signIn from "./005-sign-in.js";
 import * as serviceLevels from "./006-service-levels.js";
 import * as triage from "./007-triage.js";
 import * as browserEncryption from "./008-browser-encryption.js";
+import * as searchIndexOnInsert from "./009-search-index-on-insert.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -23,6 +24,7 @@ const all: Record<string, ShieldMigration> = {
   "006-service-levels": serviceLevels,
   "007-triage": triage,
   "008-browser-encryption": browserEncryption,
+  "009-search-index-on-insert": searchIndexOnInsert,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
