@@ -1,4 +1,5 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
+import { insertRow, runCompiledOnce } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import { computeEventHash, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
 
@@ -12,14 +13,19 @@ export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, 
   // (PostgreSQL). On SQLite it is read back by a second statement rather than RETURNING,
   // which would make the full-text index write out its pending entries mid-transaction
   // (see insertReport).
-  const next = tx
-    .updateTable("audit_head")
-    .set((eb) => ({ seq: eb("seq", "+", 1) }))
-    .where("id", "=", 1);
-  const head =
-    databaseKindOf(tx) === "sqlite"
-      ? (await next.execute(), await tx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow())
-      : await next.returning(["seq", "hash"]).executeTakeFirstOrThrow();
+  const bump = () =>
+    tx
+      .updateTable("audit_head")
+      .set((eb) => ({ seq: eb("seq", "+", 1) }))
+      .where("id", "=", 1);
+  let head: { seq: number; hash: string } | undefined;
+  if (databaseKindOf(tx) === "sqlite") {
+    await runCompiledOnce(tx, "audit head: next number", [1, 1], bump);
+    head = (await runCompiledOnce(tx, "audit head: read", [1], () => tx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1))).rows[0];
+  } else {
+    head = (await runCompiledOnce(tx, "audit head: next number, returned", [1, 1], () => bump().returning(["seq", "hash"]))).rows[0];
+  }
+  if (!head) throw new Error("the audit log has no head row");
   const unsigned = {
     seq: head.seq,
     at,
@@ -31,8 +37,8 @@ export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, 
     prev_hash: head.hash,
   };
   const event: AuditEvent = { ...unsigned, hash: computeEventHash(unsigned) };
-  await tx.insertInto("audit_events").values(event).execute();
-  await tx.updateTable("audit_head").set({ hash: event.hash }).where("id", "=", 1).execute();
+  await insertRow(tx, "audit_events", event);
+  await runCompiledOnce(tx, "audit head: hash", [event.hash, 1], () => tx.updateTable("audit_head").set({ hash: event.hash }).where("id", "=", 1));
   return event;
 }
 

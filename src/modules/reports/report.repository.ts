@@ -1,5 +1,6 @@
 import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from "kysely";
 import type { Db, Executor } from "../../platform/db/database.js";
+import { insertRow } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
@@ -108,7 +109,7 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
     // Not `returning`: on SQLite a statement with RETURNING makes the full-text index write
     // out its pending entries, once per report instead of once per (group) commit. Nor
     // read back: the row holds exactly what was given (text as is, `aiUsed` as 0/1).
-    const { insertId } = await db.insertInto("reports").values(values).executeTakeFirstOrThrow();
+    const { insertId } = await insertRow(db, "reports", values);
     await indexNewReport(db, Number(insertId), report);
     return { id: Number(insertId), ...stored };
   }

@@ -1,8 +1,9 @@
+import { runCompiledOnce } from "../../platform/db/compiled-once.js";
 import type { Executor } from "../../platform/db/database.js";
 
 /** The stored settings as their JSON text, in key order. */
 export async function readStoredSettingTexts(db: Executor): Promise<{ key: string; value: string }[]> {
-  return db.selectFrom("settings").select(["key", "value"]).orderBy("key").execute();
+  return (await runCompiledOnce(db, "settings: all", [], () => db.selectFrom("settings").select(["key", "value"]).orderBy("key"))).rows;
 }
 
 export async function writeSetting(db: Executor, key: string, value: unknown, at: string): Promise<void> {

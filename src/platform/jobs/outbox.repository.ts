@@ -1,4 +1,5 @@
 import type { DatabaseKind, Executor, Tx } from "../db/database.js";
+import { insertRow } from "../db/compiled-once.js";
 import { databaseKindOf } from "../db/dialect.js";
 import type { JobsTable } from "../db/schema.js";
 import type { Selectable } from "kysely";
@@ -25,7 +26,7 @@ export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, u
   };
   if (databaseKindOf(tx) === "sqlite") {
     // Without RETURNING, which would flush the full-text index mid-transaction (see insertReport).
-    return Number((await tx.insertInto("jobs").values(values).executeTakeFirstOrThrow()).insertId);
+    return Number((await insertRow(tx, "jobs", values)).insertId);
   }
   return (await tx.insertInto("jobs").values(values).returning("id").executeTakeFirstOrThrow()).id;
 }

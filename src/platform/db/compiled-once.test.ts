@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { migrateToLatest, openDatabase, type Database } from "./database.js";
+import { insertRow, runCompiledOnce } from "./compiled-once.js";
+
+forEachDatabase((kind) => {
+  describe("queries compiled once", () => {
+    let testDatabase: TestDatabase;
+    let database: Database;
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase(kind);
+      database = openDatabase(testDatabase.target);
+      await migrateToLatest(database);
+    });
+    afterAll(async () => {
+      await database.close();
+      await testDatabase.drop();
+    });
+
+    const job = (kind: string, runAt: string, attempts?: number) => ({
+      kind,
+      payload: JSON.stringify({ kind }),
+      state: "pending",
+      attempts,
+      max_attempts: 8,
+      run_at: runAt,
+      created_at: runAt,
+    });
+
+    it("run with each call's own values, also when a row leaves a column out", async () => {
+      const { db } = database;
+      await insertRow(db, "jobs", job("first", "2026-03-01T09:00:00.000Z", 3));
+      await insertRow(db, "jobs", job("second", "2026-03-02T09:00:00.000Z", 5));
+      // No attempts: the column's default (0) applies, so the SQL must differ.
+      await insertRow(db, "jobs", job("third", "2026-03-03T09:00:00.000Z"));
+      const rows = await db.selectFrom("jobs").select(["kind", "payload", "attempts", "run_at"]).orderBy("id").execute();
+      expect(rows).toEqual([
+        { kind: "first", payload: '{"kind":"first"}', attempts: 3, run_at: "2026-03-01T09:00:00.000Z" },
+        { kind: "second", payload: '{"kind":"second"}', attempts: 5, run_at: "2026-03-02T09:00:00.000Z" },
+        { kind: "third", payload: '{"kind":"third"}', attempts: 0, run_at: "2026-03-03T09:00:00.000Z" },
+      ]);
+      const byKind = async (wanted: string) =>
+        (await runCompiledOnce(db, "test: job by kind", [wanted], () => db.selectFrom("jobs").select("run_at").where("kind", "=", wanted))).rows;
+      expect(await byKind("second")).toEqual([{ run_at: "2026-03-02T09:00:00.000Z" }]);
+      expect(await byKind("third")).toEqual([{ run_at: "2026-03-03T09:00:00.000Z" }]);
+    });
+
+    it("refuse, on first use, values that are not Kysely's parameters in order", async () => {
+      const { db } = database;
+      await expect(
+        runCompiledOnce(db, "test: wrong order", ["first", 3], () => db.selectFrom("jobs").select("id").where("max_attempts", "=", 3).where("kind", "=", "first")),
+      ).rejects.toThrow(/query test: wrong order: Kysely's parameters \[3,"first"\] are not the values given, \["first",3\]/);
+    });
+  });
+});
