@@ -88,11 +88,27 @@ function toRow(changes: Partial<Report>): Updateable<ReportsTable> {
 export type NewReport = Omit<Report, "id" | "ownerId" | "duplicateOf" | "severity" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "disclosedAt" | "needsInfoSince" | "stateBeforeNeedsInfo" | "pausedMs">;
 
 export async function insertReport(db: Executor, report: NewReport, trackingHash: string): Promise<Report> {
+  // Spelled out rather than spread: this runs for every report submitted, and V8 builds
+  // these objects several times faster field by field.
   const stored: Omit<Report, "id"> = {
-    ...report,
+    channel: report.channel,
+    state: report.state,
+    source: report.source,
+    title: report.title,
+    description: report.description,
+    steps: report.steps,
+    impact: report.impact,
+    asset: report.asset,
+    reporterName: report.reporterName,
+    reporterEmail: report.reporterEmail,
+    reporterPgpKey: report.reporterPgpKey,
+    creditName: report.creditName,
+    creditUrl: report.creditUrl,
+    aiUsed: report.aiUsed,
     severity: null,
     ownerId: null,
     duplicateOf: null,
+    receivedAt: report.receivedAt,
     acknowledgedAt: null,
     triagedAt: null,
     resolvedAt: null,
@@ -101,17 +117,38 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
     needsInfoSince: null,
     stateBeforeNeedsInfo: null,
     pausedMs: 0,
+    updatedAt: report.updatedAt,
   };
   // Every way in (API, form, e-mail) comes through here, so the queue order is set here.
   const nextDeadline = computeNextDeadline(stored, await loadSettings(db as Db), new Date(report.receivedAt));
-  const values = { ...(toRow(report) as Insertable<ReportsTable>), tracking_hash: trackingHash, paused_ms: 0, next_deadline_at: nextDeadline };
+  const values: Insertable<ReportsTable> = {
+    channel: stored.channel,
+    state: stored.state,
+    source: stored.source,
+    title: stored.title,
+    description: stored.description,
+    steps: stored.steps,
+    impact: stored.impact,
+    asset: stored.asset,
+    reporter_name: stored.reporterName,
+    reporter_email: stored.reporterEmail,
+    reporter_pgp_key: stored.reporterPgpKey,
+    credit_name: stored.creditName,
+    credit_url: stored.creditUrl,
+    ai_used: stored.aiUsed == null ? null : stored.aiUsed ? 1 : 0,
+    received_at: stored.receivedAt,
+    updated_at: stored.updatedAt,
+    tracking_hash: trackingHash,
+    paused_ms: 0,
+    next_deadline_at: nextDeadline,
+  };
   if (databaseKindOf(db) === "sqlite") {
     // Not `returning`: on SQLite a statement with RETURNING makes the full-text index write
     // out its pending entries, once per report instead of once per (group) commit. Nor
     // read back: the row holds exactly what was given (text as is, `aiUsed` as 0/1).
-    const { insertId } = await insertRow(db, "reports", values);
-    await indexNewReport(db, Number(insertId), report);
-    return { id: Number(insertId), ...stored };
+    const id = Number((await insertRow(db, "reports", values)).insertId);
+    await indexNewReport(db, id, stored);
+    return { id, ...stored };
   }
   return toReport(await db.insertInto("reports").values(values).returningAll().executeTakeFirstOrThrow());
 }
