@@ -16,7 +16,11 @@
 // reporter follows a link from /security (warm), in a new browser context (cold), and
 // arriving from a page of another site in a new context.
 //
-// Options (after `npm run bench:pages --`): --loads=10 --warmup=2 --chromium=/usr/bin/chromium
+// With --headers it also serves copies of the form (its HTML and stylesheet as Shield sends
+// them) from plain node:http with and without Shield's security headers, to show what the
+// headers themselves cost (docs/decisions/0009).
+//
+// Options (after `npm run bench:pages --`): --loads=10 --warmup=2 --chromium=/usr/bin/chromium --headers
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -33,6 +37,7 @@ const { values: args } = parseArgs({
     loads: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
     chromium: { type: "string", default: process.env.SHIELD_TEST_CHROMIUM ?? "/usr/bin/chromium" },
+    headers: { type: "boolean", default: false },
   },
 });
 const LOADS = Number(args.loads);
@@ -89,6 +94,54 @@ function startBaseline(html, size) {
     response.end(body);
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${server.address().port}/`, size: body.length, close: () => server.close() })));
+}
+
+/** Headers that belong to one answer, not to the page: left out of the static copies. */
+const PER_ANSWER = new Set(["content-length", "content-type", "date", "connection", "keep-alive", "set-cookie", "x-request-id", "transfer-encoding"]);
+
+/**
+ * The form (without its scripts) and its stylesheet, copied from Shield and served by plain
+ * node:http with `headers` on every answer; /from is a small page with the same stylesheet,
+ * for warm loads.
+ */
+function startStaticCopy(html, stylesheetPath, css, headers) {
+  const page = Buffer.from(html.replace(/<script[^>]*><\/script>\n?/g, ""));
+  const from = Buffer.from(`<!doctype html><title>From</title><link rel="stylesheet" href="${stylesheetPath}"><p><a href="/">Report</a></p>`);
+  const server = http.createServer((request, response) => {
+    if (request.url === stylesheetPath) {
+      response.writeHead(200, { ...headers, "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" });
+      return response.end(css);
+    }
+    response.writeHead(200, { ...headers, "content-type": "text/html; charset=utf-8" });
+    response.end(request.url === "/from" ? from : page);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() })));
+}
+
+/** What Shield's security headers cost the form's first render, apart from Shield's own work. */
+async function measureHeaders(browser, formUrl, formHtml) {
+  const response = await fetch(formUrl);
+  const shieldHeaders = Object.fromEntries([...response.headers].filter(([name]) => !PER_ANSWER.has(name) && !name.startsWith("x-ratelimit-")));
+  const stylesheetPath = /<link rel="stylesheet" href="([^"]+)"/.exec(formHtml)?.[1];
+  if (!stylesheetPath) throw new Error("the form links no stylesheet");
+  const css = await (await fetch(new URL(stylesheetPath, formUrl))).text();
+  const isolation = new Set(["cross-origin-opener-policy", "origin-agent-cluster"]);
+  const variants = [
+    ["copy, no headers", {}],
+    ["copy, Shield's headers", shieldHeaders],
+    ["copy, without COOP and OAC", Object.fromEntries(Object.entries(shieldHeaders).filter(([name]) => !isolation.has(name)))],
+  ];
+  log("  the form's HTML and stylesheet copied to node:http (--headers): what the headers alone cost");
+  for (const [label, headers] of variants) {
+    const copy = await startStaticCopy(formHtml, stylesheetPath, css, headers);
+    try {
+      const cold = await measure(browser, `${label}, cold`, copy.url, {});
+      const warm = await measure(browser, `${label}, warm`, copy.url, { from: `${copy.url}from` });
+      log(`    ${label.padEnd(30)} FCP cold ${cold.fcp.toFixed(0)} ms, warm ${warm.fcp.toFixed(0)} ms`);
+    } finally {
+      copy.close();
+    }
+  }
 }
 
 /** A page on another site (127.0.0.2 is another site to Chromium than 127.0.0.1), where a reporter might come from. */
@@ -215,6 +268,8 @@ try {
   elsewhere = await startElsewhere();
   const baseAway = await measure(browser, "baseline, from another site", baseline.url, { from: elsewhere.url });
   const away = await measure(browser, "/security/report as served, from another site", formUrl, { from: elsewhere.url });
+
+  if (args.headers) await measureHeaders(browser, formUrl, formHtml);
 
   log();
   log(`  ratio to baseline (without encryption module): weight ×${(without.total / base.total).toFixed(2)}, FCP ×${(without.fcp / base.fcp).toFixed(2)}, DCL ×${(without.dcl / base.dcl).toFixed(2)}`);

@@ -18,6 +18,16 @@ function sourceFiles(dir: string): string[] {
 }
 
 /**
+ * Where a source file's code ends up in `dist/`. Vite builds each browser module in
+ * web/client/ to one file named after it, and the files of its folder (web/client/<name>/…)
+ * into chunks built with it: those count as built when web/client/<name>.js is.
+ */
+function compiledName(relative: string): string {
+  const client = /^web\/client\/([^/]+)\/.+$/.exec(relative.split(path.sep).join("/"));
+  return client ? path.join("web", "client", `${client[1]}.js`) : relative.replace(/\.ts$/, ".js");
+}
+
+/**
  * True when a source file has no compiled counterpart in `dist/` or is newer than it.
  * (A build that started before an edit still leaves a stale file behind with a newer
  * mtime; the suite's own `npm test` builds first, so that only matters while editing.)
@@ -26,7 +36,7 @@ export function isDistStale(): boolean {
   const src = path.join(ROOT, "src");
   const config = Math.max(...["package.json", "tsconfig.json", "tsconfig.build.json"].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
   return sourceFiles(src).some((file) => {
-    const compiled = fs.statSync(path.join(ROOT, "dist", path.relative(src, file)).replace(/\.ts$/, ".js"), { throwIfNoEntry: false });
+    const compiled = fs.statSync(path.join(ROOT, "dist", compiledName(path.relative(src, file))), { throwIfNoEntry: false });
     return !compiled || compiled.mtimeMs < Math.max(config, fs.statSync(file).mtimeMs);
   });
 }

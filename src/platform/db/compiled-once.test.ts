@@ -17,27 +17,28 @@ forEachDatabase((kind) => {
       await testDatabase.drop();
     });
 
-    const job = (kind: string, runAt: string, attempts?: number) => ({
+    const job = (kind: string, runAt: string, lastError?: string) => ({
       kind,
       payload: JSON.stringify({ kind }),
       state: "pending",
-      attempts,
+      attempts: 0,
       max_attempts: 8,
+      last_error: lastError,
       run_at: runAt,
       created_at: runAt,
     });
 
     it("run with each call's own values, also when a row leaves a column out", async () => {
       const { db } = database;
-      await insertRow(db, "jobs", job("first", "2026-03-01T09:00:00.000Z", 3));
-      await insertRow(db, "jobs", job("second", "2026-03-02T09:00:00.000Z", 5));
-      // No attempts: the column's default (0) applies, so the SQL must differ.
+      await insertRow(db, "jobs", job("first", "2026-03-01T09:00:00.000Z", "timeout"));
+      await insertRow(db, "jobs", job("second", "2026-03-02T09:00:00.000Z", "refused"));
+      // Without last_error the SQL must differ (or the second row's value would be reused, or the values misplaced).
       await insertRow(db, "jobs", job("third", "2026-03-03T09:00:00.000Z"));
-      const rows = await db.selectFrom("jobs").select(["kind", "payload", "attempts", "run_at"]).orderBy("id").execute();
+      const rows = await db.selectFrom("jobs").select(["kind", "payload", "last_error", "run_at"]).orderBy("id").execute();
       expect(rows).toEqual([
-        { kind: "first", payload: '{"kind":"first"}', attempts: 3, run_at: "2026-03-01T09:00:00.000Z" },
-        { kind: "second", payload: '{"kind":"second"}', attempts: 5, run_at: "2026-03-02T09:00:00.000Z" },
-        { kind: "third", payload: '{"kind":"third"}', attempts: 0, run_at: "2026-03-03T09:00:00.000Z" },
+        { kind: "first", payload: '{"kind":"first"}', last_error: "timeout", run_at: "2026-03-01T09:00:00.000Z" },
+        { kind: "second", payload: '{"kind":"second"}', last_error: "refused", run_at: "2026-03-02T09:00:00.000Z" },
+        { kind: "third", payload: '{"kind":"third"}', last_error: null, run_at: "2026-03-03T09:00:00.000Z" },
       ]);
       const byKind = async (wanted: string) =>
         (await runCompiledOnce(db, "test: job by kind", [wanted], () => db.selectFrom("jobs").select("run_at").where("kind", "=", wanted))).rows;
