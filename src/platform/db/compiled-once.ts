@@ -35,7 +35,11 @@ export async function runCompiledOnce<R>(db: Executor, name: string, parameters:
   return db.executeQuery<R>(CompiledQuery.raw(text, [...parameters]));
 }
 
-/** Inserts one row; the SQL is kept per table and set of columns. Resolves to the new row's id on SQLite. */
+/**
+ * Inserts one row; the SQL is kept per table and set of columns. Resolves to the new row's id
+ * on SQLite. `Insertable` admits plain values only (no SQL expressions), which Kysely always
+ * sends as parameters.
+ */
 export async function insertRow<T extends keyof Tables & string>(db: Executor, table: T, row: Insertable<Tables[T]>): Promise<QueryResult<never>> {
   const columns = Object.keys(row).filter((column) => (row as Record<string, unknown>)[column] !== undefined);
   const values = columns.map((column) => (row as Record<string, unknown>)[column]);
