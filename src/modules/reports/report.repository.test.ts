@@ -1,6 +1,8 @@
+import { Migrator } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
+import { ShieldMigrationProvider } from "../../platform/db/migrations/index.js";
 import { findReport, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
 import { searchWords } from "./report-search.js";
 
@@ -190,6 +192,53 @@ forEachDatabase((kind) => {
           );
           expect(await findReport(database.db, inserted.id)).toEqual(inserted);
         }
+      } finally {
+        await database.close();
+        await testDatabase.drop();
+      }
+    });
+  });
+});
+
+forEachDatabase((kind) => {
+  describe("the search index across the upgrade to migration 009", () => {
+    it("finds a report indexed before the upgrade and one stored after it, each once", async () => {
+      const testDatabase = await createTestDatabase(kind);
+      const database: Database = openDatabase(testDatabase.target);
+      try {
+        const migrator = new Migrator({ db: database.db, provider: new ShieldMigrationProvider(kind) });
+        const upTo008 = await migrator.migrateTo("008-browser-encryption");
+        expect(upTo008.error).toBeUndefined();
+        const at = "2026-03-02T10:15:00.000Z";
+        const report = (title: string) => ({
+          channel: "vulnerability" as const,
+          state: "new" as const,
+          source: "api" as const,
+          title,
+          description: "The quokkaword parameter is reflected.",
+          steps: null,
+          impact: null,
+          asset: null,
+          reporterName: "R",
+          reporterEmail: "r@example.org",
+          reporterPgpKey: null,
+          creditName: null,
+          creditUrl: null,
+          aiUsed: null,
+          receivedAt: at,
+          updatedAt: at,
+        });
+        // Stored by the version before 009, whose insert trigger indexed it.
+        const before = await database.db
+          .insertInto("reports")
+          .values({ channel: "vulnerability", state: "new", source: "api", title: "Old report", description: "The quokkaword parameter is reflected.", reporter_name: "R", reporter_email: "r@example.org", tracking_hash: "old", received_at: at, paused_ms: 0, updated_at: at })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        expect((await migrateToLatest(database)).applied).toEqual(["009-search-index-on-insert"]);
+        const after = await insertReport(database.db, report("New report"), "new");
+        const found = await listReports(database.db, { words: searchWords("quokkaword"), limit: 10, offset: 0 });
+        expect(found.reports.map((r) => r.id)).toEqual([after.id, before.id]);
+        expect(found.total).toBe(2);
       } finally {
         await database.close();
         await testDatabase.drop();
