@@ -4,6 +4,7 @@ import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../..
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { ShieldMigrationProvider } from "../../platform/db/migrations/index.js";
 import { findReport, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
+import type { NewReport } from "./report.js";
 import { searchWords } from "./report-search.js";
 
 /** A deterministic generator, so that a failure can be replayed. */
@@ -159,6 +160,30 @@ forEachDatabase((kind) => {
   });
 });
 
+/** What a reporter gives, as insertReport takes it. */
+function newReport(overrides: Partial<NewReport> = {}): NewReport {
+  const at = "2026-03-02T10:15:00.000Z";
+  return {
+    channel: "vulnerability",
+    state: "new",
+    source: "api",
+    title: "Reflected XSS",
+    description: "The quokkaword parameter is reflected.",
+    steps: null,
+    impact: null,
+    asset: null,
+    reporterName: "R",
+    reporterEmail: "r@example.org",
+    reporterPgpKey: null,
+    creditName: null,
+    creditUrl: null,
+    aiUsed: null,
+    receivedAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
+}
+
 forEachDatabase((kind) => {
   describe("storing a new report", () => {
     it("answers with the report exactly as it is read back, hostile text included", async () => {
@@ -166,28 +191,19 @@ forEachDatabase((kind) => {
       const database: Database = openDatabase(testDatabase.target);
       try {
         await migrateToLatest(database);
-        const at = "2026-03-02T10:15:00.000Z";
         for (const aiUsed of [true, false, null]) {
           const inserted = await insertReport(
             database.db,
-            {
-              channel: "vulnerability",
-              state: "new",
-              source: "api",
+            newReport({
               title: `<script>alert(1)</script> \u0001\u202e ${"é".repeat(300)}`,
               description: "# Heading\n\n```\n'; drop table reports; --\n```\n\uFEFF",
               steps: aiUsed ? "1. step" : null,
-              impact: null,
               asset: "app.example.com",
               reporterName: "Zoë \u0007",
               reporterEmail: "zoe@example.org",
-              reporterPgpKey: null,
               creditName: aiUsed === false ? "Zoë" : null,
-              creditUrl: null,
               aiUsed,
-              receivedAt: at,
-              updatedAt: at,
-            },
+            }),
             `hash-${String(aiUsed)}`,
           );
           expect(await findReport(database.db, inserted.id)).toEqual(inserted);
@@ -209,25 +225,7 @@ forEachDatabase((kind) => {
         const migrator = new Migrator({ db: database.db, provider: new ShieldMigrationProvider(kind) });
         const upTo008 = await migrator.migrateTo("008-browser-encryption");
         expect(upTo008.error).toBeUndefined();
-        const at = "2026-03-02T10:15:00.000Z";
-        const report = (title: string) => ({
-          channel: "vulnerability" as const,
-          state: "new" as const,
-          source: "api" as const,
-          title,
-          description: "The quokkaword parameter is reflected.",
-          steps: null,
-          impact: null,
-          asset: null,
-          reporterName: "R",
-          reporterEmail: "r@example.org",
-          reporterPgpKey: null,
-          creditName: null,
-          creditUrl: null,
-          aiUsed: null,
-          receivedAt: at,
-          updatedAt: at,
-        });
+        const at = newReport().receivedAt;
         // Stored by the version before 009, whose insert trigger indexed it.
         const before = await database.db
           .insertInto("reports")
@@ -235,7 +233,7 @@ forEachDatabase((kind) => {
           .returning("id")
           .executeTakeFirstOrThrow();
         expect((await migrateToLatest(database)).applied).toEqual(["009-search-index-on-insert"]);
-        const after = await insertReport(database.db, report("New report"), "new");
+        const after = await insertReport(database.db, newReport({ title: "New report" }), "new");
         const found = await listReports(database.db, { words: searchWords("quokkaword"), limit: 10, offset: 0 });
         expect(found.reports.map((r) => r.id)).toEqual([after.id, before.id]);
         expect(found.total).toBe(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
-import { applyTransition, checkTransition, CLOSING_STATES, REPORT_STATES, TRANSITIONS, type Report, type ReportState, type TransitionInput } from "./report.js";
+import { applyTransition, arrivingReport, checkTransition, CLOSING_STATES, REPORT_STATES, TRANSITIONS, type Report, type ReportState, type TransitionInput } from "./report.js";
 
 /**
  * The lifecycle of PRODUCT.md written out by hand, independent of `TRANSITIONS`: if the
@@ -24,8 +24,7 @@ const LIFECYCLE: Record<ReportState, string[]> = {
 
 function buildReport(overrides: Partial<Report> = {}): Report {
   const at = "2026-03-02T09:00:00.000Z";
-  return {
-    id: 7,
+  const arrived = arrivingReport({
     channel: "vulnerability",
     state: "new",
     source: "api",
@@ -40,21 +39,10 @@ function buildReport(overrides: Partial<Report> = {}): Report {
     creditName: null,
     creditUrl: null,
     aiUsed: null,
-    severity: null,
-    ownerId: null,
-    duplicateOf: null,
     receivedAt: at,
-    acknowledgedAt: null,
-    triagedAt: null,
-    resolvedAt: null,
-    closedAt: null,
-    disclosedAt: null,
-    needsInfoSince: null,
-    stateBeforeNeedsInfo: null,
-    pausedMs: 0,
     updatedAt: at,
-    ...overrides,
-  };
+  });
+  return { id: 7, ...arrived, ...overrides };
 }
 
 /** Checks and applies a transition as the service does; throws with the reason if refused. */

@@ -48,6 +48,46 @@ export interface Report {
   updatedAt: string;
 }
 
+/** What a reporter gives; the rest of a report starts empty. */
+export type NewReport = Omit<Report, "id" | "ownerId" | "duplicateOf" | "severity" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "disclosedAt" | "needsInfoSince" | "stateBeforeNeedsInfo" | "pausedMs">;
+
+/**
+ * A report as it arrives: what was given, no owner, severity or milestone yet. Spelled out
+ * field by field rather than spread: every submission builds one, and V8 builds it several
+ * times faster this way.
+ */
+export function arrivingReport(report: NewReport): Omit<Report, "id"> {
+  return {
+    channel: report.channel,
+    state: report.state,
+    source: report.source,
+    title: report.title,
+    description: report.description,
+    steps: report.steps,
+    impact: report.impact,
+    asset: report.asset,
+    reporterName: report.reporterName,
+    reporterEmail: report.reporterEmail,
+    reporterPgpKey: report.reporterPgpKey,
+    creditName: report.creditName,
+    creditUrl: report.creditUrl,
+    aiUsed: report.aiUsed,
+    severity: null,
+    ownerId: null,
+    duplicateOf: null,
+    receivedAt: report.receivedAt,
+    acknowledgedAt: null,
+    triagedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    disclosedAt: null,
+    needsInfoSince: null,
+    stateBeforeNeedsInfo: null,
+    pausedMs: 0,
+    updatedAt: report.updatedAt,
+  };
+}
+
 const CLOSE_EARLY: ReportState[] = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"];
 const CLOSE_LATE: ReportState[] = ["duplicate", "informative", "not_applicable"];
 

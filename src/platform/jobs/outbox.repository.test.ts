@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import { claimNextJob, enqueueJob } from "./outbox.repository.js";
+import { claimJobs, enqueueJob } from "./outbox.repository.js";
 
 forEachDatabase((kind) => {
   describe("claiming outbox jobs", () => {
@@ -18,7 +18,7 @@ forEachDatabase((kind) => {
     const enqueueAt = (name: string, runAt: Date) =>
       shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.order", { name }, clock.now(), { runAt }));
     const claim = async (worker: string) => {
-      const job = await claimNextJob(shield.database.db, kind, worker, clock.now(), 5 * MINUTE);
+      const job = (await claimJobs(shield.database.db, kind, worker, clock.now(), 5 * MINUTE, 1))[0];
       return job && (JSON.parse(job.payload) as { name: string }).name;
     };
 

@@ -32,17 +32,11 @@ export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, u
 }
 
 /**
- * Takes the next due job, or one whose worker's lease ran out (it crashed mid-run).
- * On PostgreSQL `for update skip locked` lets several processes claim side by side
- * without ever claiming the same job; SQLite serialises writers on its own.
- */
-export async function claimNextJob(db: Executor, kind: DatabaseKind, workerId: string, now: Date, leaseMs: number): Promise<JobRow | undefined> {
-  return (await claimJobs(db, kind, workerId, now, leaseMs, 1))[0];
-}
-
-/**
- * Takes up to `limit` due jobs at once (earliest first), in one statement: a worker that
- * has a backlog pays one durable write for the claim instead of one per job.
+ * Takes up to `limit` due jobs at once, earliest first: pending ones whose time has come, and
+ * ones whose worker's lease ran out (it crashed mid-run). One statement, so a worker with a
+ * backlog pays one durable write for the claim instead of one per job. On PostgreSQL
+ * `for update skip locked` lets several processes claim side by side without ever claiming
+ * the same job; SQLite serialises writers on its own.
  */
 export async function claimJobs(db: Executor, kind: DatabaseKind, workerId: string, now: Date, leaseMs: number, limit: number): Promise<JobRow[]> {
   const nowIso = now.toISOString();

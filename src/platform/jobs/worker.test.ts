@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import { claimNextJob, enqueueJob, findJob } from "./outbox.repository.js";
+import { claimJobs, enqueueJob, findJob } from "./outbox.repository.js";
 import { OutboxWorker, type JobHandler } from "./worker.js";
 
 forEachDatabase((kind) => {
@@ -146,7 +146,7 @@ forEachDatabase((kind) => {
     it("takes over a job whose worker died, once its lease has run out", async () => {
       failure = null;
       const id = await enqueue({ n: 5 });
-      const crashed = await claimNextJob(shield.database.db, shield.database.kind, "crashed-worker", clock.now(), 5 * MINUTE);
+      const crashed = (await claimJobs(shield.database.db, shield.database.kind, "crashed-worker", clock.now(), 5 * MINUTE, 1))[0];
       expect(crashed).toMatchObject({ id, state: "running", attempts: 1, locked_by: "crashed-worker" });
 
       clock.advance(4 * MINUTE);
@@ -162,7 +162,7 @@ forEachDatabase((kind) => {
       const id = await enqueue({ n: 6 });
       const { max_attempts: max } = await job(id);
       for (let i = 0; i < max; i++) {
-        expect(await claimNextJob(shield.database.db, shield.database.kind, `dying-worker-${i}`, clock.now(), 5 * MINUTE)).toMatchObject({ id });
+        expect((await claimJobs(shield.database.db, shield.database.kind, `dying-worker-${i}`, clock.now(), 5 * MINUTE, 1))[0]).toMatchObject({ id });
         clock.advance(5 * MINUTE + 1);
       }
       expect(await worker.drain()).toBe(1);
