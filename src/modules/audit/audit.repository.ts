@@ -56,6 +56,19 @@ export async function listAuditEventsFor(db: Executor, subjectType: string, subj
     .execute();
 }
 
+/** One kind of event (`action`) about several subjects of a type, in log order. */
+export async function listAuditEventsOf(db: Executor, subjectType: string, subjectIds: readonly string[], action: string): Promise<AuditEvent[]> {
+  if (subjectIds.length === 0) return [];
+  return db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("subject_type", "=", subjectType)
+    .where("subject_id", "in", subjectIds)
+    .where("action", "=", action)
+    .orderBy("seq")
+    .execute();
+}
+
 export async function readAuditHead(db: Executor): Promise<{ seq: number; hash: string }> {
   return db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow();
 }

@@ -118,6 +118,24 @@ export async function findReport(db: Executor, id: number): Promise<Report | und
   return row && toReport(row);
 }
 
+/**
+ * The ids of every report in these states and channels, in no particular order. Read from
+ * the index reports_state_channel alone, so a sweep over many reports (the service-level
+ * check) costs one pass over their index entries, not a sort of their rows per page.
+ */
+export async function listReportIdsIn(db: Executor, filter: { states: readonly ReportState[]; channels: readonly Channel[] }): Promise<number[]> {
+  if (filter.states.length === 0 || filter.channels.length === 0) return [];
+  const rows = await db.selectFrom("reports").select("id").where("state", "in", filter.states).where("channel", "in", filter.channels).execute();
+  return rows.map((row) => row.id);
+}
+
+/** The reports with these ids that exist, in id order. */
+export async function findReports(db: Executor, ids: readonly number[]): Promise<Report[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom("reports").selectAll().where("id", "in", ids).orderBy("id").execute();
+  return rows.map(toReport);
+}
+
 export async function findReportByTrackingHash(db: Executor, trackingHash: string): Promise<Report | undefined> {
   const row = await db.selectFrom("reports").selectAll().where("tracking_hash", "=", trackingHash).executeTakeFirst();
   return row && toReport(row);

@@ -1,5 +1,5 @@
 import type { Executor } from "../../platform/db/database.js";
-import { listAuditEventsFor, type AuditEvent } from "../audit/index.js";
+import { listAuditEventsOf, type AuditEvent } from "../audit/index.js";
 import { REPORT_TRANSITIONED, type Report } from "../reports/report.js";
 import { pausesFromTransitions, type PauseInterval } from "./sla.js";
 
@@ -24,13 +24,13 @@ export function transitionsOf(events: readonly AuditEvent[]): Array<{ at: string
  * that never waited for its reporter costs no query.
  */
 export async function readPauses(db: Executor, report: Pick<Report, "id" | "pausedMs" | "needsInfoSince">): Promise<PauseInterval[]> {
-  if (report.pausedMs <= 0) return [];
-  return pausesFromTransitions(transitionsOf(await listAuditEventsFor(db, "report", String(report.id))), report);
+  return (await readPausesOf(db, [report])).get(report.id) ?? [];
 }
 
-/** `readPauses` for several reports, keyed by id (only those that paused). */
+/** `readPauses` for several reports, keyed by id (only those that paused), in one query. */
 export async function readPausesOf(db: Executor, reports: ReadonlyArray<Pick<Report, "id" | "pausedMs" | "needsInfoSince">>): Promise<Map<number, PauseInterval[]>> {
-  const pauses = new Map<number, PauseInterval[]>();
-  for (const report of reports) if (report.pausedMs > 0) pauses.set(report.id, await readPauses(db, report));
-  return pauses;
+  const paused = reports.filter((report) => report.pausedMs > 0);
+  const eventsOf = new Map<string, AuditEvent[]>(paused.map((report) => [String(report.id), []]));
+  for (const event of await listAuditEventsOf(db, "report", [...eventsOf.keys()], REPORT_TRANSITIONED)) eventsOf.get(event.subject_id)?.push(event);
+  return new Map(paused.map((report) => [report.id, pausesFromTransitions(transitionsOf(eventsOf.get(String(report.id))!), report)]));
 }

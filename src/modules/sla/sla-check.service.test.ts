@@ -133,6 +133,23 @@ forEachDatabase((kind) => {
       expect((await alertsOf(shield, id)).map((a) => `${a.target}:${a.kind}`)).toEqual(["firstResponse:missed", "triage:missed"]);
     });
 
+    it("looks at every open report when there are more than a page of them, and only at open ones", async () => {
+      const db = shield.database.db;
+      const settings = await loadSettings(db);
+      const actor: Actor = { kind: "user", userId: admin.member.id, email: admin.member.email };
+      const ids: number[] = [];
+      for (let i = 0; i < 9; i++) ids.push(...(await Promise.all(Array.from({ length: 45 }, () => submit(shield)))));
+      const [closed, answered] = [ids[0]!, ids[250]!];
+      await transitionReport(db, clock, settings, actor, closed, { to: "spam", reason: "testing the clocks" });
+      await transitionReport(db, clock, settings, actor, answered, { to: "acknowledged", reason: "testing the clocks" });
+      clock.advance(90 * MINUTE);
+      const outcome = await check(shield);
+      // 405 reports, one closed: 404 open; the acknowledged one is not due a first-response warning.
+      expect(outcome).toEqual({ checked: 404, warned: 403, missed: 0 });
+      const warned = await db.selectFrom("sla_alerts").select("report_id").where("kind", "=", "warning").execute();
+      expect(new Set(warned.map((row) => row.report_id))).toEqual(new Set(ids.filter((id) => id !== closed && id !== answered)));
+    });
+
     it("sends nothing for a report acknowledged in time, a closed report or a paused clock short of its warning", async () => {
       const db = shield.database.db;
       const settings = await loadSettings(db);

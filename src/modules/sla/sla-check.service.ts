@@ -3,9 +3,9 @@ import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { notifySlaMiss, notifySlaWarning } from "../notifications/index.js";
-import { listReportsForTeam, TRACKED_CHANNELS, type Report } from "../reports/index.js";
+import { findReports, listReportIdsIn, TRACKED_CHANNELS, type Report, type ReportState } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { readPauses } from "./pauses.repository.js";
+import { readPausesOf } from "./pauses.repository.js";
 import { alertFor, evaluateServiceLevels, type TargetStatus } from "./sla.js";
 import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repository.js";
 
@@ -13,7 +13,8 @@ import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repo
 export const SLA_CHECK_TASK = "sla.check";
 export const SLA_CHECK_EVERY_MS = 60_000;
 
-const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const;
+const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const satisfies readonly ReportState[];
+const isOpen = (state: ReportState) => (OPEN_STATES as readonly ReportState[]).includes(state);
 const PAGE = 200;
 
 export interface SlaCheckDeps {
@@ -41,16 +42,20 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
   const { db, clock } = deps;
   const settings = await loadSettings(db);
   const outcome: SlaCheckOutcome = { checked: 0, warned: 0, missed: 0 };
-  for (let offset = 0; ; offset += PAGE) {
-    const { reports } = await listReportsForTeam(db, { states: [...OPEN_STATES], channels: [...TRACKED_CHANNELS], limit: PAGE, offset });
-    if (reports.length === 0) break;
+  // The ids first, from the index alone; then the reports a page at a time, so that the
+  // check's cost grows with the open reports and requests are served between its pages.
+  const ids = await listReportIdsIn(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS });
+  for (let start = 0; start < ids.length; start += PAGE) {
+    // A report may have moved on since its id was read: only the still open ones count.
+    const reports = (await findReports(db, ids.slice(start, start + PAGE))).filter((report) => isOpen(report.state));
     const sent = await listSentAlerts(
       db,
       reports.map((r) => r.id),
     );
+    const pauses = await readPausesOf(db, reports);
     for (const report of reports) {
       outcome.checked++;
-      for (const status of evaluateServiceLevels(report, settings, clock.now(), await readPauses(db, report))) {
+      for (const status of evaluateServiceLevels(report, settings, clock.now(), pauses.get(report.id) ?? [])) {
         const kind = alertFor(status);
         if (!kind || !status.dueAt || sent.has(alertKey(report.id, status.target, kind))) continue;
         try {
@@ -60,7 +65,6 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
         }
       }
     }
-    if (reports.length < PAGE) break;
   }
   if (outcome.warned + outcome.missed > 0) {
     deps.log?.info(outcome, "service-level alerts enqueued");
