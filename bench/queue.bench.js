@@ -318,6 +318,16 @@ const scenarios = [
     sql: "select * from reports where +state in ('new') and +channel in ('vulnerability') order by (next_deadline_at is null), next_deadline_at, id limit 50",
   },
   {
+    name: "newest first, state=new (the API's default order)",
+    path: "/api/v1/reports?state=new&limit=50",
+    statements: await statementsOf(dbFile, { states: ["new"], limit: 50, offset: 0 }),
+  },
+  {
+    name: "newest first, open, channel=sensitive, page 5",
+    path: "/api/v1/reports?state=new,acknowledged,triaged&channel=sensitive&limit=50&offset=200",
+    statements: await statementsOf(dbFile, { states: ["new", "acknowledged", "triaged"], channels: ["sensitive"], limit: 50, offset: 200 }),
+  },
+  {
     name: `search q="${SEARCH}" (newest first)`,
     path: `/api/v1/reports?q=${encodeURIComponent(SEARCH)}&limit=50`,
     statements: await statementsOf(dbFile, { words: searchWords(SEARCH), limit: 50, offset: 0 }),

@@ -244,13 +244,14 @@ export async function listReports(db: Executor, filter: ReportFilter, countCap =
   const kind = databaseKindOf(db);
   const words = filter.words ?? [];
   if (kind === "sqlite" && words.length > 0) return searchReportsOnSqlite(db, filter, toFts5Query(words, { prefixLast: true }), countCap);
-  // On SQLite the page of the queue order is read along the index reports_next_deadline,
-  // which also holds the filter columns: a page needs only the first matching entries,
-  // and even a filter that matches nothing costs one pass over the index, not over the
-  // rows. SQLite's planner would rather use the state/channel or owner index and then
-  // sort every match (seconds at a million reports), so those columns are hidden from
-  // it with a unary "+" in the page query; the count keeps them. PostgreSQL's planner
-  // weighs the LIMIT itself.
+  // On SQLite a page is read along an index that serves its order and also holds the
+  // filter columns: reports_next_deadline for the queue order, reports_newest (migration
+  // 010) for newest first, where only the ids come from the index and then the page's rows
+  // are read. A page needs only the first matching entries, and even a filter that matches
+  // nothing costs one pass over the index, not over the rows. SQLite's planner would rather
+  // use the state/channel or owner index and then sort every match (seconds at a million
+  // reports), so those columns are hidden from it with a unary "+" in the page query; the
+  // count keeps them. PostgreSQL's planner weighs the LIMIT itself.
   const filtered = (hideFromPlanner: boolean) => {
     const conditions = filterConditions(filter, { hideFromPlanner });
     return db
@@ -260,18 +261,24 @@ export async function listReports(db: Executor, filter: ReportFilter, countCap =
         qb.where("id", "in", sql<number>`(select report_id from report_search where document @@ to_tsquery('simple', ${toTsQuery(words, { prefixLast: true })}))`),
       );
   };
-  const ordered =
+  const page =
     filter.sort === "deadline"
       ? // The same expressions as the index reports_next_deadline, so that it serves the order.
-        filtered(kind === "sqlite").selectAll().orderBy(sql`(next_deadline_at is null)`).orderBy("next_deadline_at").orderBy("id")
-      : filtered(false).selectAll().orderBy("id", "desc");
+        filtered(kind === "sqlite").selectAll().orderBy(sql`(next_deadline_at is null)`).orderBy("next_deadline_at").orderBy("id").limit(filter.limit).offset(filter.offset)
+      : kind === "sqlite"
+        ? db
+            .selectFrom("reports")
+            .selectAll()
+            .where("id", "in", filtered(true).select("id").orderBy("id", "desc").limit(filter.limit).offset(filter.offset))
+            .orderBy("id", "desc")
+        : filtered(false).selectAll().orderBy("id", "desc").limit(filter.limit).offset(filter.offset);
   // A search that matches a large share of a big database would spend most of its time
   // counting; past the cap the total is reported as "at least" instead.
   const counted =
     words.length > 0
       ? db.selectFrom(filtered(false).select("id").limit(countCap + 1).as("matches")).select((eb) => eb.fn.countAll<number>().as("n"))
       : filtered(false).select((eb) => eb.fn.countAll<number>().as("n"));
-  const [rows, count] = await Promise.all([ordered.limit(filter.limit).offset(filter.offset).execute(), counted.executeTakeFirstOrThrow()]);
+  const [rows, count] = await Promise.all([page.execute(), counted.executeTakeFirstOrThrow()]);
   const n = Number(count.n);
   if (words.length === 0) return { reports: rows.map(toReport), total: n, totalIsExact: true };
   return { reports: rows.map(toReport), total: Math.min(n, countCap), totalIsExact: n <= countCap };

@@ -9,6 +9,7 @@ import * as serviceLevels from "./006-service-levels.js";
 import * as triage from "./007-triage.js";
 import * as browserEncryption from "./008-browser-encryption.js";
 import * as searchIndexOnInsert from "./009-search-index-on-insert.js";
+import * as newestFirstIndex from "./010-newest-first-index.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -25,6 +26,7 @@ const all: Record<string, ShieldMigration> = {
   "007-triage": triage,
   "008-browser-encryption": browserEncryption,
   "009-search-index-on-insert": searchIndexOnInsert,
+  "010-newest-first-index": newestFirstIndex,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
