@@ -16,6 +16,9 @@
 //   --only=shield|baseline                       run one side only (no ratio)
 //   --cpu-prof=DIR                               write a V8 CPU profile of the Shield process into DIR
 //   --shield-cli=PATH                            another build of `shield` to measure (default dist/cli/shield.js)
+//   --smtp                                       send mail to an SMTP sink in this process (SMTP_URL) instead of .eml files
+//   --smtp-latency=0                             with --smtp: milliseconds the sink waits before its greeting and before
+//                                                accepting each message, as a relay across a network would
 //   --keep                                       keep the temporary directories (data, logs) and print where
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -26,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
+import { SMTPServer } from "smtp-server";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,6 +45,8 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "string" },
     "shield-cli": { type: "string", default: "dist/cli/shield.js" },
     keep: { type: "boolean", default: false },
+    smtp: { type: "boolean", default: false },
+    "smtp-latency": { type: "string", default: "0" },
   },
 });
 const duration = Number(args.duration);
@@ -252,8 +258,40 @@ async function benchBaseline() {
   }
 }
 
-/** Receipts the file mailer has written (`outbox/receipt-<report>-job-<job>.eml`). */
-function countReceipts(dataDir) {
+/** With --smtp: a sink that accepts every message, after `--smtp-latency` ms at its greeting and at each message's end, and counts the receipts (Message-ID `<receipt-…@shield>`). */
+async function startSmtpSink() {
+  const latency = Number(args["smtp-latency"]);
+  const later = (callback) => (latency > 0 ? setTimeout(callback, latency) : callback());
+  const sink = { receipts: 0, connections: 0 };
+  sink.server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    // A relay would look the client up; here that lookup would time out and be measured instead.
+    disableReverseLookup: true,
+    logger: false,
+    onConnect(_session, callback) {
+      sink.connections++;
+      later(() => callback());
+    },
+    onData(stream, _session, callback) {
+      let head = "";
+      stream.on("data", (chunk) => {
+        if (head.length < 4096) head += chunk.toString("latin1");
+      });
+      stream.on("end", () => {
+        if (/^Message-ID: <receipt-/im.test(head)) sink.receipts++;
+        later(() => callback());
+      });
+    },
+  });
+  await new Promise((resolve) => sink.server.listen(0, "127.0.0.1", resolve));
+  sink.url = `smtp://127.0.0.1:${sink.server.server.address().port}`;
+  return sink;
+}
+
+/** Receipts sent so far: to the SMTP sink, or written by the file mailer (`outbox/receipt-<report>-job-<job>.eml`). */
+function countReceipts(dataDir, sink) {
+  if (sink) return sink.receipts;
   const outbox = path.join(dataDir, "outbox");
   return fs.existsSync(outbox) ? fs.readdirSync(outbox).filter((f) => f.startsWith("receipt-") && f.endsWith(".eml")).length : 0;
 }
@@ -270,6 +308,8 @@ async function benchShield() {
     SHIELD_DATA_DIR: dataDir,
     SHIELD_INTAKE_RATE_LIMIT: BENCH_INTAKE_RATE_LIMIT,
   };
+  const sink = args.smtp ? await startSmtpSink() : undefined;
+  if (sink) changed.SMTP_URL = sink.url;
   for (const pair of args["shield-env"]) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new Error(`--shield-env wants KEY=VALUE, got ${pair}`);
@@ -279,7 +319,8 @@ async function benchShield() {
   log(`    SHIELD_PORT=${port}, SHIELD_DATA_DIR=<fresh temporary directory> (SQLite, WAL, synchronous=FULL)`);
   log(`    SHIELD_INTAKE_RATE_LIMIT=${BENCH_INTAKE_RATE_LIMIT} (default 10 per client per minute; it exists for real clients, and here one client sends everything)`);
   for (const pair of args["shield-env"]) log(`    ${pair} (from --shield-env)`);
-  log(`    everything else default: log level ${changed.SHIELD_LOG_LEVEL ?? "info"}, outbox worker ${changed.SHIELD_WORKER ?? "on"} (receipts as fsynced .eml files)`);
+  if (sink) log(`    SMTP_URL=${sink.url} (a sink in the bench process${Number(args["smtp-latency"]) > 0 ? `, ${args["smtp-latency"]} ms before its greeting and before accepting each message` : ""})`);
+  log(`    everything else default: log level ${changed.SHIELD_LOG_LEVEL ?? "info"}, outbox worker ${changed.SHIELD_WORKER ?? "on"}${sink ? "" : " (receipts as fsynced .eml files)"}`);
   const nodeArgs = [];
   if (args["cpu-prof"]) {
     fs.mkdirSync(args["cpu-prof"], { recursive: true });
@@ -296,9 +337,9 @@ async function benchShield() {
       // Under load the worker gets few turns at the one SQLite connection; with the load
       // gone, how fast it works off the receipts shows what one receipt costs.
       log(`  shield: no load for ${drainSeconds} s, counting the receipts the worker writes meanwhile…`);
-      const before = { eml: countReceipts(dataDir), cpu: cpuMs(handle.child.pid) };
+      const before = { eml: countReceipts(dataDir, sink), cpu: cpuMs(handle.child.pid) };
       await sleep(drainSeconds * 1000);
-      const written = countReceipts(dataDir) - before.eml;
+      const written = countReceipts(dataDir, sink) - before.eml;
       figures.drain = { written, perSecond: written / drainSeconds, cpuPerReceipt: (cpuMs(handle.child.pid) - before.cpu) / Math.max(1, written) };
     }
     figures.peakRss = peakRssMiB(handle.child.pid);
@@ -307,13 +348,15 @@ async function benchShield() {
     figures.rows = db.prepare("select count(*) as n from reports").get().n;
     figures.jobs = db.prepare("select kind, state, count(*) as n from jobs group by kind, state order by kind, state").all();
     db.close();
-    figures.receipts = countReceipts(dataDir);
+    figures.receipts = countReceipts(dataDir, sink);
+    if (sink) figures.smtpConnections = sink.connections;
     const logText = fs.readFileSync(handle.outFile, "utf8");
     figures.logLines = logText.split("\n").length - 1;
     figures.logBytes = Buffer.byteLength(logText);
     return figures;
   } finally {
     await stopChild(handle);
+    if (sink) await new Promise((resolve) => sink.server.close(resolve));
   }
 }
 
@@ -354,7 +397,7 @@ async function main() {
   if (baseline) log(`baseline rows stored: ${baseline.rows} (2xx answered: ${baseline.answered2xx})`);
   if (shield) {
     const jobs = shield.jobs.map((j) => `${j.kind} ${j.state} ${j.n}`).join(", ") || "none";
-    log(`shield reports stored: ${shield.rows} (2xx answered: ${shield.answered2xx}); outbox jobs: ${jobs}; receipt .eml files: ${shield.receipts}`);
+    log(`shield reports stored: ${shield.rows} (2xx answered: ${shield.answered2xx}); outbox jobs: ${jobs}; ${shield.smtpConnections === undefined ? `receipt .eml files: ${shield.receipts}` : `receipts at the SMTP sink: ${shield.receipts}, over ${shield.smtpConnections} SMTP connections`}`);
     if (shield.drain) {
       log(`shield receipts with no load: ${shield.drain.written} in ${drainSeconds} s (${fmt(shield.drain.perSecond)}/s, ${fmt(shield.drain.cpuPerReceipt, 2)} CPU ms each)`);
     }

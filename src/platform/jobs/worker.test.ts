@@ -196,7 +196,44 @@ forEachDatabase((kind) => {
       expect(await worker.drain()).toBe(41);
       for (const id of ids) expect(await job(id)).toMatchObject({ state: "done", attempts: 1, locked_by: null });
       expect(await job(unknown)).toMatchObject({ state: "dead", last_error: "no handler for job kind test.unknown" });
-      expect(ran.filter((r) => ids.includes(r.id)).map((r) => r.id)).toEqual(ids);
+      expect(
+        ran
+          .filter((r) => ids.includes(r.id))
+          .map((r) => r.id)
+          .sort((a, b) => a - b),
+      ).toEqual(ids);
+    });
+
+    it("runs jobs about different reports side by side, and those about one report one at a time in their order", async () => {
+      const log: string[] = [];
+      const running = new Map<number, number>(); // job id -> report id
+      let most = 0;
+      const overlapping: string[] = [];
+      const paced = new OutboxWorker(
+        shield.database,
+        {
+          "test.paced": async (payload, claimed) => {
+            const reportId = payload.reportId as number | undefined;
+            for (const [other, report] of running) if (reportId !== undefined && report === reportId) overlapping.push(`${claimed.id} with ${other}`);
+            running.set(claimed.id, reportId ?? -claimed.id);
+            most = Math.max(most, running.size);
+            log.push(`${reportId ?? "-"}:${payload.step as number}`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            running.delete(claimed.id);
+          },
+        },
+        clock,
+        pino({ level: "silent" }),
+        { pollMs: 60_000, batchSize: 16, concurrency: 3 },
+      );
+      const add = (payload: Record<string, unknown>) => shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.paced", payload, clock.now()));
+      for (let step = 1; step <= 3; step++) for (const reportId of [71, 72, 73, 74]) await add({ reportId, step });
+      await add({ step: 0 });
+      await add({ step: 0 });
+      expect(await paced.drain()).toBe(14);
+      expect(overlapping).toEqual([]);
+      expect(most).toBe(3);
+      for (const reportId of [71, 72, 73, 74]) expect(log.filter((entry) => entry.startsWith(`${reportId}:`))).toEqual([`${reportId}:1`, `${reportId}:2`, `${reportId}:3`]);
     });
 
     it("stopped in the middle of a batch, gives back the jobs it had not started, untouched", async () => {
@@ -213,18 +250,18 @@ forEachDatabase((kind) => {
         },
         clock,
         pino({ level: "silent" }),
-        { pollMs: 60_000, batchSize: 5 },
+        { pollMs: 60_000, batchSize: 6, concurrency: 2 },
       );
       const ids: number[] = [];
-      for (let n = 0; n < 5; n++) ids.push(await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.slow", { n }, clock.now())));
+      for (let n = 0; n < 6; n++) ids.push(await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.slow", { n }, clock.now())));
       slow.start();
-      await vi.waitFor(() => expect(started).toHaveLength(1));
+      await vi.waitFor(() => expect(started).toHaveLength(2));
       const stopping = slow.stop();
       release();
       await stopping;
-      expect(started).toEqual([ids[0]]);
-      expect(await job(ids[0]!)).toMatchObject({ state: "done", attempts: 1 });
-      for (const id of ids.slice(1)) expect(await job(id)).toMatchObject({ state: "pending", attempts: 0, locked_by: null, locked_until: null });
+      expect(started).toEqual(ids.slice(0, 2));
+      for (const id of ids.slice(0, 2)) expect(await job(id)).toMatchObject({ state: "done", attempts: 1 });
+      for (const id of ids.slice(2)) expect(await job(id)).toMatchObject({ state: "pending", attempts: 0, locked_by: null, locked_until: null });
     });
 
     it("keeps sending while requests are being answered, pausing between jobs instead of stopping", async () => {

@@ -12,6 +12,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** How many due jobs one claim takes (default 16); their outcomes are recorded together. */
   batchSize?: number;
+  /** How many jobs (about different reports) run at once when no request waits (default 4). */
+  concurrency?: number;
   /**
    * True while this process is busy answering requests. The in-process worker then yields:
    * after each job it pauses three times as long as the job took, so that it uses at most a
@@ -23,10 +25,33 @@ export interface WorkerOptions {
 
 /** Never pause longer than this between two jobs, however long the last one took. */
 const MAX_YIELD_MS = 250;
+const DEFAULT_CONCURRENCY = 4;
 
 /**
- * Runs outbox jobs one at a time, claimed a batch at a time. Several workers (one per
- * process) may share a PostgreSQL database. Delivery is at least once: a worker that dies
+ * The jobs in chains that must each run in order: the jobs about one report (their payload's
+ * `reportId`) form one, in the order given; any other job is a chain of its own.
+ */
+function inOrderingChains(jobs: readonly JobRow[]): JobRow[][] {
+  const chains = new Map<string, JobRow[]>();
+  for (const job of jobs) {
+    let reportId: unknown;
+    try {
+      reportId = (JSON.parse(job.payload) as { reportId?: unknown }).reportId;
+    } catch {
+      // Unreadable: it fails on its own when run.
+    }
+    const key = typeof reportId === "number" ? `report:${reportId}` : `job:${job.id}`;
+    const chain = chains.get(key);
+    if (chain) chain.push(job);
+    else chains.set(key, [job]);
+  }
+  return [...chains.values()];
+}
+
+/**
+ * Runs outbox jobs, claimed a batch at a time: a few at once, those about one report in
+ * order (see `runBatch`). Several workers (one per process) may share a PostgreSQL
+ * database. Delivery is at least once: a worker that dies
  * after sending but before recording it leaves the job to be retried when its lease runs
  * out. The outcomes of a batch are recorded in one transaction after its last job.
  */
@@ -97,21 +122,35 @@ export class OutboxWorker {
     }
   }
 
-  /** Claims due jobs, runs them, records what happened; returns how many ran. */
+  /**
+   * Claims due jobs, runs them, records what happened; returns how many ran. Jobs about
+   * different reports run side by side (up to `concurrency`), so that one slow peer (an SMTP
+   * relay, a webhook) does not hold up the rest; the jobs of one report run one after another
+   * in the order they were enqueued. While requests wait, one job runs at a time.
+   */
   private async runBatch(yieldToRequests: boolean): Promise<number> {
     const { db, kind } = this.database;
     const jobs = await claimJobs(db, kind, this.id, this.clock.now(), this.options.leaseMs ?? 300_000, this.options.batchSize ?? 16);
     const outcomes: Array<{ job: JobRow; error?: string }> = [];
-    try {
-      for (const [index, job] of jobs.entries()) {
-        if (index > 0 && this.stopRequested) {
-          await releaseJobs(db, jobs.slice(index), this.id);
-          break;
+    const chains = inOrderingChains(jobs);
+    const unstarted = new Set(jobs);
+    let started = 0;
+    const runChains = async () => {
+      for (let chain = chains.shift(); chain; chain = chains.shift()) {
+        for (const job of chain) {
+          if (started > 0 && this.stopRequested) return;
+          started++;
+          unstarted.delete(job);
+          const startedAt = performance.now();
+          outcomes.push({ job, error: await this.run(job) });
+          if (yieldToRequests && this.options.busy?.()) await sleep(Math.min(3 * (performance.now() - startedAt), MAX_YIELD_MS));
         }
-        const started = performance.now();
-        outcomes.push({ job, error: await this.run(job) });
-        if (yieldToRequests && this.options.busy?.()) await sleep(Math.min(3 * (performance.now() - started), MAX_YIELD_MS));
       }
+    };
+    const lanes = yieldToRequests && this.options.busy?.() ? 1 : Math.min(this.options.concurrency ?? DEFAULT_CONCURRENCY, chains.length);
+    try {
+      await Promise.all(Array.from({ length: lanes }, runChains));
+      if (unstarted.size > 0) await releaseJobs(db, [...unstarted], this.id);
     } finally {
       await this.record(outcomes);
     }

@@ -48,9 +48,14 @@ export interface Mailer {
   close(): void;
 }
 
-/** Sends through `SMTP_URL` with nodemailer. */
+/**
+ * Sends through `SMTP_URL` with nodemailer, over pooled connections: a connection per
+ * message would pay the relay's greeting, EHLO and TLS every time (over 100 ms here even on
+ * loopback, bench:intake --smtp). `?pool=false` in the URL opts out; the URL's own pool
+ * settings (`maxConnections`, `maxMessages`) apply.
+ */
 export function createSmtpMailer(url: string, options: MailerOptions = {}): Mailer {
-  const transport = nodemailer.createTransport(url);
+  const transport = nodemailer.createTransport({ url, pool: true });
   return {
     async send(mail, key) {
       await transport.sendMail(await prepareMail(mail, key, options));
