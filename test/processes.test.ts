@@ -5,7 +5,6 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/platform/db/database.js";
 import { systemClock } from "../src/shared/clock.js";
@@ -13,6 +12,7 @@ import { BUILD_TIMEOUT_MS, ensureBuilt, runShieldJson, startShieldServer, type S
 import { createTestDatabase, forEachDatabase, testDatabaseKinds, type TestDatabase } from "./databases.js";
 import { buildReportInput } from "./factories.js";
 import { GOOD_PASSWORD, totpCodeAt } from "./sign-in.js";
+import { startSmtpRelay, type SmtpRelay } from "./smtp-relay.js";
 
 /**
  * Shield as operators run it: `node dist/cli/shield.js serve` in its own process, killed,
@@ -135,35 +135,19 @@ forEachDatabase((kind) => {
 
 describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one PostgreSQL database", () => {
   let database: TestDatabase;
-  let sink: SMTPServer;
-  let smtpPort: number;
-  const received: string[] = [];
+  let relay: SmtpRelay;
 
   beforeAll(async () => {
     database = await createTestDatabase("postgres");
-    sink = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-        stream.on("end", () => {
-          received.push(Buffer.concat(chunks).toString("utf8"));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", () => resolve()));
-    smtpPort = (sink.server.address() as net.AddressInfo).port;
+    relay = await startSmtpRelay();
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    await relay.close();
     await database.drop();
   });
 
   it("sends each receipt exactly once while both run the outbox worker", async () => {
-    const shared = { DATABASE_URL: database.url, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, SHIELD_WORKER_POLL_MS: "50", SHIELD_LOG_LEVEL: "info", SHIELD_MASTER_KEY: masterKey() };
+    const shared = { DATABASE_URL: database.url, SMTP_URL: relay.url, SHIELD_WORKER_POLL_MS: "50", SHIELD_LOG_LEVEL: "info", SHIELD_MASTER_KEY: masterKey() };
     const servers = await Promise.all([start({ ...shared, SHIELD_DATA_DIR: scratchDir() }), start({ ...shared, SHIELD_DATA_DIR: scratchDir() })]);
 
     const ids: number[] = [];
@@ -187,7 +171,7 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one P
     }
 
     const receiptsFor = new Map<number, number>();
-    for (const message of received) {
+    for (const message of relay.received) {
       const subject = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(message)?.[1]?.replace(/\r?\n[ \t]/g, " ") ?? "";
       const match = /^\[#(\d+)\] We received your report/.exec(subject);
       if (match) receiptsFor.set(Number(match[1]), (receiptsFor.get(Number(match[1])) ?? 0) + 1);
