@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { notifySlaMiss, notifySlaWarning } from "../notifications/index.js";
-import { findReports, listReportIdsIn, TRACKED_CHANNELS, type Report, type ReportState } from "../reports/index.js";
+import { findReportClocks, listReportIdsIn, TRACKED_CHANNELS, type ReportClocks, type ReportState } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import { readPausesOf } from "./pauses.repository.js";
 import { alertFor, evaluateServiceLevels, type TargetStatus } from "./sla.js";
@@ -47,7 +47,7 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
   const ids = await listReportIdsIn(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS });
   for (let start = 0; start < ids.length; start += PAGE) {
     // A report may have moved on since its id was read: only the still open ones count.
-    const reports = (await findReports(db, ids.slice(start, start + PAGE))).filter((report) => isOpen(report.state));
+    const reports = (await findReportClocks(db, ids.slice(start, start + PAGE))).filter((report) => isOpen(report.state));
     const sent = await listSentAlerts(
       db,
       reports.map((r) => r.id),
@@ -73,7 +73,7 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
   return outcome;
 }
 
-async function raiseAlert(deps: SlaCheckDeps, report: Report, status: TargetStatus, kind: AlertKind, settings: Settings): Promise<boolean> {
+async function raiseAlert(deps: SlaCheckDeps, report: ReportClocks, status: TargetStatus, kind: AlertKind, settings: Settings): Promise<boolean> {
   return deps.db.transaction().execute(async (tx) => {
     const now = deps.clock.now();
     const at = now.toISOString();
