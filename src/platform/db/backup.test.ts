@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { loadConfig } from "../../config.js";
+import { createBackup } from "./backup.js";
 
 const cli = path.resolve(import.meta.dirname, "../../../dist/cli/shield.js");
 
@@ -67,4 +69,39 @@ forEachDatabase((kind) => {
       ).toThrow(/not empty/);
     });
   });
+});
+
+describe("a backup of a SQLite database that is being written to", () => {
+  it("finishes, and holds a consistent copy, while another connection keeps committing", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-busy-"));
+    const out = path.join(dataDir, "backup");
+    const file = path.join(dataDir, "shield.db");
+    const setup = new SqliteDatabase(file);
+    setup.pragma("journal_mode = WAL");
+    setup.exec("create table filler (id integer primary key, body blob not null)");
+    const fill = setup.prepare("insert into filler (body) values (?)");
+    setup.transaction(() => {
+      for (let i = 0; i < 6000; i++) fill.run(Buffer.alloc(4000, i % 251)); // about 25 MB: many steps of the old 1000-page copy
+    })();
+    setup.close();
+    // A server's worth of writes: a commit every millisecond from another connection.
+    const writer = new SqliteDatabase(file);
+    const write = writer.prepare("insert into filler (body) values (?)");
+    const timer = setInterval(() => write.run(Buffer.alloc(100)), 1);
+    try {
+      const config = loadConfig({ SHIELD_DATA_DIR: dataDir });
+      await createBackup(config, out);
+    } finally {
+      clearInterval(timer);
+      writer.close();
+    }
+    const copy = new SqliteDatabase(path.join(out, "shield.db"), { readonly: true });
+    try {
+      expect(copy.pragma("integrity_check", { simple: true })).toBe("ok");
+      expect((copy.prepare("select count(*) as n from filler where length(body) = 4000").get() as { n: number }).n).toBe(6000);
+    } finally {
+      copy.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

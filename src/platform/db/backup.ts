@@ -25,6 +25,9 @@ export interface BackupManifest {
  * is left out unless asked for: keep it apart from the backups.
  * Safe while Shield runs. Outgoing `.eml` files and earlier backups are left out.
  */
+/** The most pages better-sqlite3 lets one backup step copy. */
+const ALL_PAGES = 0x7fffffff;
+
 export async function createBackup(
   config: Config,
   outDir: string,
@@ -37,12 +40,17 @@ export async function createBackup(
   if (config.database.kind === "sqlite") {
     const source = new SqliteDatabase(config.database.file, { readonly: true, fileMustExist: true });
     try {
-      await source.backup(path.join(outDir, "shield.db"), {
+      // All pages in one step, after a first step that only counts them. SQLite starts a
+      // backup over whenever another connection writes between two of its steps, so a copy in
+      // small steps never finished beside a server that keeps writing. One step is one
+      // consistent read, which in WAL mode holds up no writer.
+      const copied = await source.backup(path.join(outDir, "shield.db"), {
         progress: ({ totalPages, remainingPages }) => {
           progress("database", totalPages - remainingPages, totalPages);
-          return 1000;
+          return ALL_PAGES;
         },
       });
+      progress("database", copied.totalPages, copied.totalPages);
     } finally {
       source.close();
     }
