@@ -27,10 +27,17 @@ export async function readPauses(db: Executor, report: Pick<Report, "id" | "paus
   return (await readPausesOf(db, [report])).get(report.id) ?? [];
 }
 
-/** `readPauses` for several reports, keyed by id (only those that paused), in one query. */
+const IDS_PER_QUERY = 500;
+
+/** `readPauses` for several reports, keyed by id (only those that paused), a query per 500 of them. */
 export async function readPausesOf(db: Executor, reports: ReadonlyArray<Pick<Report, "id" | "pausedMs" | "needsInfoSince">>): Promise<Map<number, PauseInterval[]>> {
   const paused = reports.filter((report) => report.pausedMs > 0);
   const eventsOf = new Map<string, AuditEvent[]>(paused.map((report) => [String(report.id), []]));
-  for (const event of await listAuditEventsOf(db, "report", [...eventsOf.keys()], REPORT_TRANSITIONED)) eventsOf.get(event.subject_id)?.push(event);
+  const ids = [...eventsOf.keys()];
+  // In chunks: a statement takes at most 32,766 parameters on SQLite, and the metrics read
+  // every report of 90 days.
+  for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+    for (const event of await listAuditEventsOf(db, "report", ids.slice(start, start + IDS_PER_QUERY), REPORT_TRANSITIONED)) eventsOf.get(event.subject_id)?.push(event);
+  }
   return new Map(paused.map((report) => [report.id, pausesFromTransitions(transitionsOf(eventsOf.get(String(report.id))!), report)]));
 }

@@ -143,7 +143,12 @@ forEachDatabase((kind) => {
       await transitionReport(db, clock, settings, actor, closed, { to: "spam", reason: "testing the clocks" });
       await transitionReport(db, clock, settings, actor, answered, { to: "acknowledged", reason: "testing the clocks" });
       clock.advance(90 * MINUTE);
+      const order: string[] = [];
+      setImmediate(() => order.push("other work"));
       const outcome = await check(shield);
+      order.push("check done");
+      // Other work (requests) gets its turn between the check's pages.
+      expect(order).toEqual(["other work", "check done"]);
       // 405 reports, one closed: 404 open; the acknowledged one is not due a first-response warning.
       expect(outcome).toEqual({ checked: 404, warned: 403, missed: 0 });
       const warned = await db.selectFrom("sla_alerts").select("report_id").where("kind", "=", "warning").execute();

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
@@ -46,6 +47,9 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
   // check's cost grows with the open reports and requests are served between its pages.
   const ids = await listReportIdsIn(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS });
   for (let start = 0; start < ids.length; start += PAGE) {
+    // On SQLite every query settles at once (the driver is synchronous), so without this
+    // turn of the event loop no request would be answered until the whole check ended.
+    if (start > 0) await nextTurn();
     // A report may have moved on since its id was read: only the still open ones count.
     const reports = (await findReportClocks(db, ids.slice(start, start + PAGE))).filter((report) => isOpen(report.state));
     const sent = await listSentAlerts(

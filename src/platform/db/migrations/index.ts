@@ -10,6 +10,7 @@ import * as triage from "./007-triage.js";
 import * as browserEncryption from "./008-browser-encryption.js";
 import * as searchIndexOnInsert from "./009-search-index-on-insert.js";
 import * as newestFirstIndex from "./010-newest-first-index.js";
+import * as auditActionIndex from "./011-audit-action-index.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -27,6 +28,7 @@ const all: Record<string, ShieldMigration> = {
   "008-browser-encryption": browserEncryption,
   "009-search-index-on-insert": searchIndexOnInsert,
   "010-newest-first-index": newestFirstIndex,
+  "011-audit-action-index": auditActionIndex,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
