@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { ShieldMigrationProvider } from "../../platform/db/migrations/index.js";
-import { findReport, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
+import { findReport, findReportsSharingWords, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
 import type { NewReport } from "./report.js";
 import { searchWords } from "./report-search.js";
 
@@ -187,6 +187,47 @@ function newReport(overrides: Partial<NewReport> = {}): NewReport {
     ...overrides,
   };
 }
+
+forEachDatabase((kind) => {
+  describe("candidates for similar reports", () => {
+    let testDatabase: TestDatabase;
+    let database: Database;
+    const ids: Record<string, number[]> = { common: [], rare: [] };
+    // Small bounds, so that a few reports reach them: a word in more than 5 reports is common.
+    const bounds = { commonAt: 5, budget: 10, newest: 4 };
+
+    beforeAll(async () => {
+      testDatabase = await createTestDatabase(kind);
+      database = openDatabase(testDatabase.target);
+      await migrateToLatest(database);
+      for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, newReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
+      for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, newReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
+    });
+    afterAll(async () => {
+      await database.close();
+      await testDatabase.drop();
+    });
+
+    it("looks with the rare words when there are any, not with the common ones", async () => {
+      const found = await findReportsSharingWords(database.db, ["checkout", "quokkaword"], -1, 50, bounds);
+      expect(found.sort((a, b) => a - b)).toEqual(ids.rare);
+    });
+
+    it("ranks the newest matches of the first words when every word is common", async () => {
+      const found = await findReportsSharingWords(database.db, ["checkout", "total"], ids.common!.at(-1)!, 50, bounds);
+      expect(found.sort((a, b) => a - b)).toEqual(ids.common!.slice(-5, -1));
+    });
+
+    it("uses every word while their reports fit the budget, as on a small desk", async () => {
+      const found = await findReportsSharingWords(database.db, ["checkout", "quokkaword"], -1, 50, { commonAt: 100, budget: 100, newest: 4 });
+      expect(found).toHaveLength(14);
+    });
+
+    it("finds nothing for words no report has", async () => {
+      expect(await findReportsSharingWords(database.db, ["zanzibarx"], -1, 50, bounds)).toEqual([]);
+    });
+  });
+});
 
 forEachDatabase((kind) => {
   describe("storing a new report", () => {
