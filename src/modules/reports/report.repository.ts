@@ -1,14 +1,15 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from "kysely";
 import type { Db, Executor } from "../../platform/db/database.js";
 import { insertRow } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { readPauses } from "../sla/pauses.repository.js";
+import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
 import { computeNextDeadline, deadlineBasisOf } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
-import { arrivingReport, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
+import { arrivingReport, CHANNELS, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
 
 type ReportRow = Selectable<ReportsTable>;
 
@@ -197,34 +198,48 @@ export async function refreshNextDeadline(db: Executor, id: number, settings: Se
 
 const OPEN_WITH_CLOCKS: ReportState[] = ["new", "acknowledged", "triaged"];
 
+const recomputing = new WeakMap<Db, Promise<{ recomputed: number }>>();
+
 /**
  * Makes the stored next deadlines agree with the service-level settings: when the
  * targets or calendars changed since they were computed, every open report is computed
- * again; on first use (after the upgrade that added the column) the missing ones are
- * filled. Idempotent, so several processes may run it at once.
+ * again (also on first use, after the upgrade that added the column). Idempotent, so
+ * several processes may run it at once; within a process, callers share the run under way.
+ * The reports' ids come from the state/channel index, then their clock columns 500 at a
+ * time with their pauses in one read, and requests are answered between the pages: at a
+ * million reports this is tens of thousands of open ones.
  */
 export async function recomputeNextDeadlinesIfStale(db: Db, settings: Settings, now: Date): Promise<{ recomputed: number }> {
   const basis = deadlineBasisOf(settings);
   const stored = await db.selectFrom("report_deadline_basis").select("targets").where("id", "=", 1).executeTakeFirst();
   if (stored?.targets === basis) return { recomputed: 0 };
+  const running = recomputing.get(db);
+  if (running) return running;
+  const run = recomputeNextDeadlines(db, settings, basis, now).finally(() => recomputing.delete(db));
+  recomputing.set(db, run);
+  return run;
+}
+
+async function recomputeNextDeadlines(db: Db, settings: Settings, basis: string, now: Date): Promise<{ recomputed: number }> {
   let recomputed = 0;
-  let after = 0;
-  for (;;) {
+  const ids = await listReportIdsIn(db, { states: OPEN_WITH_CLOCKS, channels: CHANNELS });
+  for (let start = 0; start < ids.length; start += 500) {
+    if (start > 0) await nextTurn();
     const rows = await db
       .selectFrom("reports")
-      .selectAll()
+      .select([...CLOCK_FIELDS.map((field) => COLUMN_OF[field]), "updated_at", "next_deadline_at"])
+      .where("id", "in", ids.slice(start, start + 500))
       .where("state", "in", OPEN_WITH_CLOCKS)
-      .$if(!stored, (qb) => qb.where("next_deadline_at", "is", null))
-      .where("id", ">", after)
-      .orderBy("id")
-      .limit(500)
       .execute();
-    if (rows.length === 0) break;
+    const reports = rows.map((row) => toReport(row as ReportRow));
+    const pauses = await readPausesOf(db, reports);
     await db.transaction().execute(async (tx) => {
-      for (const row of rows) await storeNextDeadline(tx, row, settings);
+      for (const [index, report] of reports.entries()) {
+        const next = computeNextDeadline(report, settings, new Date(report.updatedAt), pauses.get(report.id) ?? []);
+        if (next !== rows[index]!.next_deadline_at) await tx.updateTable("reports").set({ next_deadline_at: next }).where("id", "=", report.id).execute();
+      }
     });
     recomputed += rows.length;
-    after = rows.at(-1)!.id;
   }
   const at = now.toISOString();
   await db

@@ -177,6 +177,38 @@ forEachDatabase((kind) => {
       expect(await alertsOf(shield, paused)).toEqual([]);
     });
 
+    it("places every open report anew in the queue when the targets change, pauses included", async () => {
+      const db = shield.database.db;
+      const cli: Actor = { kind: "cli" };
+      const actor: Actor = { kind: "user", userId: triager.member.id, email: triager.member.email };
+      const settings = await loadSettings(db);
+      const fresh = await submit(shield, "vulnerability");
+      const attack = await submit(shield, "account_attack");
+      const paused = await submit(shield, "vulnerability");
+      const closed = await submit(shield, "vulnerability");
+      await transitionReport(db, clock, settings, actor, paused, { to: "acknowledged", reason: "testing the queue" });
+      await transitionReport(db, clock, settings, actor, closed, { to: "spam", reason: "testing the queue" });
+      clock.advance(HOUR);
+      await transitionReport(db, clock, settings, actor, paused, { to: "needs_info", reason: "testing the queue", message: "Which version?" });
+      clock.advance(2 * HOUR);
+      await transitionReport(db, clock, settings, actor, paused, { to: "acknowledged", reason: "testing the queue" });
+      await updateSetting(db, clock, cli, "targets", {
+        ...settings.targets,
+        vulnerability: { firstResponse: 10 * 60, triage: 20 * 60 },
+        account_attack: { firstResponse: 60, triage: 5 * 60 },
+      });
+      // The next listing in queue order finds the stored deadlines out of date and computes them again.
+      const queue = (await shield.app.inject({ method: "GET", url: "/api/v1/reports?sort=deadline&limit=100", headers: triager.auth })).json();
+      expect(queue.reports.map((r: { id: number }) => r.id)).toEqual([attack, fresh, paused, closed]);
+      const rows = await db.selectFrom("reports").select(["id", "next_deadline_at"]).execute();
+      expect(Object.fromEntries(rows.map((row) => [row.id, row.next_deadline_at]))).toEqual({
+        [attack]: "2026-03-02T10:00:00.000Z", // first response, 1 hour after 09:00
+        [fresh]: "2026-03-02T19:00:00.000Z", // first response, 10 hours
+        [paused]: "2026-03-03T07:00:00.000Z", // triage, 20 hours and the 2 it waited for the reporter
+        [closed]: null,
+      });
+    });
+
     it("measures an ended pause in business hours from the report's history", async () => {
       const db = shield.database.db;
       const cli: Actor = { kind: "cli" };
