@@ -1,5 +1,5 @@
 export * from "./report.js";
-export { findReport, findReportClocks, findReportByTrackingHash, listReportIdsIn, type ReportClocks, insertReport, insertMessage, listMessages, updateReportIfState, type Message } from "./report.repository.js";
+export { findReport, findReportByTrackingHash, pagesOfReportClocks, type ReportClocks, insertReport, insertMessage, listMessages, updateReportIfState, type Message } from "./report.repository.js";
 export { readReportAsTeam, listReportsForTeam, recordTransition, transitionReport, REPORT_UPDATE_JOB } from "./report.service.js";
 export { reporterText, submitReportBody, type SubmitReportBody } from "./report.schemas.js";
 export { findReportDetails, findReportsSharingWords, refreshNextDeadline, recomputeNextDeadlinesIfStale, toUpstream, type ReportFilter, type ReportSort } from "./report.repository.js";

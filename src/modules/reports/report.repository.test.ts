@@ -1,10 +1,10 @@
 import { Migrator } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { buildNewReport } from "../../../test/factories.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { ShieldMigrationProvider } from "../../platform/db/migrations/index.js";
 import { findReport, findReportsSharingWords, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
-import type { NewReport } from "./report.js";
 import { searchWords } from "./report-search.js";
 
 /** A deterministic generator, so that a failure can be replayed. */
@@ -164,30 +164,6 @@ forEachDatabase((kind) => {
   });
 });
 
-/** What a reporter gives, as insertReport takes it. */
-function newReport(overrides: Partial<NewReport> = {}): NewReport {
-  const at = "2026-03-02T10:15:00.000Z";
-  return {
-    channel: "vulnerability",
-    state: "new",
-    source: "api",
-    title: "Reflected XSS",
-    description: "The quokkaword parameter is reflected.",
-    steps: null,
-    impact: null,
-    asset: null,
-    reporterName: "R",
-    reporterEmail: "r@example.org",
-    reporterPgpKey: null,
-    creditName: null,
-    creditUrl: null,
-    aiUsed: null,
-    receivedAt: at,
-    updatedAt: at,
-    ...overrides,
-  };
-}
-
 forEachDatabase((kind) => {
   describe("candidates for similar reports", () => {
     let testDatabase: TestDatabase;
@@ -200,8 +176,8 @@ forEachDatabase((kind) => {
       testDatabase = await createTestDatabase(kind);
       database = openDatabase(testDatabase.target);
       await migrateToLatest(database);
-      for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, newReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
-      for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, newReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
+      for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, buildNewReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
+      for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, buildNewReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
     });
     afterAll(async () => {
       await database.close();
@@ -239,7 +215,7 @@ forEachDatabase((kind) => {
         for (const aiUsed of [true, false, null]) {
           const inserted = await insertReport(
             database.db,
-            newReport({
+            buildNewReport({
               title: `<script>alert(1)</script> \u0001\u202e ${"é".repeat(300)}`,
               description: "# Heading\n\n```\n'; drop table reports; --\n```\n\uFEFF",
               steps: aiUsed ? "1. step" : null,
@@ -270,7 +246,7 @@ forEachDatabase((kind) => {
         const migrator = new Migrator({ db: database.db, provider: new ShieldMigrationProvider(kind) });
         const upTo008 = await migrator.migrateTo("008-browser-encryption");
         expect(upTo008.error).toBeUndefined();
-        const at = newReport().receivedAt;
+        const at = buildNewReport().receivedAt;
         // Stored by the version before 009, whose insert trigger indexed it.
         const before = await database.db
           .insertInto("reports")
@@ -278,7 +254,7 @@ forEachDatabase((kind) => {
           .returning("id")
           .executeTakeFirstOrThrow();
         expect((await migrateToLatest(database)).applied[0]).toBe("009-search-index-on-insert");
-        const after = await insertReport(database.db, newReport({ title: "New report" }), "new");
+        const after = await insertReport(database.db, buildNewReport({ title: "New report" }), "new");
         const found = await listReports(database.db, { words: searchWords("quokkaword"), limit: 10, offset: 0 });
         expect(found.reports.map((r) => r.id)).toEqual([after.id, before.id]);
         expect(found.total).toBe(2);

@@ -6,6 +6,7 @@ import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
+import type { PauseInterval } from "../sla/sla.js";
 import { computeNextDeadline, deadlineBasisOf } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
@@ -119,17 +120,6 @@ export async function findReport(db: Executor, id: number): Promise<Report | und
   return row && toReport(row);
 }
 
-/**
- * The ids of every report in these states and channels, in no particular order. Read from
- * the index reports_state_channel alone, so a sweep over many reports (the service-level
- * check) costs one pass over their index entries, not a sort of their rows per page.
- */
-export async function listReportIdsIn(db: Executor, filter: { states: readonly ReportState[]; channels: readonly Channel[] }): Promise<number[]> {
-  if (filter.states.length === 0 || filter.channels.length === 0) return [];
-  const rows = await db.selectFrom("reports").select("id").where("state", "in", filter.states).where("channel", "in", filter.channels).execute();
-  return rows.map((row) => row.id);
-}
-
 const CLOCK_FIELDS = [
   "id",
   "ownerId",
@@ -143,24 +133,44 @@ const CLOCK_FIELDS = [
   "closedAt",
   "pausedMs",
   "needsInfoSince",
+  "updatedAt",
 ] as const satisfies ReadonlyArray<keyof Report>;
 
-/** What the service-level clocks of a report are made of, and who owns it: no text. */
-export type ReportClocks = Pick<Report, (typeof CLOCK_FIELDS)[number]>;
+/** What the service-level clocks of a report are made of, who owns it and its stored next deadline: no text. */
+export type ReportClocks = Pick<Report, (typeof CLOCK_FIELDS)[number]> & { nextDeadlineAt: string | null };
 
-/** The clocks of the reports with these ids that exist, in id order; reads none of their text. */
-export async function findReportClocks(db: Executor, ids: readonly number[]): Promise<ReportClocks[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom("reports")
-    .select(CLOCK_FIELDS.map((field) => COLUMN_OF[field]))
-    .where("id", "in", ids)
-    .orderBy("id")
-    .execute();
-  return rows.map((row) => {
-    const report = toReport(row as ReportRow);
-    return Object.fromEntries(CLOCK_FIELDS.map((field) => [field, report[field]])) as ReportClocks;
-  });
+/**
+ * Every report in these states and channels, as its clocks with its ended pauses, a page
+ * at a time: for sweeps over all open reports (the minute check, recomputing the queue's
+ * deadlines). The ids come from the index reports_state_channel alone, then each page's
+ * clock columns (no text), so the cost grows with the reports swept and not with sorting
+ * them. A report that has left these states since its id was read is left out. Between
+ * pages the event loop takes a turn: on SQLite every query settles at once (the driver
+ * is synchronous), so without it no request would be answered until the sweep ended.
+ */
+export async function* pagesOfReportClocks(
+  db: Executor,
+  filter: { states: readonly ReportState[]; channels: readonly Channel[] },
+  pageSize: number,
+): AsyncGenerator<{ reports: ReportClocks[]; pauses: Map<number, PauseInterval[]> }> {
+  if (filter.states.length === 0 || filter.channels.length === 0) return;
+  const ids = (await db.selectFrom("reports").select("id").where("state", "in", filter.states).where("channel", "in", filter.channels).execute()).map((row) => row.id);
+  for (let start = 0; start < ids.length; start += pageSize) {
+    if (start > 0) await nextTurn();
+    const rows = await db
+      .selectFrom("reports")
+      .select([...CLOCK_FIELDS.map((field) => COLUMN_OF[field]), "next_deadline_at"])
+      .where("id", "in", ids.slice(start, start + pageSize))
+      .orderBy("id")
+      .execute();
+    const reports = rows
+      .map((row) => {
+        const report = toReport(row as ReportRow);
+        return { ...(Object.fromEntries(CLOCK_FIELDS.map((field) => [field, report[field]])) as Pick<Report, (typeof CLOCK_FIELDS)[number]>), nextDeadlineAt: row.next_deadline_at };
+      })
+      .filter((report) => filter.states.includes(report.state));
+    yield { reports, pauses: await readPausesOf(db, reports) };
+  }
 }
 
 export async function findReportByTrackingHash(db: Executor, trackingHash: string): Promise<Report | undefined> {
@@ -205,9 +215,8 @@ const recomputing = new WeakMap<Db, Promise<{ recomputed: number }>>();
  * targets or calendars changed since they were computed, every open report is computed
  * again (also on first use, after the upgrade that added the column). Idempotent, so
  * several processes may run it at once; within a process, callers share the run under way.
- * The reports' ids come from the state/channel index, then their clock columns 500 at a
- * time with their pauses in one read, and requests are answered between the pages: at a
- * million reports this is tens of thousands of open ones.
+ * It sweeps the open reports page by page (`pagesOfReportClocks`): at a million reports
+ * this is tens of thousands of them.
  */
 export async function recomputeNextDeadlinesIfStale(db: Db, settings: Settings, now: Date): Promise<{ recomputed: number }> {
   const basis = deadlineBasisOf(settings);
@@ -222,24 +231,14 @@ export async function recomputeNextDeadlinesIfStale(db: Db, settings: Settings, 
 
 async function recomputeNextDeadlines(db: Db, settings: Settings, basis: string, now: Date): Promise<{ recomputed: number }> {
   let recomputed = 0;
-  const ids = await listReportIdsIn(db, { states: OPEN_WITH_CLOCKS, channels: CHANNELS });
-  for (let start = 0; start < ids.length; start += 500) {
-    if (start > 0) await nextTurn();
-    const rows = await db
-      .selectFrom("reports")
-      .select([...CLOCK_FIELDS.map((field) => COLUMN_OF[field]), "updated_at", "next_deadline_at"])
-      .where("id", "in", ids.slice(start, start + 500))
-      .where("state", "in", OPEN_WITH_CLOCKS)
-      .execute();
-    const reports = rows.map((row) => toReport(row as ReportRow));
-    const pauses = await readPausesOf(db, reports);
+  for await (const { reports, pauses } of pagesOfReportClocks(db, { states: OPEN_WITH_CLOCKS, channels: CHANNELS }, 500)) {
     await db.transaction().execute(async (tx) => {
-      for (const [index, report] of reports.entries()) {
+      for (const report of reports) {
         const next = computeNextDeadline(report, settings, new Date(report.updatedAt), pauses.get(report.id) ?? []);
-        if (next !== rows[index]!.next_deadline_at) await tx.updateTable("reports").set({ next_deadline_at: next }).where("id", "=", report.id).execute();
+        if (next !== report.nextDeadlineAt) await tx.updateTable("reports").set({ next_deadline_at: next }).where("id", "=", report.id).execute();
       }
     });
-    recomputed += rows.length;
+    recomputed += reports.length;
   }
   const at = now.toISOString();
   await db

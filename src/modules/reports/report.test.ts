@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
+import { buildNewReport } from "../../../test/factories.js";
 import { applyTransition, arrivingReport, checkTransition, CLOSING_STATES, REPORT_STATES, TRANSITIONS, type Report, type ReportState, type TransitionInput } from "./report.js";
 
 /**
@@ -24,25 +25,7 @@ const LIFECYCLE: Record<ReportState, string[]> = {
 
 function buildReport(overrides: Partial<Report> = {}): Report {
   const at = "2026-03-02T09:00:00.000Z";
-  const arrived = arrivingReport({
-    channel: "vulnerability",
-    state: "new",
-    source: "api",
-    title: "XSS",
-    description: "…",
-    steps: null,
-    impact: null,
-    asset: null,
-    reporterName: "Ada",
-    reporterEmail: "ada@example.org",
-    reporterPgpKey: null,
-    creditName: null,
-    creditUrl: null,
-    aiUsed: null,
-    receivedAt: at,
-    updatedAt: at,
-  });
-  return { id: 7, ...arrived, ...overrides };
+  return { id: 7, ...arrivingReport(buildNewReport({ receivedAt: at, updatedAt: at })), ...overrides };
 }
 
 /** Checks and applies a transition as the service does; throws with the reason if refused. */

@@ -1,12 +1,10 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { notifySlaMiss, notifySlaWarning } from "../notifications/index.js";
-import { findReportClocks, listReportIdsIn, TRACKED_CHANNELS, type ReportClocks, type ReportState } from "../reports/index.js";
+import { pagesOfReportClocks, TRACKED_CHANNELS, type ReportClocks, type ReportState } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { readPausesOf } from "./pauses.repository.js";
 import { alertFor, evaluateServiceLevels, type TargetStatus } from "./sla.js";
 import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repository.js";
 
@@ -15,7 +13,6 @@ export const SLA_CHECK_TASK = "sla.check";
 export const SLA_CHECK_EVERY_MS = 60_000;
 
 const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const satisfies readonly ReportState[];
-const isOpen = (state: ReportState) => (OPEN_STATES as readonly ReportState[]).includes(state);
 const PAGE = 200;
 
 export interface SlaCheckDeps {
@@ -43,20 +40,12 @@ export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOu
   const { db, clock } = deps;
   const settings = await loadSettings(db);
   const outcome: SlaCheckOutcome = { checked: 0, warned: 0, missed: 0 };
-  // The ids first, from the index alone; then the reports a page at a time, so that the
-  // check's cost grows with the open reports and requests are served between its pages.
-  const ids = await listReportIdsIn(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS });
-  for (let start = 0; start < ids.length; start += PAGE) {
-    // On SQLite every query settles at once (the driver is synchronous), so without this
-    // turn of the event loop no request would be answered until the whole check ended.
-    if (start > 0) await nextTurn();
-    // A report may have moved on since its id was read: only the still open ones count.
-    const reports = (await findReportClocks(db, ids.slice(start, start + PAGE))).filter((report) => isOpen(report.state));
+  // A page at a time, with requests answered between pages (see pagesOfReportClocks).
+  for await (const { reports, pauses } of pagesOfReportClocks(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS }, PAGE)) {
     const sent = await listSentAlerts(
       db,
       reports.map((r) => r.id),
     );
-    const pauses = await readPausesOf(db, reports);
     for (const report of reports) {
       outcome.checked++;
       for (const status of evaluateServiceLevels(report, settings, clock.now(), pauses.get(report.id) ?? [])) {

@@ -134,12 +134,11 @@ export class OutboxWorker {
     const outcomes: Array<{ job: JobRow; error?: string }> = [];
     const chains = inOrderingChains(jobs);
     const unstarted = new Set(jobs);
-    let started = 0;
     const runChains = async () => {
       for (let chain = chains.shift(); chain; chain = chains.shift()) {
         for (const job of chain) {
-          if (started > 0 && this.stopRequested) return;
-          started++;
+          // Once stopping, no new job starts; the first of a batch always does.
+          if (unstarted.size < jobs.length && this.stopRequested) return;
           unstarted.delete(job);
           const startedAt = performance.now();
           outcomes.push({ job, error: await this.run(job) });
