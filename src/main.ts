@@ -31,7 +31,7 @@ import { registerSecurityPolicyRoutes } from "./web/public/security-policy.route
 import { registerHallOfFameRoutes } from "./web/public/hall-of-fame.routes.js";
 import { BlobStore } from "./platform/blobs/blob-store.js";
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
-import { registerMetricsRoutes } from "./modules/metrics/index.js";
+import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/index.js";
 import { registerAdminPages } from "./web/admin/admin.routes.js";
 import { createEscalationMailJob, createEscalationWebhookJob, ESCALATION_MAIL_JOB, ESCALATION_WEBHOOK_JOB } from "./modules/portal/index.js";
 import { registerPublicSite } from "./web/public/public-site.plugin.js";
@@ -151,8 +151,10 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerHallOfFameRoutes(app, { db, settings });
   registerKeyRoutes(app, { keyring, securityTxt: new SecurityTxtPublisher({ keyring, settings, baseUrl, clock }) });
   registerAttachmentRoutes(app, { db, clock, blobs, keyring });
-  registerMetricsRoutes(app, { db, clock });
-  await registerAdminPages(app, { auth, settings });
+  // One per process: it shares a refresh in progress between the page and the scrapes.
+  const serviceLevels = new ServiceLevelMetrics(db, clock, logger.child({ component: "metrics" }));
+  registerMetricsRoutes(app, { db, clock, serviceLevels });
+  await registerAdminPages(app, { auth, settings, serviceLevels });
   await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, onChanged: wake });
   await registerPublicSite(app, {
     db,

@@ -2,12 +2,13 @@ import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
 import { requireTeam } from "../people/index.js";
-import { countOperationalFigures, summariseServiceLevels } from "./metrics.service.js";
+import { countOperationalFigures, type ServiceLevelMetrics } from "./metrics.service.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheusMetrics } from "./prometheus.js";
 
 export interface MetricsRouteDeps {
   db: Db;
   clock: Clock;
+  serviceLevels: ServiceLevelMetrics;
 }
 
 /**
@@ -17,7 +18,7 @@ export interface MetricsRouteDeps {
  * and set it as `authorization.credentials` of the scrape job.
  */
 export function registerMetricsRoutes(app: HttpApp, deps: MetricsRouteDeps): void {
-  const { db, clock } = deps;
+  const { db, clock, serviceLevels } = deps;
   app.get(
     "/metrics",
     {
@@ -30,7 +31,7 @@ export function registerMetricsRoutes(app: HttpApp, deps: MetricsRouteDeps): voi
       },
     },
     async (_request, reply) => {
-      const [summary, counts] = await Promise.all([summariseServiceLevels(db, clock), countOperationalFigures(db)]);
+      const [summary, counts] = await Promise.all([serviceLevels.current(), countOperationalFigures(db)]);
       return reply.type(PROMETHEUS_CONTENT_TYPE).header("cache-control", "no-store").send(renderPrometheusMetrics(summary, counts));
     },
   );

@@ -70,9 +70,10 @@ export function metricsWindowStart(now: Date): Date {
 }
 
 /** The middle value; for an even count the mean of the two middle ones. */
-export function median(values: readonly number[]): number | null {
+export function median(values: readonly number[] | Float64Array): number | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator: a window holds hundreds of thousands.
+  const sorted = Float64Array.from(values).sort();
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
@@ -90,45 +91,83 @@ function milestoneOf(report: MetricsReport, metric: MetricName): string | null {
   }
 }
 
+interface ChannelTally {
+  received: number;
+  durations: Map<MetricName, number[]>;
+  decided: Map<SlaTarget, { met: number; missed: number }>;
+}
+
 /**
- * The figures of every tracked channel. `pauses` gives the ended pauses of reports that
- * waited for their reporter (by report id), as the periodic check reads them.
+ * The figures of every tracked channel, added up a page of reports at a time: the window
+ * of a busy program holds hundreds of thousands of them, read in pages so that requests
+ * are answered in between. `summary()` may be called once all pages are in.
  */
-export function summariseMetrics(reports: readonly MetricsReport[], settings: Settings, now: Date, pauses: ReadonlyMap<number, readonly PauseInterval[]> = new Map()): MetricsSummary {
-  const from = metricsWindowStart(now);
-  const channels: ChannelMetrics[] = TRACKED_CHANNELS.map((channel) => {
-    const inWindow = reports.filter((r) => r.channel === channel && Date.parse(r.receivedAt) >= from.getTime() && Date.parse(r.receivedAt) <= now.getTime());
-    const durations = new Map<MetricName, number[]>(METRICS.map((m) => [m, []]));
-    const decided = new Map<SlaTarget, { met: number; missed: number }>();
-    for (const report of inWindow) {
+export class MetricsTally {
+  private readonly fromMs: number;
+  private readonly nowMs: number;
+  private readonly channels = new Map<string, ChannelTally>(
+    TRACKED_CHANNELS.map((channel) => [channel, { received: 0, durations: new Map(METRICS.map((m) => [m, []])), decided: new Map() }]),
+  );
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly now: Date,
+  ) {
+    this.fromMs = metricsWindowStart(now).getTime();
+    this.nowMs = now.getTime();
+  }
+
+  /** Counts `reports` (any channel and time: those outside the window are left out); `pauses` as the periodic check reads them, by report id. */
+  add(reports: readonly MetricsReport[], pauses: ReadonlyMap<number, readonly PauseInterval[]> = new Map()): void {
+    for (const report of reports) {
+      const tally = this.channels.get(report.channel);
+      const receivedMs = Date.parse(report.receivedAt);
+      if (!tally || !(receivedMs >= this.fromMs && receivedMs <= this.nowMs)) continue;
+      tally.received++;
       for (const metric of METRICS) {
         const at = milestoneOf(report, metric);
-        if (at) durations.get(metric)!.push(Math.max(0, (Date.parse(at) - Date.parse(report.receivedAt)) / 1000));
+        if (at) tally.durations.get(metric)!.push(Math.max(0, (Date.parse(at) - receivedMs) / 1000));
       }
-      for (const status of evaluateServiceLevels(report, settings, now, pauses.get(report.id))) {
-        const tally = decided.get(status.target) ?? { met: 0, missed: 0 };
-        if (status.state === "met") tally.met++;
-        else if (status.state === "missed") tally.missed++;
-        decided.set(status.target, tally);
+      for (const status of evaluateServiceLevels(report, this.settings, this.now, pauses.get(report.id))) {
+        const decided = tally.decided.get(status.target) ?? { met: 0, missed: 0 };
+        if (status.state === "met") decided.met++;
+        else if (status.state === "missed") decided.missed++;
+        tally.decided.set(status.target, decided);
       }
     }
-    const figures = METRICS.map((metric): MetricFigure => {
-      const target = TARGET_OF[metric];
-      const tally = target ? (decided.get(target) ?? { met: 0, missed: 0 }) : { met: 0, missed: 0 };
-      const sample = durations.get(metric)!;
-      return {
-        metric,
-        reached: sample.length,
-        medianSeconds: median(sample),
-        targetMinutes: target === "firstResponse" || target === "triage" ? settings.targets[channel][target] : null,
-        met: tally.met,
-        missed: tally.missed,
-        shareWithinTarget: tally.met + tally.missed === 0 ? null : tally.met / (tally.met + tally.missed),
-      };
+  }
+
+  summary(): MetricsSummary {
+    const channels = TRACKED_CHANNELS.map((channel): ChannelMetrics => {
+      const { received, durations, decided } = this.channels.get(channel)!;
+      const figures = METRICS.map((metric): MetricFigure => {
+        const target = TARGET_OF[metric];
+        const tally = target ? (decided.get(target) ?? { met: 0, missed: 0 }) : { met: 0, missed: 0 };
+        const sample = durations.get(metric)!;
+        return {
+          metric,
+          reached: sample.length,
+          medianSeconds: median(sample),
+          targetMinutes: target === "firstResponse" || target === "triage" ? this.settings.targets[channel][target] : null,
+          met: tally.met,
+          missed: tally.missed,
+          shareWithinTarget: tally.met + tally.missed === 0 ? null : tally.met / (tally.met + tally.missed),
+        };
+      });
+      return { channel, received, figures };
     });
-    return { channel, received: inWindow.length, figures };
-  });
-  return { from: from.toISOString(), to: now.toISOString(), windowDays: METRICS_WINDOW_DAYS, channels };
+    return { from: new Date(this.fromMs).toISOString(), to: this.now.toISOString(), windowDays: METRICS_WINDOW_DAYS, channels };
+  }
+}
+
+/**
+ * The figures of every tracked channel at once. `pauses` gives the ended pauses of
+ * reports that waited for their reporter (by report id), as the periodic check reads them.
+ */
+export function summariseMetrics(reports: readonly MetricsReport[], settings: Settings, now: Date, pauses: ReadonlyMap<number, readonly PauseInterval[]> = new Map()): MetricsSummary {
+  const tally = new MetricsTally(settings, now);
+  tally.add(reports, pauses);
+  return tally.summary();
 }
 
 /** "3 h 20 min", "2 d 4 h", "45 s": a duration as the metrics page shows it. */

@@ -55,6 +55,12 @@ export function renderPrometheusMetrics(summary: MetricsSummary, counts: Operati
   );
   family(
     lines,
+    "shield_report_metrics_computed_timestamp_seconds",
+    "When the figures above (the last 90 days) were worked out, in seconds since the epoch: they are stored and worked out again at most once a minute.",
+    [[{}, Date.parse(summary.to) / 1000]],
+  );
+  family(
+    lines,
     "shield_reports_open",
     "Open reports (new, acknowledged, needs_info, triaged) by state and channel.",
     counts.openReports.map((r) => [{ state: r.state, channel: r.channel }, r.count]),

@@ -22,6 +22,4 @@ export function computeNextDeadline(report: SlaReport, settings: Settings, now: 
 }
 
 /** What the stored deadlines depend on; when it changes, they are computed again. */
-export function deadlineBasisOf(settings: Settings): string {
-  return JSON.stringify({ targets: settings.targets, resolutionTargets: settings.resolutionTargets, calendars: settings.calendars ?? null });
-}
+export { serviceLevelBasisOf as deadlineBasisOf } from "../sla/sla.js";

@@ -4,6 +4,7 @@ export {
   evaluateServiceLevels,
   firstResponseTarget,
   pausesFromTransitions,
+  serviceLevelBasisOf,
   targetsFor,
   SLA_TARGETS,
   WARNING_SHARE,

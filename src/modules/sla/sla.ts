@@ -62,6 +62,11 @@ export interface Deadlines {
   resolution: string | null;
 }
 
+/** What every service-level clock depends on in the settings, as one comparable text: stored results worked out with another are out of date. */
+export function serviceLevelBasisOf(settings: Settings): string {
+  return JSON.stringify({ targets: settings.targets, resolutionTargets: settings.resolutionTargets, calendars: settings.calendars ?? null });
+}
+
 /** Minutes promised for the first human response on a channel, or null when none is promised. */
 export function firstResponseTarget(settings: Settings, channel: TrackedChannel): number | null {
   return settings.targets[channel].firstResponse;

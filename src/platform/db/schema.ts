@@ -31,6 +31,7 @@ export interface Tables {
   sla_alerts: SlaAlertsTable;
   report_upstreams: ReportUpstreamsTable;
   report_deadline_basis: ReportDeadlineBasisTable;
+  metrics_snapshots: MetricsSnapshotsTable;
 }
 
 export interface SettingsTable {
@@ -346,4 +347,12 @@ export interface ReportDeadlineBasisTable {
   id: number;
   targets: string;
   updated_at: string;
+}
+
+export interface MetricsSnapshotsTable {
+  name: string;
+  basis: string;
+  computed_at: string;
+  body: string;
+  refreshing_until: string | null;
 }

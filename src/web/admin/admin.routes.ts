@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
 import { createInvite, requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
-import { describeSeconds, describeShare, METRIC_LABELS, renderShareChart, summariseServiceLevels } from "../../modules/metrics/index.js";
+import { describeSeconds, describeShare, METRIC_LABELS, renderShareChart, type ServiceLevelMetrics } from "../../modules/metrics/index.js";
 import { actorOf, addTeamMember, changeMemberRole, disableMember, listUsers, ROLES } from "../../modules/people/index.js";
 import { describeDuration, loadSettings, updateSetting, type SettingsCache } from "../../modules/settings/index.js";
 import { WEB_ROOT } from "../render.js";
@@ -15,6 +15,8 @@ import { CHANNEL_LABELS, parseSettingsSection, readPostedValues, SECTIONS, secti
 export interface AdminPageDeps {
   auth: AuthContext;
   settings: SettingsCache;
+  /** The service-level figures the metrics page shows (stored, at most a minute old). */
+  serviceLevels: ServiceLevelMetrics;
 }
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -59,13 +61,13 @@ export async function registerAdminPages(app: HttpApp, deps: AdminPageDeps): Pro
 }
 
 function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
-  const { auth } = deps;
+  const { auth, serviceLevels } = deps;
   const csrf = app.csrfProtection;
   const member = requireSession(auth, "signed_in");
   const admin = requireSession(auth, "admin");
 
   app.get("/desk/metrics", { schema: { hide: true }, preHandler: member }, async (_request, reply) => {
-    const summary = await summariseServiceLevels(auth.db, auth.clock);
+    const summary = await serviceLevels.current();
     const channels = summary.channels.map((c) => ({
       channel: c.channel,
       label: CHANNEL_LABELS[c.channel] ?? c.channel,
@@ -83,6 +85,8 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
       title: "Metrics",
       from: summary.from.slice(0, 10),
       to: summary.to.slice(0, 10),
+      computedAt: summary.to,
+      computedAtText: `${summary.to.slice(0, 10)} ${summary.to.slice(11, 16)} UTC`,
       windowDays: summary.windowDays,
       channels,
       // Made by renderShareChart from fixed names and numbers, every text escaped there.

@@ -11,6 +11,7 @@ import * as browserEncryption from "./008-browser-encryption.js";
 import * as searchIndexOnInsert from "./009-search-index-on-insert.js";
 import * as newestFirstIndex from "./010-newest-first-index.js";
 import * as auditActionIndex from "./011-audit-action-index.js";
+import * as metricsSnapshots from "./012-metrics-snapshots.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -29,6 +30,7 @@ const all: Record<string, ShieldMigration> = {
   "009-search-index-on-insert": searchIndexOnInsert,
   "010-newest-first-index": newestFirstIndex,
   "011-audit-action-index": auditActionIndex,
+  "012-metrics-snapshots": metricsSnapshots,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
