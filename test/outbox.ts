@@ -3,7 +3,7 @@ import path from "node:path";
 import type { TestShield } from "./shield.js";
 
 /** The file mailer's .eml files whose name starts with `prefix`, as text with soft line breaks undone. */
-export function mailsStartingWith(shield: TestShield, prefix: string): string[] {
+export function mailsStartingWith(shield: Pick<TestShield, "dataDir">, prefix: string): string[] {
   const dir = path.join(shield.dataDir, "outbox");
   if (!fs.existsSync(dir)) return [];
   return fs

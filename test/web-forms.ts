@@ -5,7 +5,7 @@ import type { TestShield } from "./shield.js";
 export interface FormPart {
   name: string;
   value: string | Buffer;
-  filename?: string;
+  filename?: string | Buffer;
   contentType?: string;
 }
 
@@ -17,9 +17,14 @@ export function multipart(parts: FormPart[]): { payload: Buffer; headers: Record
   const boundary = `----shieldtest${randomBytes(8).toString("hex")}`;
   const chunks: Buffer[] = [];
   for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename !== undefined ? `; filename="${part.filename.replace(/"/g, "%22")}"` : ""}`;
-    const head = `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.filename !== undefined ? `Content-Type: ${part.contentType ?? "application/octet-stream"}\r\n` : ""}\r\n`;
-    chunks.push(Buffer.from(head, "utf8"), typeof part.value === "string" ? Buffer.from(part.value, "utf8") : part.value, Buffer.from("\r\n"));
+    // A Buffer file name is sent as is (bytes no browser would send); a string one as UTF-8.
+    const filename = typeof part.filename === "string" ? Buffer.from(part.filename.replace(/"/g, "%22"), "utf8") : part.filename;
+    const head = [
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`, "utf8"),
+      ...(filename ? [Buffer.from('; filename="'), filename, Buffer.from('"')] : []),
+      Buffer.from(`\r\n${filename ? `Content-Type: ${part.contentType ?? "application/octet-stream"}\r\n` : ""}\r\n`, "utf8"),
+    ];
+    chunks.push(...head, typeof part.value === "string" ? Buffer.from(part.value, "utf8") : part.value, Buffer.from("\r\n"));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };

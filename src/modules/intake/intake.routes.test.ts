@@ -67,6 +67,22 @@ forEachDatabase((kind) => {
       expect(response.json().error.code).toBe("invalid_json");
     });
 
+    it("refuses a body that is not valid UTF-8 instead of storing altered text", async () => {
+      const before = await shield.database.db.selectFrom("reports").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+      const json = Buffer.from(JSON.stringify(buildReportInput({ title: "a__b" })));
+      const at = json.indexOf("a__b") + 1;
+      json[at] = 0xff;
+      json[at + 1] = 0xfe;
+      const response = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: json, headers: { "content-type": "application/json; charset=utf-8" } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toEqual({ code: "invalid_utf8", message: "The request body is not valid UTF-8 text; send JSON encoded as UTF-8." });
+      const after = await shield.database.db.selectFrom("reports").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+      expect(Number(after.n)).toBe(Number(before.n));
+      // Prototype poisoning is still refused as Fastify's own parser refuses it.
+      const poisoned = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: '{"__proto__":{"x":1}}', headers: { "content-type": "application/json" } });
+      expect(poisoned.statusCode).toBe(400);
+    });
+
     it("stores hostile text byte for byte", async () => {
       const title = `<script>alert(1)</script>'; DROP TABLE reports;-- {{7*7}} \u202e\u0007 ${"é".repeat(3)}`;
       const description = `${"A".repeat(90_000)}\r\n<img src=x onerror=alert(1)>\t\u001b[31m`;

@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { afterAll, describe, expect, it } from "vitest";
+import fsp from "node:fs/promises";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { PNG } from "../../../test/attachment-fixtures.js";
 import { BlobStore } from "./blob-store.js";
 import { sniffFile } from "./content-sniffer.js";
@@ -16,6 +17,7 @@ const sha = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 describe("the blob store", () => {
   const store = new BlobStore(path.join(root, "blobs"));
+  afterEach(() => vi.restoreAllMocks());
 
   it("keeps bytes under their sha256 only once committed, and drops the staging copy", async () => {
     const data = Buffer.from("evidence\n");
@@ -26,6 +28,36 @@ describe("the blob store", () => {
     expect(fs.readFileSync(store.pathOf(staged.sha256)).equals(data)).toBe(true);
     expect(store.pathOf(staged.sha256)).toBe(path.join(root, "blobs", staged.sha256.slice(0, 2), staged.sha256));
     expect(fs.existsSync(staged.tempPath)).toBe(false);
+  });
+
+  it("has the bytes on disk before the file takes its name, and the name on disk before commit resolves", async () => {
+    const data = Buffer.from("durable evidence\n");
+    const staged = await store.stage(Readable.from([data]));
+    // What commit does to the disk, in order: fsync of a file or directory (by path), and the link that names the blob.
+    const steps: string[] = [];
+    const pathOfFd = new Map<number, string>();
+    const open = fsp.open;
+    vi.spyOn(fsp, "open").mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const handle = await open(...args);
+      pathOfFd.set(handle.fd, String(args[0]));
+      return handle;
+    });
+    const probe = await open(staged.tempPath, "r");
+    const fileHandle = Object.getPrototypeOf(probe) as { sync(this: { fd: number }): Promise<void> };
+    await probe.close();
+    const sync = fileHandle.sync;
+    vi.spyOn(fileHandle, "sync").mockImplementation(async function (this: { fd: number }) {
+      steps.push(`fsync ${pathOfFd.get(this.fd)}`);
+      return sync.call(this);
+    });
+    const link = fsp.link;
+    vi.spyOn(fsp, "link").mockImplementation(async (from, to) => {
+      steps.push(`link ${String(to)}`);
+      return link(from, to);
+    });
+    await store.commit(staged);
+    const target = store.pathOf(staged.sha256);
+    expect(steps).toEqual([`fsync ${staged.tempPath}`, `link ${target}`, `fsync ${path.dirname(target)}`, `fsync ${path.join(root, "blobs")}`]);
   });
 
   it("stores identical content once and never replaces it", async () => {

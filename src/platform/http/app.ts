@@ -93,6 +93,8 @@ function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyR
   return reply.code(500).send({ error: { code: "internal", message: "Something went wrong on our side. It has been logged." } });
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** One log line per request, when it is answered, carrying the request too; Fastify writes two. */
 class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
@@ -121,11 +123,30 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
     logController: new OneLinePerRequest(),
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // A path parameter as long as a request line can be (Node takes 16 KiB of headers):
+    // an unknown tracking token of any length must get the same 404 page as any other,
+    // not Fastify's JSON "414 URI Too Long" past 100 characters. Parameters are checked
+    // by their routes' schemas.
+    maxParamLength: 16 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(sendError);
+  // JSON bodies are decoded strictly: Fastify's parser would replace bytes that are not
+  // UTF-8 with U+FFFD and store a report that differs from what was sent (decision 0010).
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new DomainError("invalid_utf8", "invalid", "The request body is not valid UTF-8 text; send JSON encoded as UTF-8."), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: "not_found", message: `Nothing at ${request.method} ${redactUrl(request.url)}.` } }),
   );

@@ -7,6 +7,7 @@ import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { verifyAuditLog } from "../../modules/audit/index.js";
 import { addHallOfFameEntry, importHallOfFame } from "../../modules/hall-of-fame/index.js";
 import { isoNow, systemClock } from "../../shared/clock.js";
+import { FakeClock } from "../../../test/clock.js";
 
 const SEED = fs.readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/seed-policy.md"), "utf8");
 const admin = { kind: "cli" } as const;
@@ -103,6 +104,21 @@ forEachDatabase((kind) => {
       expect(last.textContent).toBe('<img src=x onerror="alert(1)"> (<b>Evil</b> Corp)');
       expect(last.querySelector("img, b")).toBeNull();
       expect(last.querySelector("a")?.getAttribute("href")).toBe('https://x.example/?a=1&b="2"');
+      // Isolated, so that a right-to-left name (or an override character in one) cannot reorder the text around it.
+      expect(last.querySelector("a > bdi")?.textContent).toBe('<img src=x onerror="alert(1)">');
+      expect(last.querySelector(":scope > bdi")?.textContent).toBe("<b>Evil</b> Corp");
+    });
+
+    it("lists the entries under the year they were added, in the order they were added", async () => {
+      const thisYear = systemClock.now().toISOString().slice(0, 4);
+      const nextYear = String(Number(thisYear) + 1);
+      await importHallOfFame(shield.database.db, new FakeClock(`${nextYear}-02-01T10:00:00.000Z`), admin, "* Grace Hopper\n* [Katherine Johnson](https://kj.example/)\n");
+      const doc = await thanks();
+      expect([...doc.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`Added in ${thisYear}`, `Added in ${nextYear}`]);
+      const lists = [...doc.querySelectorAll("ul.hall-of-fame")];
+      expect(lists.map((ul) => ul.children.length)).toEqual([88, 2]);
+      expect([...lists[1]!.children].map((li) => li.textContent)).toEqual(["Grace Hopper", "Katherine Johnson"]);
+      expect(lists[0]!.lastElementChild?.textContent).toBe('<img src=x onerror="alert(1)"> (<b>Evil</b> Corp)');
     });
   });
 });

@@ -20,7 +20,14 @@ export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps
       affiliation: entry.affiliation,
       // Checked when stored; checked again here because a link on this page is an invitation to click.
       url: entry.url !== null && isWebUrl(entry.url) ? entry.url : null,
+      year: entry.addedAt.slice(0, 4),
     }));
+    // Under the year each was added, keeping the order they were added in.
+    const years: Array<{ year: string; entries: typeof entries }> = [];
+    for (const entry of entries) {
+      if (years.at(-1)?.year !== entry.year) years.push({ year: entry.year, entries: [] });
+      years.at(-1)!.entries.push(entry);
+    }
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
@@ -29,7 +36,7 @@ export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps
           title: "Hall of fame",
           description: `Security researchers who helped ${settings.companyName} find, fix and disclose security problems safely.`,
           companyName: settings.companyName,
-          entries,
+          years,
           rel: LINK_REL,
           nav: "thanks",
         }),

@@ -103,6 +103,13 @@ export async function readMultipartForm(
           fileProblems.push(`A file name is longer than 255 characters or contains a NUL character; rename the file.`);
           continue;
         }
+        // Busboy reads file names leniently, as UTF-8 with each invalid byte replaced by
+        // U+FFFD: a name with one cannot be kept as sent, so it is refused like a text field.
+        if (name.includes("\uFFFD")) {
+          await drain(part.file);
+          fileProblems.push(`The name of “${name}” is not valid UTF-8 text: part of it could not be read (shown here as �). Rename the file and attach it again.`);
+          continue;
+        }
         // Fields sent before the file decide (the encrypting script sends its flag first).
         const outcome = await stageUpload(blobs, part.file, name, { allowOpenPgp: options.allowOpenPgpWhen?.(fields) ?? false });
         if (part.file.truncated) {

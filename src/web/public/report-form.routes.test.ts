@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { forEachDatabase } from "../../../test/databases.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { ELF, EXE, PDF, PNG, UNKNOWN } from "../../../test/attachment-fixtures.js";
 import { cookiesFrom, multipart, openForm, postForm, reportFormParts, type FormPart } from "../../../test/web-forms.js";
+import { BlobStore } from "../../platform/blobs/blob-store.js";
 import { hashSecret } from "../../platform/crypto/secrets.js";
 import { updateSetting } from "../../modules/settings/index.js";
 
@@ -156,6 +157,49 @@ forEachDatabase((kind) => {
       expect(await counts(shield)).toEqual(before);
     });
 
+    it("refuses a file whose name is not valid UTF-8 instead of renaming it, and keeps the rest", async () => {
+      const before = await counts(shield);
+      const session = await openForm(shield, "/security/report");
+      const response = await postForm(shield, "/security/report", session, [
+        ...reportFormParts({ title: "Bad file name" }),
+        { name: "attachments", value: PNG, filename: Buffer.concat([Buffer.from("bad"), Buffer.from([0xff, 0xfe]), Buffer.from(".png")]), contentType: "image/png" },
+      ]);
+      expect(response.statusCode).toBe(400);
+      const doc = parseHtml(response.body);
+      expect(doc.getElementById("attachments-error")?.textContent).toContain("The name of “bad��.png” is not valid UTF-8 text");
+      expect((doc.getElementById("title") as HTMLInputElement).value).toBe("Bad file name");
+      expect(await counts(shield)).toEqual(before);
+      expect(stagedFiles(shield)).toEqual([]);
+    });
+
+    it("stores every text field at its longest byte for byte, and refuses one character more next to its field, keeping it", async () => {
+      // Three bytes each in UTF-8, with a control character, a right-to-left override and a
+      // character outside the BMP (one character to the limits, two UTF-16 units).
+      const longest = (n: number) => `\u0001\u202e😀${"€".repeat(n - 3)}`;
+      const values = { title: longest(200), description: longest(100_000), steps: longest(50_000), impact: longest(20_000), assetOther: longest(200), reporterName: longest(200), creditName: longest(200) };
+      const response = await submit(reportFormParts(values));
+      expect(response.statusCode).toBe(303);
+      const link = parseHtml((await confirmationOf(response)).body).querySelector("a.tracking-link")!.getAttribute("href")!;
+      const row = await shield.database.db.selectFrom("reports").selectAll().where("tracking_hash", "=", hashSecret(link.split("/").pop()!)).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ title: values.title, description: values.description, steps: values.steps, impact: values.impact, asset: values.assetOther, reporter_name: values.reporterName, credit_name: values.creditName });
+
+      const before = await counts(shield);
+      for (const [field, max] of [["title", 200], ["description", 100_000], ["reporterName", 200]] as const) {
+        const refused = await submit(reportFormParts({ [field]: longest(max + 1) }));
+        expect(refused.statusCode, field).toBe(400);
+        const doc = parseHtml(refused.body);
+        expect(doc.getElementById(`${field}-error`)?.textContent, field).toBe(`must be at most ${max} characters`);
+        expect((doc.getElementById(field) as HTMLInputElement).value, field).toBe(longest(max + 1));
+      }
+      // Past 1 MiB a field is not read further: refused as far too long, the rest of the form kept.
+      const huge = await submit(reportFormParts({ impact: "x".repeat(1024 * 1024 + 1), reporterName: "Zoë" }));
+      expect(huge.statusCode).toBe(400);
+      const doc = parseHtml(huge.body);
+      expect(doc.getElementById("impact-error")?.textContent).toBe("is far too long");
+      expect((doc.getElementById("reporterName") as HTMLInputElement).value).toBe("Zoë");
+      expect(await counts(shield)).toEqual(before);
+    });
+
     it("refuses a post without the form's CSRF token or cookie, storing nothing", async () => {
       const before = await counts(shield);
       const session = await openForm(shield, "/security/report");
@@ -209,6 +253,8 @@ forEachDatabase((kind) => {
       expect(page.body).not.toMatch(/<script>alert|<img src=x|<svg onload|<b>asset|<i>Mallory/);
       const doc = parseHtml(page.body);
       expect(doc.querySelector("h1")?.textContent).toBe(`Report #${row.id}: ${hostile.title}`);
+      // Isolated from the text around it: the override character in the description cannot reorder the page.
+      expect(doc.querySelector("h1 > bdi")?.textContent).toBe(hostile.title);
       // An HTML parser reads CR LF as LF; the bytes in the database (above) are the original.
       expect(Array.from(doc.querySelectorAll(".report-text")).map((e) => e.textContent)).toEqual([hostile.description.replace(/\r\n/g, "\n"), hostile.steps, hostile.impact]);
       expect((doc.getElementById("creditName") as HTMLInputElement).value).toBe(hostile.creditName);
@@ -217,10 +263,18 @@ forEachDatabase((kind) => {
 
     it("keeps hostile input on a refused form, escaped, including a leading newline in text areas", async () => {
       const description = "\n\n<script>alert(1)</script>\r\n";
-      const response = await submit(reportFormParts({ title: "", description }));
+      const hostile = { reporterEmail: `"><script>alert(2)</script>@example.org`, reporterPgpKey: `</textarea><script>alert(3)</script>`, assetOther: `"><svg onload=alert(4)>`, aiUsed: `"><script>alert(5)</script>` };
+      const response = await submit(reportFormParts({ title: "", description, ...hostile }));
       expect(response.statusCode).toBe(400);
-      expect(response.body).not.toContain("<script>alert(1)");
-      expect((parseHtml(response.body).getElementById("description") as HTMLTextAreaElement).value).toBe(description.replace(/\r\n/g, "\n"));
+      expect(response.body).not.toMatch(/<script>alert|<svg onload/);
+      const doc = parseHtml(response.body);
+      expect((doc.getElementById("description") as HTMLTextAreaElement).value).toBe(description.replace(/\r\n/g, "\n"));
+      expect((doc.getElementById("reporterEmail") as HTMLInputElement).value).toBe(hostile.reporterEmail);
+      expect(doc.getElementById("reporterEmail-error")?.textContent).toBe("must be an e-mail address");
+      expect((doc.getElementById("reporterPgpKey") as HTMLTextAreaElement).value).toBe(hostile.reporterPgpKey);
+      expect(doc.getElementById("reporterPgpKey-error")?.textContent?.length).toBeGreaterThan(5);
+      expect((doc.getElementById("assetOther") as HTMLInputElement).value).toBe(hostile.assetOther);
+      expect(doc.getElementById("aiUsed-error")?.textContent).toBe("choose yes, no, or leave it unanswered");
     });
 
     it("stores attachments content-addressed, judged by content, with the name as given", async () => {
@@ -248,6 +302,37 @@ forEachDatabase((kind) => {
       expect(stagedFiles(shield)).toEqual([]);
       const audit = await shield.database.db.selectFrom("audit_events").selectAll().where("action", "=", "attachments.received").where("subject_id", "=", String(rows[0]!.report_id)).execute();
       expect(audit).toHaveLength(1);
+    });
+
+    it("has each file on disk before the report that names it is committed, and records nothing when a file cannot be stored", async () => {
+      const commit = BlobStore.prototype.commit;
+      const seenAtCommit: Array<{ reports: number; attachments: number }> = [];
+      const spy = vi.spyOn(BlobStore.prototype, "commit").mockImplementation(async function (this: BlobStore, staged) {
+        await commit.call(this, staged);
+        seenAtCommit.push({ reports: (await counts(shield)).reports, attachments: (await counts(shield)).attachments });
+      });
+      try {
+        const before = await counts(shield);
+        const response = await submit([...reportFormParts({ title: "Two files" }), { name: "attachments", value: PNG, filename: "a.png" }, { name: "attachments", value: PDF, filename: "b.pdf" }]);
+        expect(response.statusCode).toBe(303);
+        // Both files were on disk (fsynced, named) while the database had neither the report nor its files.
+        expect(seenAtCommit).toEqual([
+          { reports: before.reports, attachments: before.attachments },
+          { reports: before.reports, attachments: before.attachments },
+        ]);
+        const stored = await counts(shield);
+        expect(stored).toMatchObject({ reports: before.reports + 1, attachments: before.attachments + 2 });
+
+        // A disk that refuses the file: no report, no attachment row pointing at nothing, no staged copy left.
+        spy.mockRejectedValue(Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC", syscall: "link" }));
+        const failed = await submit([...reportFormParts({ title: "Disk full" }), { name: "attachments", value: PNG, filename: "c.png" }]);
+        expect(failed.statusCode).toBe(500);
+        expect(parseHtml(failed.body).querySelector("main")?.textContent).toMatch(/try again/i);
+        expect(await counts(shield)).toEqual(stored);
+        expect(stagedFiles(shield)).toEqual([]);
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     it("refuses executables and unknown binary data by content, whatever their names, with a clear message", async () => {
