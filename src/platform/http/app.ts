@@ -127,7 +127,7 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
     // an unknown tracking token of any length must get the same 404 page as any other,
     // not Fastify's JSON "414 URI Too Long" past 100 characters. Parameters are checked
     // by their routes' schemas.
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: 16 * 1024 },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
