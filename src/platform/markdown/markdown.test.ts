@@ -1,6 +1,6 @@
 import { JSDOM } from "jsdom";
 import { describe, expect, it } from "vitest";
-import { readMarkdownBlocks, renderMarkdown } from "./markdown.js";
+import { MarkdownRenderCache, readMarkdownBlocks, renderMarkdown } from "./markdown.js";
 
 /** Parses rendered HTML the way a browser would, to look at what it would actually run or load. */
 function dom(html: string): Document {
@@ -175,5 +175,30 @@ describe("readMarkdownBlocks", () => {
     expect(list.items.map((item) => item.runs.map((r) => r.text).join(""))).toEqual(["A / B", "C _D_ *E* continued"]);
     expect(list.items[0]!.runs[0]!.href).toBe("https://a.example");
     expect(list.items.map((item) => item.line)).toEqual([7, 8]);
+  });
+});
+
+describe("the cache of rendered Markdown", () => {
+  it("gives what renderMarkdown gives, hostile text included, and keeps it", () => {
+    const cache = new MarkdownRenderCache(10_000);
+    const hostile = "[x](javascript:alert(1)) <script>alert(2)</script> https://example.org";
+    expect(cache.render(hostile)).toBe(renderMarkdown(hostile));
+    expect(cache.has(hostile)).toBe(true);
+    expect(cache.render(hostile)).toBe(renderMarkdown(hostile));
+  });
+
+  it("drops the least recently used renderings past its size, and never keeps one text larger than an eighth of it", () => {
+    // Each text below is 60 characters and renders to 68: nine fit in 1,200.
+    const cache = new MarkdownRenderCache(1_200);
+    const texts = ["alpha ", "beta_ ", "gamma ", "delta "].map((word) => word.repeat(10));
+    for (const text of texts) cache.render(text);
+    expect(texts.map((t) => cache.has(t))).toEqual([true, true, true, true]);
+    cache.render(texts[0]!); // alpha is used again: beta is now the oldest
+    for (let i = 0; i < 8; i++) cache.render(`fill${i} `.repeat(10));
+    // Twelve texts: the three least recently used are gone.
+    expect(texts.map((t) => cache.has(t))).toEqual([true, false, false, false]);
+    const big = "x".repeat(200);
+    expect(cache.render(big)).toBe(renderMarkdown(big));
+    expect(cache.has(big)).toBe(false);
   });
 });

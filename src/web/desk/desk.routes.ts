@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
-import { renderMarkdown } from "../../platform/markdown/markdown.js";
+import { MarkdownRenderCache, renderMarkdown } from "../../platform/markdown/markdown.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
 import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
@@ -146,6 +146,7 @@ export async function registerDeskPages(app: HttpApp, deps: DeskRouteDeps): Prom
 
 function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
   const { db, clock, auth } = deps;
+  const rendered = new MarkdownRenderCache();
   const csrf = app.csrfProtection;
   const reader = requireSession(auth, "reports:read");
   const writer = requireSession(auth, "reports:write");
@@ -226,6 +227,8 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
     // should that fail, as the ciphertext it is, with the reason.
     const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actorOf(member), report) : undefined;
     const readable = encryption?.decrypted ?? report;
+    // Text decrypted for this view is rendered and forgotten; stored clear text is kept rendered.
+    const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
     const [attachments, events, similar, members] = await Promise.all([
       listAttachmentsOfReport(db, id),
       listAuditEventsFor(db, "report", String(id)),
@@ -256,11 +259,11 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
         ownerName: report.ownerId == null ? null : (members.all.get(report.ownerId)?.name ?? details.ownerEmail),
         encryption: encryption ?? null,
         html: {
-          description: renderMarkdown(readable.description ?? ""),
-          steps: readable.steps ? renderMarkdown(readable.steps) : null,
-          impact: readable.impact ? renderMarkdown(readable.impact) : null,
+          description: markdownOfReport(readable.description ?? ""),
+          steps: readable.steps ? markdownOfReport(readable.steps) : null,
+          impact: readable.impact ? markdownOfReport(readable.impact) : null,
         },
-        messages: messages.map((m) => ({ ...m, author: authorOf(m), html: renderMarkdown(m.body) })),
+        messages: messages.map((m) => ({ ...m, author: authorOf(m), html: rendered.render(m.body) })),
         attachments: attachments.map((a) => ({
           ...a,
           sizeText: describeBytes(a.size),
