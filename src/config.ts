@@ -64,6 +64,9 @@ export const configSchema = z.object({
     .describe("Largest JSON request body accepted, in bytes; larger ones are answered 413."),
   SHIELD_WORKER: boolFlag.default(true).describe("Run the outbox worker in this process (`false` for a web-only process)."),
   SHIELD_WORKER_POLL_MS: positiveInt.default(1000).describe("How often the outbox worker looks for due jobs, in milliseconds."),
+  SHIELD_JOB_RETENTION_DAYS: positiveInt
+    .default(30)
+    .describe("Done outbox jobs (mail sent, webhooks delivered) are deleted this many days after they finished; failed (`dead`) jobs are kept until retried."),
   SHIELD_TRUST_PROXY: boolFlag
     .default(false)
     .describe("Trust `X-Forwarded-*` headers from a reverse proxy (client address for rate limits, https for cookies)."),

@@ -36,6 +36,7 @@ import { registerAdminPages } from "./web/admin/admin.routes.js";
 import { createEscalationMailJob, createEscalationWebhookJob, ESCALATION_MAIL_JOB, ESCALATION_WEBHOOK_JOB } from "./modules/portal/index.js";
 import { registerPublicSite } from "./web/public/public-site.plugin.js";
 import { Scheduler } from "./platform/jobs/scheduler.js";
+import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
 import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
 
@@ -122,7 +123,10 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   );
   const wake = () => worker.wake();
   const scheduler = new Scheduler(
-    [{ name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, log: logger.child({ component: "sla" }), onAlerted: wake }) }],
+    [
+      { name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, log: logger.child({ component: "sla" }), onAlerted: wake }) },
+      { name: JOBS_PRUNE_TASK, everyMs: JOBS_PRUNE_EVERY_MS, run: () => pruneDoneJobs(db, clock.now(), config.SHIELD_JOB_RETENTION_DAYS) },
+    ],
     logger.child({ component: "scheduler" }),
   );
 

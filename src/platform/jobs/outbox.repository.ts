@@ -169,6 +169,21 @@ export async function requeueJob(db: Executor, id: number, at: Date): Promise<bo
   return Number(result.numUpdatedRows) === 1;
 }
 
+/**
+ * Deletes up to `limit` done jobs that finished before `before`; returns how many. A done
+ * job is due before it finishes, so the due-time index narrows the search.
+ */
+export async function deleteDoneJobsFinishedBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  const cutoff = before.toISOString();
+  const result = await db
+    .deleteFrom("jobs")
+    .where("id", "in", (eb) =>
+      eb.selectFrom("jobs").select("id").where("state", "=", "done").where("run_at", "<", cutoff).where("finished_at", "<", cutoff).limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 export async function countJobsByState(db: Executor): Promise<Record<string, number>> {
   const rows = await db.selectFrom("jobs").select(["state", (eb) => eb.fn.countAll<number>().as("n")]).groupBy("state").execute();
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
