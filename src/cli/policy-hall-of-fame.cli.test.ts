@@ -45,6 +45,8 @@ forEachDatabase((kind) => {
     it("imports the seed, which /security then shows", async () => {
       const imported = await shieldJson(["policy", "import", SEED_FILE]);
       expect(imported).toMatchObject({ title: "Security Response", variables: ["email_security"], unchanged: false });
+      // Written for another site: its key lives next to the page there. Imported, with a warning.
+      expect(imported.linksNotServed).toEqual([{ line: 18, href: "../Basecamp-security.pub", path: "/Basecamp-security.pub" }]);
       const doc = parseHtml((await shield.app.inject({ method: "GET", url: "/security" })).body);
       expect(doc.querySelector("article.policy h1")?.textContent).toBe("Security response");
     });

@@ -18,7 +18,7 @@ import { loadMasterKey } from "../platform/crypto/master-key.js";
 import { serve, VERSION } from "../main.js";
 import { createProgress } from "./progress.js";
 import { readFileSync, statSync } from "node:fs";
-import { importPolicy, listPolicyVariables, MAX_POLICY_CHARS, setPolicyVariable } from "../modules/policy/index.js";
+import { importPolicy, listPolicyVariables, MAX_POLICY_CHARS, PUBLIC_PAGES, setPolicyVariable } from "../modules/policy/index.js";
 import { importHallOfFame } from "../modules/hall-of-fame/index.js";
 import { createBackup } from "../platform/db/backup.js";
 
@@ -301,9 +301,15 @@ policy
     const source = readImportFile(file, MAX_POLICY_CHARS * 4);
     const result = await withDatabase(({ db }) => importPolicy(db, systemClock, cli.actor, source));
     print(!!options.json, result, () =>
-      result.unchanged
-        ? `"${result.title}" is the current policy already; nothing changed.`
-        : `Imported "${result.title}" as policy version ${result.id} (${result.characters} characters${result.variables.length ? `; variables ${result.variables.map((v) => `site.${v}`).join(", ")}` : ""}). It is shown at /security.`,
+      [
+        result.unchanged
+          ? `"${result.title}" is the current policy already; nothing changed.`
+          : `Imported "${result.title}" as policy version ${result.id} (${result.characters} characters${result.variables.length ? `; variables ${result.variables.map((v) => `site.${v}`).join(", ")}` : ""}). It is shown at /security.`,
+        ...result.linksNotServed.map(
+          (link) =>
+            `Warning: line ${link.line} links to ${link.href}, which leads to ${link.path}, where Shield serves nothing (its pages: ${PUBLIC_PAGES.join(", ")}; the team key is /security/pgp-key.asc). Change the link and import the file again.`,
+        ),
+      ].join("\n"),
     );
   });
 policy

@@ -3,6 +3,8 @@ export {
   InvalidPolicyVariableError,
   UnknownPolicyVariablesError,
   MAX_POLICY_CHARS,
+  PUBLIC_PAGES,
+  type LinkNotServed,
   type PolicyFrontMatter,
   type VariableUse,
 } from "./policy.js";

@@ -10,10 +10,12 @@ import {
   fillPlainText,
   fillPolicyVariables,
   findPolicyVariables,
+  findLinksNotServed,
   findUnknownVariables,
   normalisePolicySource,
   parsePolicySource,
   UnknownPolicyVariablesError,
+  type LinkNotServed,
   type VariableUse,
 } from "./policy.js";
 import { PACKAGE_ROOT } from "../../platform/package-root.js";
@@ -42,6 +44,8 @@ export interface PolicyImport {
   variables: string[];
   /** True when the source is the one already shown: nothing was stored. */
   unchanged: boolean;
+  /** Links to paths on Shield's host where it serves nothing (imported anyway; the caller warns). */
+  linksNotServed: LinkNotServed[];
 }
 
 /**
@@ -59,7 +63,7 @@ export async function importPolicy(db: Db, clock: Clock, actor: Actor, raw: stri
     const unknown = findUnknownVariables(uses, await knownVariableNames(tx));
     if (unknown.length) throw UnknownPolicyVariablesError(unknown);
     const current = await findCurrentPolicy(tx);
-    const summary = { title: frontMatter.title, description: frontMatter.description, characters: source.length, variables };
+    const summary = { title: frontMatter.title, description: frontMatter.description, characters: source.length, variables, linksNotServed: findLinksNotServed(source) };
     if (current?.sha256 === sha256) return { id: current.id, ...summary, unchanged: true };
     const at = isoNow(clock);
     const id = await insertPolicyVersion(tx, { source, title: frontMatter.title, description: frontMatter.description, sha256, imported_at: at, imported_by: describeActor(actor) });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../shared/errors.js";
 import { DEFAULT_SETTINGS } from "../settings/index.js";
 import {
+  findLinksNotServed,
   checkCustomVariable,
   escapeMarkdownText,
   fillPlainText,
@@ -157,5 +158,32 @@ describe("the default policy", () => {
     expect(markdown).toContain("get back to you within 72 hours");
     expect(markdown).toContain("We respond within 24 hours");
     expect(markdown).toContain("triage your report within 10 days");
+  });
+});
+
+describe("findLinksNotServed", () => {
+  it("names the links that stay on Shield's host but lead to no page it serves, with their lines", () => {
+    // Relative links resolve from /security, as a browser resolves them there.
+    const source = [
+      "---",
+      "title: T",
+      "---",
+      "Write to [us](mailto:security@example.com) or use [the form](security/report) or [the form again](/security/report/).",
+      "",
+      "Our [key](security/pgp-key.asc), [security.txt](/.well-known/security.txt), [thanks](./security/thanks) and [this page](#top).",
+      "",
+      "The old key: [key](../Company-security.pub). Elsewhere: [docs](https://example.com/security) and ![logo](/logo.png).",
+      "",
+      "A [form](report) written for a page one level down. From settings: [report]({{site.report_url}}).",
+    ].join("\n");
+    expect(findLinksNotServed(source)).toEqual([
+      { line: 8, href: "../Company-security.pub", path: "/Company-security.pub" },
+      { line: 8, href: "/logo.png", path: "/logo.png" },
+      { line: 10, href: "report", path: "/report" },
+    ]);
+  });
+
+  it("finds nothing to say about Shield's own default policy", () => {
+    expect(findLinksNotServed(readDefaultPolicySource())).toEqual([]);
   });
 });

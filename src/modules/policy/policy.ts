@@ -1,4 +1,5 @@
 import { parseDocument } from "yaml";
+import { readMarkdownLinks } from "../../platform/markdown/markdown.js";
 import { DomainError } from "../../shared/errors.js";
 
 /**
@@ -216,4 +217,38 @@ export function checkCustomVariable(name: string, value: string, builtIns: Reado
   if (value.trim() === "") throw InvalidPolicyVariableError("A variable's value may not be empty.", { value: "is required" });
   if (value.length > MAX_VARIABLE_VALUE) throw InvalidPolicyVariableError(`A variable's value is at most ${MAX_VARIABLE_VALUE} characters.`, { value: `at most ${MAX_VARIABLE_VALUE} characters` });
   if (/[\u0000-\u001f\u007f]/.test(value)) throw InvalidPolicyVariableError("A variable's value is one line of text, without control characters.", { value: "one line, no control characters" });
+}
+
+/** The public pages Shield serves; a link of the policy that stays on Shield's host should lead to one of them. */
+export const PUBLIC_PAGES: readonly string[] = ["/security", "/security/report", "/security/thanks", "/security/pgp-key.asc", "/.well-known/security.txt", "/security.txt"];
+
+/** A link of the policy to a path on Shield's own host where Shield serves nothing. */
+export interface LinkNotServed {
+  line: number;
+  /** As written. */
+  href: string;
+  /** Where it leads from /security. */
+  path: string;
+}
+
+/**
+ * The policy's links that stay on Shield's host (relative ones, as /security resolves
+ * them) but lead to no page Shield serves: a policy written for another site (the seed
+ * links `../Basecamp-security.pub`) would send readers to a 404. Links built from
+ * `{{ site.* }}` variables are left out: their targets are known only when shown.
+ */
+export function findLinksNotServed(raw: string): LinkNotServed[] {
+  const base = new URL("https://shield.invalid/security");
+  return readMarkdownLinks(normalisePolicySource(raw)).flatMap(({ line, href }) => {
+    if (/\{\{|%7B%7B/i.test(href)) return [];
+    let url: URL;
+    try {
+      url = new URL(href, base);
+    } catch {
+      return [];
+    }
+    if (url.origin !== base.origin) return [];
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    return PUBLIC_PAGES.includes(path) ? [] : [{ line, href, path }];
+  });
 }

@@ -160,6 +160,21 @@ function withoutFrontMatter(source: string): string {
   return lines.map((line, i) => (i <= end ? "" : line)).join("\n");
 }
 
+/** Every link target of a Markdown text (after markdown-it's own parsing and checks), with the 1-based line of the block it is in. */
+export function readMarkdownLinks(source: string): Array<{ line: number; href: string }> {
+  if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
+  const links: Array<{ line: number; href: string }> = [];
+  for (const token of md.parse(withoutFrontMatter(source), {})) {
+    if (token.type !== "inline") continue;
+    const line = (token.map?.[0] ?? 0) + 1;
+    for (const child of token.children ?? []) {
+      const href = child.type === "link_open" ? child.attrGet("href") : child.type === "image" ? child.attrGet("src") : null;
+      if (href) links.push({ line, href });
+    }
+  }
+  return links;
+}
+
 /**
  * The top-level structure of a Markdown document, for importers that read Markdown
  * written by people: headings with their text, lists with each item's visible text and
