@@ -12,6 +12,7 @@ import * as searchIndexOnInsert from "./009-search-index-on-insert.js";
 import * as newestFirstIndex from "./010-newest-first-index.js";
 import * as auditActionIndex from "./011-audit-action-index.js";
 import * as metricsSnapshots from "./012-metrics-snapshots.js";
+import * as signInFailuresByTime from "./013-sign-in-failures-by-time.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -31,6 +32,7 @@ const all: Record<string, ShieldMigration> = {
   "010-newest-first-index": newestFirstIndex,
   "011-audit-action-index": auditActionIndex,
   "012-metrics-snapshots": metricsSnapshots,
+  "013-sign-in-failures-by-time": signInFailuresByTime,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
