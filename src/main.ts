@@ -189,6 +189,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
         await scheduler.stop();
         await worker.stop();
         await app.close();
+        await serviceLevels.settle();
         mailer.close();
         await database.close();
       })()),

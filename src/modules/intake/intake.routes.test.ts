@@ -79,8 +79,14 @@ forEachDatabase((kind) => {
       const after = await shield.database.db.selectFrom("reports").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
       expect(Number(after.n)).toBe(Number(before.n));
       // Prototype poisoning is still refused as Fastify's own parser refuses it.
-      const poisoned = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: '{"__proto__":{"x":1}}', headers: { "content-type": "application/json" } });
+      const poisoned = await shield.app.inject({
+        method: "POST",
+        url: "/api/v1/reports",
+        payload: JSON.stringify(buildReportInput()).replace(/^\{/, '{"__proto__":{"isAdmin":true},'),
+        headers: { "content-type": "application/json" },
+      });
       expect(poisoned.statusCode).toBe(400);
+      expect(poisoned.json().error.code).toBe("invalid_json");
     });
 
     it("stores hostile text byte for byte", async () => {

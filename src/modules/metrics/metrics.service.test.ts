@@ -61,7 +61,7 @@ forEachDatabase((kind) => {
       clock.advance(31_000);
       const refreshedAt = clock.now().toISOString();
       expect(await scrape()).toMatchObject({ received: 2, computedAt: first.computedAt });
-      await vi.waitFor(async () => expect(await scrape()).toMatchObject({ received: 3, computedAt: refreshedAt }));
+      await vi.waitFor(async () => expect(await scrape()).toMatchObject({ received: 3, computedAt: refreshedAt }), { timeout: 20_000, interval: 50 });
 
       // Past 15 minutes the stored figures are too old to show: the scrape waits for new ones.
       await submit();
@@ -102,7 +102,7 @@ forEachDatabase((kind) => {
       const refreshes = processes.map((p) => vi.spyOn(p as unknown as { refresh: () => Promise<unknown> }, "refresh"));
       const reads = await Promise.all(processes.map((p) => p.current()));
       expect(reads).toEqual([JSON.parse(snapshot.body), JSON.parse(snapshot.body)]);
-      await vi.waitFor(async () => expect((await readMetricsSnapshot(db, "service_levels"))!.computedAt).toBe(clock.now().toISOString()));
+      await vi.waitFor(async () => expect((await readMetricsSnapshot(db, "service_levels"))!.computedAt).toBe(clock.now().toISOString()), { timeout: 20_000, interval: 50 });
       expect(refreshes.map((spy) => spy.mock.calls.length).sort()).toEqual([0, 1]);
       expect((await readMetricsSnapshot(db, "service_levels"))!.refreshingUntil).toBeNull();
     });

@@ -48,7 +48,7 @@ export const SERVICE_LEVEL_METRICS_DEFAULTS: ServiceLevelMetricsOptions = { fres
  * The service-level figures as the metrics page and `/metrics` show them: worked out at
  * most once a minute, stored in the database for every process, and shown with the time
  * they were worked out (`summary.to`). Working them out reads every report of 90 days
- * (178,000 reports: about 2 s of work), which a Prometheus scrape every 15 s must not
+ * (178,000 reports: about 2.5 s of work), which a Prometheus scrape every 15 s must not
  * repeat. A caller never waits for new figures while the stored ones are younger than
  * `staleMs` and the targets they were worked out with are still the targets.
  */
@@ -63,31 +63,38 @@ export class ServiceLevelMetrics {
   ) {}
 
   async current(): Promise<MetricsSummary> {
+    // Taken before the settings are read: figures worked out with older targets are then
+    // always older, and never replace newer ones in the store.
+    const now = this.clock.now();
     const settings = await loadSettings(this.db);
     const basis = serviceLevelBasisOf(settings);
     const stored = await readMetricsSnapshot(this.db, SNAPSHOT);
     if (stored && stored.basis === basis) {
-      const now = this.clock.now();
+      // Figures stamped ahead of this clock (another process's clock runs ahead) count as fresh.
       const age = now.getTime() - Date.parse(stored.computedAt);
-      if (age >= 0 && age <= this.options.freshMs) return JSON.parse(stored.body) as MetricsSummary;
-      if (age >= 0 && age <= this.options.staleMs) {
+      if (age <= this.options.freshMs) return JSON.parse(stored.body) as MetricsSummary;
+      if (age <= this.options.staleMs) {
         const until = new Date(now.getTime() + this.options.claimMs).toISOString();
         if (!this.inProgress && (await claimMetricsRefresh(this.db, SNAPSHOT, stored.computedAt, now.toISOString(), until))) {
-          this.refresh(settings, basis).catch((error) => this.log?.error({ err: error }, "the service-level figures could not be worked out"));
+          this.refresh(settings, basis, now).catch((error) => this.log?.error({ err: error }, "the service-level figures could not be worked out"));
         }
         return JSON.parse(stored.body) as MetricsSummary;
       }
     }
-    return this.refresh(settings, basis);
+    return this.refresh(settings, basis, now);
+  }
+
+  /** Waits for a refresh in progress (the process is stopping; its database is about to close). */
+  async settle(): Promise<void> {
+    await this.inProgress?.summary.catch(() => {});
   }
 
   /** Works out new figures and stores them; callers in this process share a run in progress with the same targets. */
-  private refresh(settings: Settings, basis: string): Promise<MetricsSummary> {
+  private refresh(settings: Settings, basis: string, now: Date): Promise<MetricsSummary> {
     if (this.inProgress?.basis === basis) return this.inProgress.summary;
     const run = {
       basis,
       summary: (async () => {
-        const now = this.clock.now();
         const summary = await summariseWith(this.db, settings, now);
         await storeMetricsSnapshot(this.db, SNAPSHOT, { basis, computedAt: now.toISOString(), body: JSON.stringify(summary) });
         return summary;

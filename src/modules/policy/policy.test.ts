@@ -174,12 +174,15 @@ describe("findLinksNotServed", () => {
       "",
       "The old key: [key](../Company-security.pub). Elsewhere: [docs](https://example.com/security) and ![logo](/logo.png).",
       "",
-      "A [form](report) written for a page one level down. From settings: [report]({{site.report_url}}).",
+      "A [form](report) written for a page one level down.",
+      "From settings: [report]({{site.report_url}}), on the paragraph's second line: [x](/nowhere).",
     ].join("\n");
     expect(findLinksNotServed(source)).toEqual([
+      { line: 4, href: "/security/report/", path: "/security/report/" },
       { line: 8, href: "../Company-security.pub", path: "/Company-security.pub" },
       { line: 8, href: "/logo.png", path: "/logo.png" },
       { line: 10, href: "report", path: "/report" },
+      { line: 11, href: "/nowhere", path: "/nowhere" },
     ]);
   });
 

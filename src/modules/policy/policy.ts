@@ -225,7 +225,7 @@ export const PUBLIC_PAGES: readonly string[] = ["/security", "/security/report",
 /** A link of the policy to a path on Shield's own host where Shield serves nothing. */
 export interface LinkNotServed {
   line: number;
-  /** As written. */
+  /** As markdown-it reads it (percent-encoded where the source was not). */
   href: string;
   /** Where it leads from /security. */
   path: string;
@@ -248,7 +248,8 @@ export function findLinksNotServed(raw: string): LinkNotServed[] {
       return [];
     }
     if (url.origin !== base.origin) return [];
-    const path = url.pathname.replace(/\/+$/, "") || "/";
+    // Exactly: Shield's router does not ignore a trailing slash (/security/report/ is a 404).
+    const path = url.pathname;
     return PUBLIC_PAGES.includes(path) ? [] : [{ line, href, path }];
   });
 }

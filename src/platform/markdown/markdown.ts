@@ -160,14 +160,19 @@ function withoutFrontMatter(source: string): string {
   return lines.map((line, i) => (i <= end ? "" : line)).join("\n");
 }
 
-/** Every link target of a Markdown text (after markdown-it's own parsing and checks), with the 1-based line of the block it is in. */
+/**
+ * Every link and image target of a Markdown text as markdown-it reads it (after its own
+ * checks, percent-encoded), with the 1-based line it is on.
+ */
 export function readMarkdownLinks(source: string): Array<{ line: number; href: string }> {
   if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
   const links: Array<{ line: number; href: string }> = [];
   for (const token of md.parse(withoutFrontMatter(source), {})) {
     if (token.type !== "inline") continue;
-    const line = (token.map?.[0] ?? 0) + 1;
+    // The block's first line, plus the line breaks inside it before each link.
+    let line = (token.map?.[0] ?? 0) + 1;
     for (const child of token.children ?? []) {
+      if (child.type === "softbreak" || child.type === "hardbreak") line++;
       const href = child.type === "link_open" ? child.attrGet("href") : child.type === "image" ? child.attrGet("src") : null;
       if (href) links.push({ line, href });
     }

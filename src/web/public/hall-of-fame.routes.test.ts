@@ -119,6 +119,12 @@ forEachDatabase((kind) => {
       expect(lists.map((ul) => ul.children.length)).toEqual([88, 2]);
       expect([...lists[1]!.children].map((li) => li.textContent)).toEqual(["Grace Hopper", "Katherine Johnson"]);
       expect(lists[0]!.lastElementChild?.textContent).toBe('<img src=x onerror="alert(1)"> (<b>Evil</b> Corp)');
+
+      // Added later by a process whose clock says this year still: under this year's heading, not a second one.
+      await importHallOfFame(shield.database.db, new FakeClock(`${thisYear}-12-31T23:59:00.000Z`), admin, "* Mary Jackson\n");
+      const again = await thanks();
+      expect([...again.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`Added in ${thisYear}`, `Added in ${nextYear}`]);
+      expect([...again.querySelectorAll("ul.hall-of-fame")].map((ul) => ul.lastElementChild?.textContent)).toEqual(["Mary Jackson", "Katherine Johnson"]);
     });
   });
 });

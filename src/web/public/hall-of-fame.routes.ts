@@ -22,12 +22,14 @@ export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps
       url: entry.url !== null && isWebUrl(entry.url) ? entry.url : null,
       year: entry.addedAt.slice(0, 4),
     }));
-    // Under the year each was added, keeping the order they were added in.
-    const years: Array<{ year: string; entries: typeof entries }> = [];
+    // Under the year each was added (each year once, oldest first), in the order they were added.
+    const byYear = new Map<string, typeof entries>();
     for (const entry of entries) {
-      if (years.at(-1)?.year !== entry.year) years.push({ year: entry.year, entries: [] });
-      years.at(-1)!.entries.push(entry);
+      const listed = byYear.get(entry.year);
+      if (listed) listed.push(entry);
+      else byYear.set(entry.year, [entry]);
     }
+    const years = [...byYear].sort(([a], [b]) => a.localeCompare(b)).map(([year, listed]) => ({ year, entries: listed }));
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")

@@ -5,7 +5,7 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { listAuditEventsFor, verifyAuditLog } from "../../modules/audit/index.js";
-import { importPolicy, setPolicyVariable } from "../../modules/policy/index.js";
+import { importPolicy, PUBLIC_PAGES, setPolicyVariable } from "../../modules/policy/index.js";
 import { updateSetting } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
@@ -111,6 +111,15 @@ forEachDatabase((kind) => {
 
       expect(response.body).not.toContain("{{");
       expect(response.body).not.toContain("site.email_security");
+    });
+
+    it("serves every page the policy import accepts links to (PUBLIC_PAGES), and not their trailing-slash forms", async () => {
+      for (const page of PUBLIC_PAGES) {
+        const response = await shield.app.inject({ method: "GET", url: page });
+        expect(response.statusCode, page).toBe(page === "/security.txt" ? 301 : 200);
+        const slashed = await shield.app.inject({ method: "GET", url: `${page}/` });
+        expect(slashed.statusCode, `${page}/`).toBe(404);
+      }
     });
 
     it("stores each import as a version with an audit event, and a repeated import changes nothing", async () => {

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 
 /**
  * The service-level figures last worked out, so that a Prometheus scrape or the metrics
- * page does not read every report of 90 days each time (178,000 of them: about 2 s).
+ * page does not read every report of 90 days each time (178,000 of them: about 2.5 s).
  * `basis` is what the figures depend on besides the reports (the targets and calendars);
  * `refreshing_until` lets one process at a time work out the next ones.
  */
