@@ -56,6 +56,23 @@ export async function listAuditEventsFor(db: Executor, subjectType: string, subj
     .execute();
 }
 
+/**
+ * The latest `limit` events about a subject, in log order, and how many there are in all:
+ * a report the team opens often gathers thousands of `report.viewed` events.
+ */
+export async function listLatestAuditEventsFor(db: Executor, subjectType: string, subjectId: string, limit: number): Promise<{ events: AuditEvent[]; total: number }> {
+  const [latest, counted] = await Promise.all([
+    db.selectFrom("audit_events").selectAll().where("subject_type", "=", subjectType).where("subject_id", "=", subjectId).orderBy("seq", "desc").limit(limit).execute(),
+    db
+      .selectFrom("audit_events")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("subject_type", "=", subjectType)
+      .where("subject_id", "=", subjectId)
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { events: latest.reverse(), total: Number(counted.n) };
+}
+
 /** One kind of event (`action`) about several subjects of a type, in log order. */
 export async function listAuditEventsOf(db: Executor, subjectType: string, subjectIds: readonly string[], action: string): Promise<AuditEvent[]> {
   if (subjectIds.length === 0) return [];

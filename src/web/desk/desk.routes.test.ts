@@ -198,6 +198,26 @@ forEachDatabase((kind) => {
       expect(trail).toEqual(["report.received", "report.viewed"]);
     });
 
+    it("shows the latest 100 events of a long audit trail, all of them when asked, and the clocks from its state changes", async () => {
+      const id = await submit({ title: "Often read" });
+      const b = await signedIn(viewer);
+      for (let i = 0; i < 120; i++) expect((await b.get(`/desk/reports/${id}`)).statusCode).toBe(200);
+      const page = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      const rows = [...page.querySelectorAll("table.audit tbody tr")].map((tr) => Number(textOf(tr.children[0]!)));
+      const seqs = (await shield.database.db.selectFrom("audit_events").select("seq").where("subject_type", "=", "report").where("subject_id", "=", String(id)).orderBy("seq").execute()).map((e) => Number(e.seq));
+      // 122 events: received and 121 views (this page's own view included); the latest 100, oldest first.
+      expect(seqs).toHaveLength(122);
+      expect(rows).toEqual(seqs.slice(-100));
+      expect(textOf(page.querySelector("#audit-shown"))).toBe("The latest 100 of 122 events, oldest first. Show all 122");
+      expect(page.querySelector("#audit-shown a")?.getAttribute("href")).toBe(`/desk/reports/${id}?audit=all#audit`);
+
+      const whole = parseHtml((await b.get(`/desk/reports/${id}?audit=all`)).body);
+      const all = [...whole.querySelectorAll("table.audit tbody tr")];
+      expect(all).toHaveLength(123);
+      expect(textOf(all[0]!.children[3]!)).toBe("report.received");
+      expect(whole.querySelector("#audit-shown")).toBeNull();
+    });
+
     it("links attachments as downloads only, served to a signed-in member and audited", async () => {
       const form = await openForm(shield, "/security/report");
       const sent = await postForm(shield, "/security/report", form, [...reportFormParts({ title: "Page: with a file" }), { name: "attachments", value: PNG, filename: "<img src=x onerror=alert(1)>.html" }]);

@@ -11,7 +11,7 @@ import { DomainError } from "../../shared/errors.js";
 import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
 import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
-import { listAuditEventsFor } from "../../modules/audit/index.js";
+import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audit/index.js";
 import { requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
 import { actorOf, hasPermission, listUsers, type TeamMember } from "../../modules/people/index.js";
 import {
@@ -31,7 +31,7 @@ import {
   transitionReport,
   type ReportState,
 } from "../../modules/reports/index.js";
-import { pausesFromTransitions, readPausesOf, transitionsOf } from "../../modules/sla/index.js";
+import { readPauses, readPausesOf } from "../../modules/sla/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import {
   CWE_VERSION,
@@ -144,6 +144,9 @@ export async function registerDeskPages(app: HttpApp, deps: DeskRouteDeps): Prom
   });
 }
 
+/** Audit events shown on a report page unless all are asked for. */
+const AUDIT_TRAIL_SHOWN = 100;
+
 function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
   const { db, clock, auth } = deps;
   const rendered = new MarkdownRenderCache();
@@ -229,14 +232,19 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
     const readable = encryption?.decrypted ?? report;
     // Text decrypted for this view is rendered and forgotten; stored clear text is kept rendered.
     const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
-    const [attachments, events, similar, members] = await Promise.all([
+    // The audit trail: the latest events, or all of them when asked (every view of the report is one).
+    const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
+    const [attachments, trail, pauses, similar, members] = await Promise.all([
       listAttachmentsOfReport(db, id),
-      listAuditEventsFor(db, "report", String(id)),
+      wholeTrail
+        ? listAuditEventsFor(db, "report", String(id)).then((events) => ({ events, total: events.length }))
+        : listLatestAuditEventsFor(db, "report", String(id), AUDIT_TRAIL_SHOWN),
+      readPauses(db, report),
       findSimilarReports(db, id),
       teamMembers(),
     ]);
     const now = clock.now();
-    const clocks = presentClocks(report, settings, now, pausesFromTransitions(transitionsOf(events), report));
+    const clocks = presentClocks(report, settings, now, pauses);
     const canWrite = hasPermission(member.role, "reports:write");
     const allowed = new Set<ReportState>(TRANSITIONS[report.state]);
     const done = (request.query as Record<string, unknown> | undefined)?.done;
@@ -272,7 +280,8 @@ function registerDeskRoutes(app: HttpApp, deps: DeskRouteDeps): void {
           decryptedName: a.browserEncrypted ? decryptedFilename(a.filename) : null,
         })),
         clocks: [clocks.firstResponse, clocks.triage, clocks.resolution].filter((c) => c !== null),
-        audit: events.map(presentAuditEvent),
+        audit: trail.events.map(presentAuditEvent),
+        auditTotal: trail.total,
         similar,
         owners: members.owners,
         canned: settings.cannedResponses,
