@@ -1,0 +1,177 @@
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeInBrowser, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
+import { importHallOfFame } from "../../modules/hall-of-fame/index.js";
+import { importPolicy } from "../../modules/policy/index.js";
+import { updateSetting } from "../../modules/settings/index.js";
+import { systemClock } from "../../shared/clock.js";
+
+const SEED = fs.readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/seed-policy.md"), "utf8");
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const admin = { kind: "cli" } as const;
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/** axe-core's WCAG 2.1 A and AA rules on the page as it is now: what they find, one line per rule and element. */
+async function wcagViolations(page: Page): Promise<Violation[]> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+}
+
+/**
+ * The public pages checked the way an accessibility audit would: axe-core's WCAG 2.1 AA
+ * rules, nothing wider than a small phone's screen, and the keyboard path into the form.
+ */
+describeInBrowser("the public pages' accessibility in Chromium", () => {
+  let served: ServedShield;
+  let browser: Browser;
+  let trackingUrl: string;
+  let stylesheetBefore: string | undefined;
+  beforeAll(async () => {
+    served = await serveTestShield("sqlite");
+    await importPolicy(served.shield.database.db, systemClock, admin, SEED);
+    await importHallOfFame(served.shield.database.db, systemClock, admin, SEED);
+    const response = await fetch(`${served.baseUrl}/api/v1/reports`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channel: "vulnerability", title: "Open redirect after sign-in", description: "The next parameter is not checked.", reporter: { name: "Ada", email: "ada@example.org" } }),
+    });
+    expect(response.status).toBe(201);
+    trackingUrl = ((await response.json()) as { trackingUrl: string }).trackingUrl;
+    stylesheetBefore = (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0];
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  /** Each public page, reached as a reporter reaches it. */
+  const pages: Array<[string, (page: Page) => Promise<void>]> = [
+    ["the policy", (page) => page.goto(`${served.baseUrl}/security`).then(() => {})],
+    ["the report form", (page) => page.goto(`${served.baseUrl}/security/report`).then(() => {})],
+    [
+      "the form sent empty, with its errors",
+      async (page) => {
+        await page.goto(`${served.baseUrl}/security/report`);
+        await page.getByRole("button", { name: "Send report" }).click();
+        await page.waitForURL(`${served.baseUrl}/security/report`);
+        await page.getByRole("heading", { name: "Report a security issue" }).waitFor();
+      },
+    ],
+    [
+      "the confirmation",
+      async (page) => {
+        await page.goto(`${served.baseUrl}/security/report`);
+        await page.getByLabel("Vulnerability report").check();
+        await page.getByLabel("Title").fill("Stored XSS in the profile");
+        await page.getByLabel("Description").fill("The name field is not escaped.");
+        await page.getByLabel("Your name").fill("Ada");
+        await page.getByLabel("Your e-mail address").fill("ada@example.org");
+        await page.getByRole("button", { name: "Send report" }).click();
+        await page.waitForURL(`${served.baseUrl}/security/report/received`);
+      },
+    ],
+    ["the tracking page", (page) => page.goto(trackingUrl).then(() => {})],
+    ["the thanks page", (page) => page.goto(`${served.baseUrl}/security/thanks`).then(() => {})],
+    ["an unknown tracking link", (page) => page.goto(`${served.baseUrl}/security/reports/${"A".repeat(43)}`).then(() => {})],
+  ];
+
+  it("meets axe-core's WCAG 2.1 AA rules on every public page, with JavaScript on and off", async () => {
+    // The check itself: a field without a label and low-contrast text are found.
+    const { page: probe, close: closeProbe } = await newPage(browser);
+    await probe.setContent(`<!doctype html><html lang="en"><title>t</title><main><input type="text"><p style="color:#bbb;background:#fff">faint</p></main></html>`);
+    expect((await wcagViolations(probe)).map((v) => v.id).sort()).toEqual(["color-contrast", "label"]);
+    await closeProbe();
+
+    for (const javaScriptEnabled of [true, false]) {
+      for (const [name, open] of pages) {
+        const { page, close } = await newPage(browser, { javaScriptEnabled });
+        try {
+          await open(page);
+          // axe needs JavaScript; with the page's own off, it runs in a second context on the same HTML.
+          if (!javaScriptEnabled) {
+            const html = await page.content();
+            const { page: checker, close: closeChecker } = await newPage(browser, { javaScriptEnabled: true });
+            try {
+              await checker.route("**/*", (route) => (route.request().isNavigationRequest() ? route.fulfill({ contentType: "text/html", body: html }) : route.continue()));
+              await checker.goto(page.url());
+              expect(await wcagViolations(checker), `${name} (JavaScript off)`).toEqual([]);
+            } finally {
+              await closeChecker();
+            }
+            continue;
+          }
+          expect(await wcagViolations(page), name).toEqual([]);
+        } finally {
+          await close();
+        }
+      }
+    }
+  });
+
+  it("keeps AA contrast when the company's colour is a pale one", async () => {
+    await updateSetting(served.shield.database.db, systemClock, admin, "brandColor", "#ffee00");
+    // The settings cache of the serving process lives 5 s; the stylesheet's address changes with the colour.
+    await expect.poll(async () => (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0], { timeout: 15_000 }).not.toBe(stylesheetBefore);
+    for (const [name, open] of pages.slice(0, 3)) {
+      const { page, close } = await newPage(browser);
+      try {
+        await open(page);
+        expect(await wcagViolations(page), name).toEqual([]);
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  it("fits a 360-pixel-wide phone screen without sideways scrolling", async () => {
+    const { page, close } = await newPage(browser, { viewport: { width: 360, height: 740 } });
+    try {
+      for (const [name, open] of pages) {
+        await open(page);
+        const widths = await page.evaluate(() => ({ content: document.documentElement.scrollWidth, screen: window.innerWidth }));
+        expect(widths.content, name).toBeLessThanOrEqual(widths.screen);
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  it("lets a keyboard user skip to the form and see where the focus is", async () => {
+    const { page, close } = await newPage(browser);
+    try {
+      await page.goto(`${served.baseUrl}/security/report`);
+      await page.keyboard.press("Tab");
+      const skip = page.getByRole("link", { name: "Skip to content" });
+      expect(await skip.evaluate((element) => element === document.activeElement)).toBe(true);
+      expect(await skip.isVisible()).toBe(true);
+      await page.keyboard.press("Enter");
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+      // The first field of the form is next, with a visible focus ring.
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement as HTMLInputElement;
+        const style = getComputedStyle(element);
+        return { label: element.labels?.[0]?.textContent?.trim() ?? element.textContent?.trim(), outline: style.outlineStyle, width: style.outlineWidth, shadow: style.boxShadow };
+      });
+      expect(focused.label).toBeTruthy();
+      expect(focused.outline !== "none" || focused.shadow !== "none", JSON.stringify(focused)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+});
