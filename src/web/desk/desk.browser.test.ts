@@ -1,7 +1,7 @@
 import { generate } from "otplib";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, type PageIncidents, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, launchChromium, newPage, serveTestShield, wcagViolations, type PageIncidents, type ServedShield } from "../../../test/browser.js";
 import { buildReportInput } from "../../../test/factories.js";
 import type { TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, type EnrolledMember } from "../../../test/sign-in.js";
@@ -209,5 +209,16 @@ describeInBrowser("the desk in Chromium", () => {
     expect(row.state).toBe("new");
     expect(incidents.dialogs).toEqual([]);
     expect(cspViolations()).toEqual([]);
+  });
+
+  it("meets axe-core's WCAG 2.1 AA rules on the team's pages", async () => {
+    const id = await submit({ channel: "vulnerability", title: "Browser: read by the whole team", description: "A **Markdown** description with [a link](https://example.org/)." });
+    await openBrowserPage();
+    expect(await wcagViolations(await page.goto(`${served.baseUrl}/login`).then(() => page)), "sign-in").toEqual([]);
+    await signIn(colleague);
+    for (const path of ["/desk", "/desk?state=all&q=browser", `/desk/reports/${id}`, "/desk/metrics", "/desk/settings", "/team", "/team/account", "/team/members"]) {
+      expect((await page.goto(`${served.baseUrl}${path}`))?.status(), path).toBe(200);
+      expect(await wcagViolations(page), path).toEqual([]);
+    }
   });
 });

@@ -1,35 +1,15 @@
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, launchChromium, newPage, serveTestShield, wcagViolations, type ServedShield } from "../../../test/browser.js";
 import { importHallOfFame } from "../../modules/hall-of-fame/index.js";
 import { importPolicy } from "../../modules/policy/index.js";
 import { updateSetting } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 
 const SEED = fs.readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/seed-policy.md"), "utf8");
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const admin = { kind: "cli" } as const;
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-/** axe-core's WCAG 2.1 A and AA rules on the page as it is now: what they find, one line per rule and element. */
-async function wcagViolations(page: Page): Promise<Violation[]> {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
-    const result = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
-  });
-}
 
 /**
  * The public pages checked the way an accessibility audit would: axe-core's WCAG 2.1 AA
