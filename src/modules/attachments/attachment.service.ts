@@ -3,6 +3,7 @@ import { sniffFile } from "../../platform/blobs/content-sniffer.js";
 import { startsWithEncryptedSessionKey } from "../../platform/crypto/openpgp-message.js";
 import type { Db, Executor } from "../../platform/db/database.js";
 import type { ReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
 import { ReportNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
@@ -41,6 +42,16 @@ export async function stageUpload(blobs: BlobStore, source: AsyncIterable<Uint8A
     await blobs.discard(blob);
     throw error;
   }
+}
+
+/**
+ * The bytes of a text field that was not valid UTF-8, staged as a file to be kept with the
+ * report or reply: the text itself can only be stored with U+FFFD where bytes could not be
+ * read, so what was sent is kept here, byte for byte (downloaded only, never shown).
+ */
+export async function stageTextAsSent(blobs: BlobStore, label: string, bytes: Buffer): Promise<AcceptedUpload> {
+  const blob = await blobs.stage(Readable.from([bytes]));
+  return { blob, filename: `${label} as sent (not valid UTF-8).txt`, contentType: "application/octet-stream" };
 }
 
 /** Makes accepted uploads durable in the blob store. Runs before the transaction that records them commits. */

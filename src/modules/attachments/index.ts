@@ -1,6 +1,7 @@
 export { ACCEPTED_KINDS_TEXT, classifyContent, contentDispositionFor, describeBytes, sanitizeFilename, AttachmentNotFoundError, type Attachment, type AttachmentLimits } from "./attachment.js";
 export {
   stageUpload,
+  stageTextAsSent,
   storeUploads,
   discardUploads,
   recordAttachments,

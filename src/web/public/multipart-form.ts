@@ -13,6 +13,11 @@ export interface MultipartForm {
   problems: Record<string, string>;
   /** Whether the sender chose any file at all (to say that files are not kept when the form comes back). */
   hadFiles: boolean;
+  /**
+   * Fields named in `keepInvalidUtf8` that were not valid UTF-8: the bytes as sent. Their
+   * value in `fields` has U+FFFD where bytes could not be read (decision 0010).
+   */
+  asSent: Map<string, Buffer>;
 }
 
 /** Per field: 1 MiB is far above the longest text field the schema allows (a 200 000-character key). */
@@ -26,9 +31,9 @@ const lenient = new TextDecoder("utf-8");
 
 /**
  * Busboy is told to hand text fields over byte for byte (latin1), so that this decoder,
- * not a lenient one, decides about UTF-8: invalid bytes are refused with a field error
- * instead of being silently replaced. The value shown back in the form is the lenient
- * reading, so the reporter sees where it went wrong.
+ * not a lenient one, decides about UTF-8: invalid bytes are never silently replaced. The
+ * value is the lenient reading (U+FFFD where bytes could not be read); the caller either
+ * refuses the field or keeps its bytes as sent (`keepInvalidUtf8`, decision 0010).
  * (A part that declares its own charset is decoded by busboy in that charset; browsers
  * never send one.)
  */
@@ -61,11 +66,12 @@ export async function readMultipartForm(
   blobs: BlobStore,
   limits: AttachmentLimits,
   fileField: string | null,
-  options: { allowOpenPgpWhen?: (fieldsSoFar: Map<string, string>) => boolean } = {},
+  options: { allowOpenPgpWhen?: (fieldsSoFar: Map<string, string>) => boolean; keepInvalidUtf8?: readonly string[] } = {},
 ): Promise<MultipartForm> {
   const fields = new Map<string, string>();
   const uploads: AcceptedUpload[] = [];
   const problems: Record<string, string> = {};
+  const asSent = new Map<string, Buffer>();
   const fileProblems: string[] = [];
   let hadFiles = false;
   let count = 0;
@@ -139,6 +145,7 @@ export async function readMultipartForm(
         const decoded = decodeField(part.value);
         fields.set(name, decoded.value);
         if (part.valueTruncated) problems[name] = "is far too long";
+        else if (!decoded.ok && options.keepInvalidUtf8?.includes(name)) asSent.set(name, Buffer.from(part.value, "latin1"));
         else if (!decoded.ok) problems[name] = "is not valid UTF-8 text: part of it could not be read (shown here as �). Please retype or paste it again.";
       }
     }
@@ -153,5 +160,5 @@ export async function readMultipartForm(
 
   if (tooMany) fileProblems.unshift(`At most ${limits.maxFiles} files can be attached.`);
   if (fileProblems.length && fileField) problems[fileField] = fileProblems.join(" ");
-  return { fields, uploads, problems, hadFiles };
+  return { fields, uploads, problems, hadFiles, asSent };
 }

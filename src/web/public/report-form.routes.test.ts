@@ -145,16 +145,56 @@ forEachDatabase((kind) => {
       expect(doc.getElementById("reporterPgpKey-error")?.textContent?.length).toBeGreaterThan(5);
     });
 
-    it("refuses text fields that are not valid UTF-8 instead of replacing bytes, and keeps the rest", async () => {
+    it("stores a report whose text is not valid UTF-8, keeping the bytes as sent in a file, and says so", async () => {
+      const session = await openForm(shield, "/security/report");
+      const description = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a, 0xc3, 0x28]);
+      const title = Buffer.concat([Buffer.from("Broken "), Buffer.from([0xe2, 0x82]), Buffer.from(" bytes")]);
+      const parts = reportFormParts({ description: undefined, title: undefined, reporterName: "Zoë" });
+      const response = await postForm(shield, "/security/report", session, [...parts, { name: "title", value: title }, { name: "description", value: description }]);
+      expect(response.statusCode).toBe(303);
+      expect(response.headers.location).toBe("/security/report/received?asSent=title,description");
+
+      const confirmation = await shield.app.inject({ method: "GET", url: response.headers.location as string, headers: { cookie: cookiesFrom(response.headers["set-cookie"] as string[]) } });
+      const doc = parseHtml(confirmation.body);
+      expect(doc.getElementById("as-sent")?.textContent).toContain("Part of what you sent was not valid UTF-8 text (title, description)");
+      const token = doc.querySelector("a.tracking-link")!.getAttribute("href")!.split("/").pop()!;
+      const row = await shield.database.db.selectFrom("reports").selectAll().where("tracking_hash", "=", hashSecret(token)).executeTakeFirstOrThrow();
+      // The text as it can be stored: U+FFFD where bytes could not be read.
+      expect(row.description).toBe("a\uFFFD\uFFFDb\n\uFFFD(");
+      expect(row.title).toBe("Broken \uFFFD bytes");
+      expect(row.reporter_name).toBe("Zoë");
+      // The bytes as sent, each field in a file of its own, downloaded only.
+      const files = await shield.database.db.selectFrom("attachments").selectAll().where("report_id", "=", row.id).orderBy("id").execute();
+      expect(files.map((f) => [f.filename, f.content_type])).toEqual([
+        ["Title as sent (not valid UTF-8).txt", "application/octet-stream"],
+        ["Description as sent (not valid UTF-8).txt", "application/octet-stream"],
+      ]);
+      const bytesOf = (sha: string) => fs.readFileSync(path.join(shield.dataDir, "blobs", sha.slice(0, 2), sha));
+      expect(bytesOf(files[0]!.blob_sha256).equals(title)).toBe(true);
+      expect(bytesOf(files[1]!.blob_sha256).equals(description)).toBe(true);
+      expect(stagedFiles(shield)).toEqual([]);
+    });
+
+    it("refuses the other fields when they are not valid UTF-8, keeping the form, and stores nothing", async () => {
       const before = await counts(shield);
       const session = await openForm(shield, "/security/report");
-      const parts = reportFormParts({ description: undefined, reporterName: "Zoë" });
-      const response = await postForm(shield, "/security/report", session, [...parts, { name: "description", value: Buffer.from([0x61, 0xff, 0xfe, 0x62]) }]);
+      const response = await postForm(shield, "/security/report", session, [...reportFormParts({ creditName: undefined }), { name: "creditName", value: Buffer.from([0x41, 0xff]) }]);
       expect(response.statusCode).toBe(400);
       const doc = parseHtml(response.body);
-      expect(doc.getElementById("description-error")?.textContent).toMatch(/not valid UTF-8/);
-      expect((doc.getElementById("reporterName") as HTMLInputElement).value).toBe("Zoë");
+      expect(doc.getElementById("creditName-error")?.textContent).toMatch(/not valid UTF-8/);
+      expect((doc.getElementById("reporterName") as HTMLInputElement).value).toBe("Ada Researcher");
       expect(await counts(shield)).toEqual(before);
+    });
+
+    it("shows no note about bytes on a confirmation asked for with a made-up field", async () => {
+      const response = await submit(reportFormParts({ title: "Plain" }));
+      const confirmation = await shield.app.inject({
+        method: "GET",
+        url: "/security/report/received?asSent=<script>,reporterEmail",
+        headers: { cookie: cookiesFrom(response.headers["set-cookie"] as string[]) },
+      });
+      expect(confirmation.statusCode).toBe(200);
+      expect(parseHtml(confirmation.body).getElementById("as-sent")).toBeNull();
     });
 
     it("refuses a file whose name is not valid UTF-8 instead of renaming it, and keeps the rest", async () => {

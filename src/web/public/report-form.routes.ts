@@ -1,4 +1,4 @@
-import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, type AttachmentLimits } from "../../modules/attachments/index.js";
+import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, stageTextAsSent, type AttachmentLimits } from "../../modules/attachments/index.js";
 import { formatUtc, trackingUrlFor } from "../../modules/intake/index.js";
 import { checkBrowserEncryptedForm, isBrowserEncryptedForm } from "../../modules/browser-encryption/index.js";
 import { validateReporterKey } from "../../modules/keys/index.js";
@@ -11,7 +11,7 @@ import { DomainError } from "../../shared/errors.js";
 import { readMultipartForm } from "./multipart-form.js";
 import { csrfFailure, page, redirect, sendAnswer, sendPage, type Answer } from "./page-reply.js";
 import type { PublicSiteDeps } from "./public-site.plugin.js";
-import { emptyReportForm, readReportForm, REPORT_FIELD_LABELS, REPORT_FORM_FIELDS, toSubmission, type FormErrors, type ReportFormValues } from "./report-form.js";
+import { emptyReportForm, readReportForm, REPORT_FIELD_LABELS, REPORT_FORM_FIELDS, TEXT_KEPT_AS_SENT, toSubmission, type FormErrors, type ReportFormField, type ReportFormValues } from "./report-form.js";
 
 /** Holds the one-time confirmation id between the form's POST and the confirmation page: never in a URL. */
 const CONFIRMATION_COOKIE = "shield_confirmation";
@@ -92,7 +92,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     "/security/report",
     { schema: { hide: true }, config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute" } } },
     async (request, reply) => {
-      const form = await readMultipartForm(request, blobs, limits, "attachments", { allowOpenPgpWhen: isBrowserEncryptedForm });
+      const form = await readMultipartForm(request, blobs, limits, "attachments", { allowOpenPgpWhen: isBrowserEncryptedForm, keepInvalidUtf8: TEXT_KEPT_AS_SENT });
       const encrypted = isBrowserEncryptedForm(form.fields);
       let stored = false;
       let answer: Answer;
@@ -121,6 +121,8 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
           if (!submission.ok || Object.keys(errors).length) {
             answer = page(400, "report-form", formPage(settings, limits, reply.generateCsrf(), values, errors, form.hadFiles));
           } else {
+            // Text that was not valid UTF-8 goes with the report as sent, as files (discarded below if it is not stored).
+            for (const [field, bytes] of form.asSent) form.uploads.push(await stageTextAsSent(blobs, REPORT_FIELD_LABELS[field as ReportFormField], bytes));
             const { report, confirmationId } = await submitReportFromWeb(db, clock, blobs, submission.body, form.uploads, { browserEncrypted: encrypted });
             stored = true;
             deps.onChanged();
@@ -133,7 +135,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
               maxAge: CONFIRMATION_TTL_MS / 1000,
             });
             reply.header("cache-control", "no-store");
-            answer = redirect(CONFIRMATION_PATH);
+            answer = redirect(form.asSent.size ? `${CONFIRMATION_PATH}?asSent=${[...form.asSent.keys()].join(",")}` : CONFIRMATION_PATH);
           }
         }
       } finally {
@@ -158,8 +160,12 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     const settings = await deps.settings.get();
     const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
     const due = computeDeadlines(report, settings).firstResponse;
+    // Named in the redirect by the form's own route; only known field names are shown.
+    const asSentParam = (request.query as Record<string, unknown> | undefined)?.asSent;
+    const asSent = typeof asSentParam === "string" ? TEXT_KEPT_AS_SENT.filter((field) => asSentParam.split(",").includes(field)).map((field) => REPORT_FIELD_LABELS[field].toLowerCase()) : [];
     return sendPage(reply, 200, "report-received", {
       title: "Report received",
+      asSent,
       nav: "report",
       reportId: report.id,
       reportTitle: report.title,

@@ -43,6 +43,13 @@ export const REPORT_FIELD_LABELS: Record<ReportFormField | "attachments", string
   attachments: "Attachments",
 };
 
+/**
+ * The report's own text: sent as bytes that are not valid UTF-8, it is stored with U+FFFD
+ * where they could not be read and the bytes are kept with the report as a file (decision
+ * 0010). Other fields (addresses, keys, links, the credit) are refused instead.
+ */
+export const TEXT_KEPT_AS_SENT: readonly ReportFormField[] = ["title", "description", "steps", "impact", "assetOther", "reporterName"];
+
 /** Where a schema path shows up in the form. */
 const FIELD_OF_PATH: Record<string, ReportFormField> = {
   channel: "channel",

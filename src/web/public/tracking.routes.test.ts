@@ -151,6 +151,21 @@ forEachDatabase((kind) => {
       expect(doc.querySelector(".thread .message.from-reporter .files")?.textContent).toContain("proof <1>.png (");
     });
 
+    it("records a reply that is not valid UTF-8 with U+FFFD, keeping the bytes as sent in a file, and says so", async () => {
+      const report = await newReport();
+      const bytes = Buffer.concat([Buffer.from("Still broken: "), Buffer.from([0xf0, 0x9f, 0x98]), Buffer.from(" <b>x</b>")]);
+      const response = await post(report.url, "replies", [{ name: "body", value: bytes }]);
+      expect(response.statusCode).toBe(303);
+      expect(response.headers.location).toBe(`${report.url}?done=reply-as-sent#thread`);
+      const message = await shield.database.db.selectFrom("messages").selectAll().where("report_id", "=", report.id).executeTakeFirstOrThrow();
+      expect(message.body).toBe("Still broken: \uFFFD <b>x</b>");
+      const attachment = await shield.database.db.selectFrom("attachments").selectAll().where("report_id", "=", report.id).executeTakeFirstOrThrow();
+      expect(attachment).toMatchObject({ message_id: message.id, filename: "Answer as sent (not valid UTF-8).txt", content_type: "application/octet-stream", size: bytes.length });
+      const { doc } = await view(`${report.url}?done=reply-as-sent`);
+      expect(doc.querySelector(".notice.success")?.textContent).toContain("the bytes exactly as you sent them are kept with it");
+      expect(doc.querySelector(".thread .message.from-reporter b")).toBeNull();
+    });
+
     it("refuses an empty reply next to the field and stores nothing", async () => {
       const report = await newReport();
       const response = await post(report.url, "replies", [{ name: "body", value: "   " }, { name: "attachments", value: PNG, filename: "p.png" }]);

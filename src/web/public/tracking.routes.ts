@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
-import { discardUploads } from "../../modules/attachments/index.js";
+import { discardUploads, stageTextAsSent } from "../../modules/attachments/index.js";
 import { changeCredit, escalateReport, findReportForReporter, replyAsReporter } from "../../modules/portal/index.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
@@ -12,10 +12,12 @@ import { trackingPage, type TrackingPageExtras } from "./tracking-page.js";
 
 /** Any string: the token is hashed and looked up whatever it looks like (no early answer on its format). */
 const params = z.object({ token: z.string() });
-const query = z.object({ done: z.enum(["reply", "credit", "escalated"]).optional().catch(undefined) });
+const query = z.object({ done: z.enum(["reply", "reply-as-sent", "credit", "escalated"]).optional().catch(undefined) });
 
 const DONE_NOTICE = {
   reply: "Your answer was sent to the security team.",
+  "reply-as-sent":
+    "Your answer was sent to the security team. Part of it was not valid UTF-8 text: it is shown with � where bytes could not be read, and the bytes exactly as you sent them are kept with it, as a file the team can download.",
   credit: "Saved: we will credit you as shown below.",
   escalated: "The security team has been paged. Someone will answer you as soon as possible.",
 } as const;
@@ -53,7 +55,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
     { schema: { hide: true, params }, config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute" } } },
     async (request, reply) => {
       const { token } = request.params;
-      const form = await readMultipartForm(request, blobs, limits, "attachments");
+      const form = await readMultipartForm(request, blobs, limits, "attachments", { keepInvalidUtf8: ["body"] });
       let stored = false;
       let answer: Answer;
       try {
@@ -71,9 +73,11 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
           answer = await reportPage(reply, token, 400, { reply: { body, errors, filesDropped: form.hadFiles } });
         } else {
           try {
+            const asSent = form.asSent.get("body");
+            if (asSent) form.uploads.push(await stageTextAsSent(blobs, "Answer", asSent));
             await replyAsReporter(db, clock, blobs, token, { body, uploads: form.uploads });
             stored = true;
-            answer = backTo(token, "reply", "thread");
+            answer = backTo(token, asSent ? "reply-as-sent" : "reply", "thread");
           } catch (error) {
             if (isNotFound(error)) answer = notFound();
             else if (error instanceof DomainError && error.kind === "conflict") {
