@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { TestShield } from "./shield.js";
 
-/** One part of a multipart/form-data body; a `filename` makes it a file. */
+/** One part of a multipart/form-data body; a `filename` makes it a file. A text part gets a Content-Type only when given one (browsers send none). */
 export interface FormPart {
   name: string;
   value: string | Buffer;
@@ -22,7 +22,7 @@ export function multipart(parts: FormPart[]): { payload: Buffer; headers: Record
     const head = [
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`, "utf8"),
       ...(filename ? [Buffer.from('; filename="'), filename, Buffer.from('"')] : []),
-      Buffer.from(`\r\n${filename ? `Content-Type: ${part.contentType ?? "application/octet-stream"}\r\n` : ""}\r\n`, "utf8"),
+      Buffer.from(`\r\n${filename || part.contentType ? `Content-Type: ${part.contentType ?? "application/octet-stream"}\r\n` : ""}\r\n`, "utf8"),
     ];
     chunks.push(...head, typeof part.value === "string" ? Buffer.from(part.value, "utf8") : part.value, Buffer.from("\r\n"));
   }

@@ -8,7 +8,7 @@ import type { Clock } from "../../shared/clock.js";
 import { DomainError, IllegalTransitionError } from "../../shared/errors.js";
 import { recordAttachments, storeUploads, listAttachmentsOfReport, type AcceptedUpload, type Attachment } from "../attachments/index.js";
 import { appendAuditEvent } from "../audit/index.js";
-import { markBrowserEncrypted } from "../browser-encryption/index.js";
+import { ENCRYPTED_CONTENT_TYPE, markBrowserEncrypted } from "../browser-encryption/index.js";
 import { notifyOwnerOfReporterReply } from "../notifications/index.js";
 import { submitReport } from "../intake/index.js";
 import {
@@ -92,7 +92,8 @@ export async function submitReportFromWeb(
       if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, []);
       if (uploads.length) {
         const attachments = await recordAttachments(tx, { reportId: stored.id, messageId: null }, uploads, stored.receivedAt);
-        if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, attachments.map((a) => a.id));
+        // Only the files the browser encrypted: a field's bytes kept as sent are not.
+        if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, attachments.filter((a) => a.contentType === ENCRYPTED_CONTENT_TYPE).map((a) => a.id));
         await appendAuditEvent(
           tx,
           { kind: "public" },

@@ -214,7 +214,7 @@ describeInBrowser("the desk in Chromium", () => {
     expect(cspViolations()).toEqual([]);
   });
 
-  it("meets axe-core's WCAG 2.1 AA rules on the team's pages", async () => {
+  it("meets axe-core's WCAG 2.1 AA rules on the team's pages", { timeout: 120_000 }, async () => {
     const id = await submit({ channel: "vulnerability", title: "Browser: read by the whole team", description: "A **Markdown** description with [a link](https://example.org/)." });
     await openBrowserPage();
     expect(await wcagViolations(await page.goto(`${served.baseUrl}/login`).then(() => page)), "sign-in").toEqual([]);

@@ -26,23 +26,28 @@ const MAX_FIELDS = 40;
 /** Files past the allowed count are read and dropped up to this many; beyond it the request is refused outright. */
 const EXTRA_FILES = 5;
 
+/** On a form that comes back for another reason, next to a field whose bytes were not UTF-8 (and so were not kept). */
+export const NOT_UTF8_AGAIN = "was not valid UTF-8 text: part of it could not be read (shown here as �). Sent again as it is, it is stored as shown; retype or paste it to send it as you meant it.";
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenient = new TextDecoder("utf-8");
 
 /**
  * Busboy is told to hand text fields over byte for byte (latin1), so that this decoder,
  * not a lenient one, decides about UTF-8: invalid bytes are never silently replaced. The
- * value is the lenient reading (U+FFFD where bytes could not be read); the caller either
- * refuses the field or keeps its bytes as sent (`keepInvalidUtf8`, decision 0010).
- * (A part that declares its own charset is decoded by busboy in that charset; browsers
- * never send one.)
+ * value is the lenient reading (U+FFFD where bytes could not be read), and `bytes` what was
+ * sent; the caller either refuses the field or keeps those bytes (`keepInvalidUtf8`,
+ * decision 0010). A part that declares its own charset (browsers never do) is decoded by
+ * busboy in that charset: a character above U+00FF shows that it was, and then the bytes
+ * are no longer known.
  */
-function decodeField(raw: string): { ok: true; value: string } | { ok: false; value: string } {
+function decodeField(raw: string): { ok: true; value: string } | { ok: false; value: string; bytes: Buffer | null } {
+  if (/[^\u0000-\u00ff]/.test(raw)) return raw.includes("\uFFFD") ? { ok: false, value: raw, bytes: null } : { ok: true, value: raw };
   const bytes = Buffer.from(raw, "latin1");
   try {
     return { ok: true, value: utf8.decode(bytes) };
   } catch {
-    return { ok: false, value: lenient.decode(bytes) };
+    return { ok: false, value: lenient.decode(bytes), bytes };
   }
 }
 
@@ -145,7 +150,7 @@ export async function readMultipartForm(
         const decoded = decodeField(part.value);
         fields.set(name, decoded.value);
         if (part.valueTruncated) problems[name] = "is far too long";
-        else if (!decoded.ok && options.keepInvalidUtf8?.includes(name)) asSent.set(name, Buffer.from(part.value, "latin1"));
+        else if (!decoded.ok && decoded.bytes && options.keepInvalidUtf8?.includes(name)) asSent.set(name, decoded.bytes);
         else if (!decoded.ok) problems[name] = "is not valid UTF-8 text: part of it could not be read (shown here as �). Please retype or paste it again.";
       }
     }

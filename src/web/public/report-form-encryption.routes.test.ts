@@ -48,6 +48,25 @@ forEachDatabase((kind) => {
     const latestReport = () => shield.database.db.selectFrom("reports").selectAll().orderBy("id", "desc").executeTakeFirstOrThrow();
     const blobPath = (sha256: string) => path.join(shield.dataDir, "blobs", sha256.slice(0, 2), sha256);
 
+    it("keeps a clear-text field's bytes that were not UTF-8 as sent, not marked as encrypted", async () => {
+      const title = Buffer.concat([Buffer.from("Invoices "), Buffer.from([0xff]), Buffer.from(" export")]);
+      const response = await submit([
+        { name: "encrypted", value: "1" },
+        ...reportFormParts({ title: undefined, description: encryptText(DESCRIPTION) }),
+        { name: "title", value: title },
+        { name: "attachments", value: encryptFile(POC), filename: "poc.sh.pgp", contentType: "application/pgp-encrypted" },
+      ]);
+      expect(response.statusCode, response.body).toBe(303);
+      const row = await latestReport();
+      expect(row.title).toBe("Invoices \uFFFD export");
+      const files = await shield.database.db.selectFrom("attachments").selectAll().where("report_id", "=", row.id).orderBy("id").execute();
+      expect(files.map((f) => [f.filename, f.content_type, Number(f.browser_encrypted)])).toEqual([
+        ["poc.sh.pgp", "application/pgp-encrypted", 1],
+        ["Title as sent (not valid UTF-8).txt", "application/octet-stream", 0],
+      ]);
+      expect(fs.readFileSync(blobPath(files[1]!.blob_sha256)).equals(title)).toBe(true);
+    });
+
     it("stores the ciphertext byte for byte, marked, and GnuPG decrypts it with the team's secret key", async () => {
       const description = encryptText(DESCRIPTION);
       const steps = encryptText(STEPS);

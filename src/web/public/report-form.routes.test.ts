@@ -9,7 +9,9 @@ import { ELF, EXE, PDF, PNG, UNKNOWN } from "../../../test/attachment-fixtures.j
 import { cookiesFrom, multipart, openForm, postForm, reportFormParts, type FormPart } from "../../../test/web-forms.js";
 import { BlobStore } from "../../platform/blobs/blob-store.js";
 import { hashSecret } from "../../platform/crypto/secrets.js";
+import { NOT_UTF8_AGAIN } from "./multipart-form.js";
 import { updateSetting } from "../../modules/settings/index.js";
+import { systemClock } from "../../shared/clock.js";
 
 /** Reports, attachments and jobs in the database: "nothing stored" means these did not move. */
 async function counts(shield: TestShield) {
@@ -173,6 +175,48 @@ forEachDatabase((kind) => {
       expect(bytesOf(files[0]!.blob_sha256).equals(title)).toBe(true);
       expect(bytesOf(files[1]!.blob_sha256).equals(description)).toBe(true);
       expect(stagedFiles(shield)).toEqual([]);
+    });
+
+    it("keeps nothing of a refused form's bytes, and says next to the field that they were not UTF-8", async () => {
+      const before = await counts(shield);
+      const session = await openForm(shield, "/security/report");
+      const response = await postForm(shield, "/security/report", session, [
+        ...reportFormParts({ description: undefined, reporterEmail: "not an address" }),
+        { name: "description", value: Buffer.from([0x61, 0xff, 0x62]) },
+      ]);
+      expect(response.statusCode).toBe(400);
+      const doc = parseHtml(response.body);
+      expect(doc.getElementById("description-error")?.textContent).toBe(NOT_UTF8_AGAIN);
+      expect((doc.getElementById("description") as HTMLTextAreaElement).value).toBe("a\uFFFDb");
+      expect(doc.getElementById("reporterEmail-error")?.textContent).toBe("must be an e-mail address");
+      expect(await counts(shield)).toEqual(before);
+      expect(stagedFiles(shield)).toEqual([]);
+    });
+
+    it("reads a text part that declares its own charset as that charset, and refuses it when its bytes do not fit", async () => {
+      await updateSetting(shield.database.db, systemClock, { kind: "cli" }, "assets", ["www.example.com"]);
+      shield.settings.invalidate();
+      const session = await openForm(shield, "/security/report");
+      const response = await postForm(shield, "/security/report", session, [
+        ...reportFormParts({ description: undefined, assetOther: undefined, asset: "www.example.com" }),
+        { name: "description", value: Buffer.from("é 日本 — fine", "utf8"), contentType: "text/plain; charset=utf-8" },
+        { name: "assetOther", value: Buffer.from([0x41, 0xff]) },
+      ]);
+      expect(response.statusCode, response.body).toBe(303);
+      // Nothing kept as sent: the description was valid in its charset, and the other asset was not chosen.
+      expect(response.headers.location).toBe("/security/report/received");
+      const row = await shield.database.db.selectFrom("reports").selectAll().orderBy("id", "desc").executeTakeFirstOrThrow();
+      expect(row.description).toBe("é 日本 — fine");
+      expect(row.asset).toBe("www.example.com");
+
+      const refused = await postForm(shield, "/security/report", await openForm(shield, "/security/report"), [
+        ...reportFormParts({ description: undefined }),
+        { name: "description", value: Buffer.from([0x61, 0xff, 0x62]), contentType: "text/plain; charset=utf-8" },
+      ]);
+      expect(refused.statusCode).toBe(400);
+      expect(parseHtml(refused.body).getElementById("description-error")?.textContent).toMatch(/not valid UTF-8/);
+      await updateSetting(shield.database.db, systemClock, { kind: "cli" }, "assets", []);
+      shield.settings.invalidate();
     });
 
     it("refuses the other fields when they are not valid UTF-8, keeping the form, and stores nothing", async () => {

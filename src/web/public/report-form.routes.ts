@@ -8,7 +8,7 @@ import { describeDuration, type Settings } from "../../modules/settings/index.js
 import { computeDeadlines } from "../../modules/sla/index.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
-import { readMultipartForm } from "./multipart-form.js";
+import { NOT_UTF8_AGAIN, readMultipartForm } from "./multipart-form.js";
 import { csrfFailure, page, redirect, sendAnswer, sendPage, type Answer } from "./page-reply.js";
 import type { PublicSiteDeps } from "./public-site.plugin.js";
 import { emptyReportForm, readReportForm, REPORT_FIELD_LABELS, REPORT_FORM_FIELDS, TEXT_KEPT_AS_SENT, toSubmission, type FormErrors, type ReportFormField, type ReportFormValues } from "./report-form.js";
@@ -118,11 +118,15 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
             const problem = await reporterKeyProblem(values.reporterPgpKey);
             if (problem) errors.reporterPgpKey = problem;
           }
+          // An "other" asset typed but not chosen is not part of the report.
+          const asSent = [...form.asSent].filter(([field]) => field !== "assetOther" || settings.assets.length === 0 || values.asset === "other");
           if (!submission.ok || Object.keys(errors).length) {
+            // The bytes that were not UTF-8 are not kept with a refused form: say so, or sending it again would store the � silently.
+            for (const [field] of asSent) errors[field as keyof FormErrors] ??= NOT_UTF8_AGAIN;
             answer = page(400, "report-form", formPage(settings, limits, reply.generateCsrf(), values, errors, form.hadFiles));
           } else {
             // Text that was not valid UTF-8 goes with the report as sent, as files (discarded below if it is not stored).
-            for (const [field, bytes] of form.asSent) form.uploads.push(await stageTextAsSent(blobs, REPORT_FIELD_LABELS[field as ReportFormField], bytes));
+            for (const [field, bytes] of asSent) form.uploads.push(await stageTextAsSent(blobs, REPORT_FIELD_LABELS[field as ReportFormField], bytes));
             const { report, confirmationId } = await submitReportFromWeb(db, clock, blobs, submission.body, form.uploads, { browserEncrypted: encrypted });
             stored = true;
             deps.onChanged();
@@ -135,7 +139,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
               maxAge: CONFIRMATION_TTL_MS / 1000,
             });
             reply.header("cache-control", "no-store");
-            answer = redirect(form.asSent.size ? `${CONFIRMATION_PATH}?asSent=${[...form.asSent.keys()].join(",")}` : CONFIRMATION_PATH);
+            answer = redirect(asSent.length ? `${CONFIRMATION_PATH}?asSent=${asSent.map(([field]) => field).join(",")}` : CONFIRMATION_PATH);
           }
         }
       } finally {

@@ -4,7 +4,7 @@ import { discardUploads, stageTextAsSent } from "../../modules/attachments/index
 import { changeCredit, escalateReport, findReportForReporter, replyAsReporter } from "../../modules/portal/index.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
-import { readMultipartForm } from "./multipart-form.js";
+import { NOT_UTF8_AGAIN, readMultipartForm } from "./multipart-form.js";
 import { csrfFailure, page, redirect, sendAnswer, type Answer } from "./page-reply.js";
 import type { PublicSiteDeps } from "./public-site.plugin.js";
 import { replyText, toCredit } from "./report-form.js";
@@ -70,6 +70,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
         }
         if (form.problems.attachments) errors.attachments = form.problems.attachments;
         if (errors.body || errors.attachments) {
+          if (form.asSent.has("body")) errors.body ??= NOT_UTF8_AGAIN;
           answer = await reportPage(reply, token, 400, { reply: { body, errors, filesDropped: form.hadFiles } });
         } else {
           try {
@@ -81,7 +82,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
           } catch (error) {
             if (isNotFound(error)) answer = notFound();
             else if (error instanceof DomainError && error.kind === "conflict") {
-              answer = await reportPage(reply, token, 409, { problem: error.message, reply: { body, errors: {}, filesDropped: form.hadFiles } });
+              answer = await reportPage(reply, token, 409, { problem: error.message, reply: { body, errors: form.asSent.has("body") ? { body: NOT_UTF8_AGAIN } : {}, filesDropped: form.hadFiles } });
             } else throw error;
           }
         }
