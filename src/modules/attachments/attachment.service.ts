@@ -51,7 +51,16 @@ export async function stageUpload(blobs: BlobStore, source: AsyncIterable<Uint8A
  */
 export async function stageTextAsSent(blobs: BlobStore, label: string, bytes: Buffer): Promise<AcceptedUpload> {
   const blob = await blobs.stage(Readable.from([bytes]));
-  return { blob, filename: `${label} as sent (not valid UTF-8).txt`, contentType: "application/octet-stream" };
+  return { blob, filename: `${label}${AS_SENT_SUFFIX}`, contentType: AS_SENT_CONTENT_TYPE };
+}
+
+/** No file a reporter attaches is recorded under this type (the content check names every accepted one). */
+const AS_SENT_CONTENT_TYPE = "application/octet-stream";
+const AS_SENT_SUFFIX = " as sent (not valid UTF-8).txt";
+
+/** The labels of the fields whose bytes `stageTextAsSent` kept among these attachments. */
+export function labelsKeptAsSent(attachments: ReadonlyArray<Pick<Attachment, "filename" | "contentType">>): string[] {
+  return attachments.filter((a) => a.contentType === AS_SENT_CONTENT_TYPE && a.filename.endsWith(AS_SENT_SUFFIX)).map((a) => a.filename.slice(0, -AS_SENT_SUFFIX.length));
 }
 
 /** Makes accepted uploads durable in the blob store. Runs before the transaction that records them commits. */

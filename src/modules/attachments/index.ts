@@ -2,6 +2,7 @@ export { ACCEPTED_KINDS_TEXT, classifyContent, contentDispositionFor, describeBy
 export {
   stageUpload,
   stageTextAsSent,
+  labelsKeptAsSent,
   storeUploads,
   discardUploads,
   recordAttachments,

@@ -1,4 +1,4 @@
-import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, stageTextAsSent, type AttachmentLimits } from "../../modules/attachments/index.js";
+import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, labelsKeptAsSent, listAttachmentsOfReport, stageTextAsSent, type AttachmentLimits } from "../../modules/attachments/index.js";
 import { formatUtc, trackingUrlFor } from "../../modules/intake/index.js";
 import { checkBrowserEncryptedForm, isBrowserEncryptedForm } from "../../modules/browser-encryption/index.js";
 import { validateReporterKey } from "../../modules/keys/index.js";
@@ -139,7 +139,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
               maxAge: CONFIRMATION_TTL_MS / 1000,
             });
             reply.header("cache-control", "no-store");
-            answer = redirect(asSent.length ? `${CONFIRMATION_PATH}?asSent=${asSent.map(([field]) => field).join(",")}` : CONFIRMATION_PATH);
+            answer = redirect(CONFIRMATION_PATH);
           }
         }
       } finally {
@@ -164,9 +164,8 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     const settings = await deps.settings.get();
     const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
     const due = computeDeadlines(report, settings).firstResponse;
-    // Named in the redirect by the form's own route; only known field names are shown.
-    const asSentParam = (request.query as Record<string, unknown> | undefined)?.asSent;
-    const asSent = typeof asSentParam === "string" ? TEXT_KEPT_AS_SENT.filter((field) => asSentParam.split(",").includes(field)).map((field) => REPORT_FIELD_LABELS[field].toLowerCase()) : [];
+    // The fields whose bytes were kept as sent, from the report's own files.
+    const asSent = labelsKeptAsSent(await listAttachmentsOfReport(db, report.id)).map((label) => label.toLowerCase());
     return sendPage(reply, 200, "report-received", {
       title: "Report received",
       asSent,
