@@ -263,6 +263,8 @@ export interface ReportFilter {
   sort?: ReportSort;
   limit: number;
   offset: number;
+  /** Newest first without words only: reports with a lower id (the next page after the one that ended with this id). The total ignores it. */
+  beforeId?: number;
 }
 
 export interface ReportList {
@@ -283,6 +285,7 @@ export const SEARCH_COUNT_CAP = 10_000;
 export async function listReports(db: Executor, filter: ReportFilter, countCap = SEARCH_COUNT_CAP): Promise<ReportList> {
   const kind = databaseKindOf(db);
   const words = filter.words ?? [];
+  if (filter.beforeId !== undefined && (words.length > 0 || filter.sort === "deadline")) throw new RangeError("beforeId pages only newest-first lists without words");
   if (kind === "sqlite" && words.length > 0) return searchReportsOnSqlite(db, filter, toFts5Query(words, { prefixLast: true }), countCap);
   // On SQLite a page is read along an index that serves its order and also holds the
   // filter columns: reports_next_deadline for the queue order, reports_newest (migration
@@ -309,9 +312,23 @@ export async function listReports(db: Executor, filter: ReportFilter, countCap =
         ? db
             .selectFrom("reports")
             .selectAll()
-            .where("id", "in", filtered(true).select("id").orderBy("id", "desc").limit(filter.limit).offset(filter.offset))
+            .where(
+              "id",
+              "in",
+              filtered(true)
+                .select("id")
+                .$if(filter.beforeId !== undefined, (qb) => qb.where("id", "<", filter.beforeId!))
+                .orderBy("id", "desc")
+                .limit(filter.limit)
+                .offset(filter.offset),
+            )
             .orderBy("id", "desc")
-        : filtered(false).selectAll().orderBy("id", "desc").limit(filter.limit).offset(filter.offset);
+        : filtered(false)
+            .selectAll()
+            .$if(filter.beforeId !== undefined, (qb) => qb.where("id", "<", filter.beforeId!))
+            .orderBy("id", "desc")
+            .limit(filter.limit)
+            .offset(filter.offset);
   // A search that matches a large share of a big database would spend most of its time
   // counting; past the cap the total is reported as "at least" instead.
   const counted =

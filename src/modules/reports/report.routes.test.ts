@@ -90,6 +90,34 @@ forEachDatabase((kind) => {
       expect(filtered.reports.map((r: { id: number }) => r.id)).toEqual([ids.vulnerability![0]]);
     });
 
+    it("pages newest first with `before` (the last id of the page), each report on exactly one page, with the filters", async () => {
+      const pages: number[][] = [];
+      let before: number | undefined;
+      for (;;) {
+        const body = (await list(`?limit=2${before === undefined ? "" : `&before=${before}`}`)).json();
+        // The total is that of the whole list, whichever page.
+        expect(body.total).toBe(6);
+        if (body.reports.length === 0) break;
+        pages.push(body.reports.map((r: { id: number }) => r.id));
+        before = pages.at(-1)!.at(-1);
+      }
+      expect(pages.map((p) => p.length)).toEqual([2, 2, 2]);
+      expect(pages.flat()).toEqual(Object.values(ids).flat().sort((a, b) => b - a));
+      const vulnerabilities = [...ids.vulnerability!].sort((a, b) => b - a);
+      const filtered = (await list(`?channel=vulnerability&before=${vulnerabilities[0]}`)).json();
+      expect(filtered.reports.map((r: { id: number }) => r.id)).toEqual(vulnerabilities.slice(1));
+    });
+
+    it("refuses `before` with the queue order or a search, and offsets past 10,000, saying what to do instead", async () => {
+      expect((await list("?sort=deadline&before=5")).json().error.fields.before).toBe("pages only the newest-first list without `q`");
+      expect((await list("?q=password&before=5")).json().error.fields.before).toBe("pages only the newest-first list without `q`");
+      expect((await list("?before=0")).json().error.fields).toHaveProperty("before");
+      expect((await list("?offset=10000")).statusCode).toBe(200);
+      const deep = await list("?offset=10001");
+      expect(deep.statusCode).toBe(400);
+      expect(deep.json().error.fields.offset).toBe("must be at most 10000: page further with `before` (newest first), or narrow the filters");
+    });
+
     it("refuses unknown filters and out-of-range paging with a 400 naming the field", async () => {
       const badState = await list("?state=new,closed");
       expect(badState.statusCode).toBe(400);

@@ -33,11 +33,11 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
     "/api/v1/reports",
     { preHandler: canRead, schema: { summary: "List reports", tags: ["reports"], security, querystring: listReportsQuery, response: { 200: reportListView, 400: errorView } } },
     async (request) => {
-      const { state, channel, owner, severity, q, sort, limit, offset } = request.query;
+      const { state, channel, owner, severity, q, sort, limit, offset, before } = request.query;
       const settings = await deps.settings.get();
       const ownerId = await resolveOwnerFilter(db, actorOf(memberOf(request)), owner);
       const words = q === undefined ? undefined : searchWords(q);
-      const { reports, total, totalIsExact } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset });
+      const { reports, total, totalIsExact } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset, ...(before !== undefined ? { beforeId: before } : {}) });
       const pauses = await readPausesOf(db, reports);
       return { reports: reports.map((r) => presentReportSummary(r, settings, pauses.get(r.id))), total, totalIsExact, limit, offset };
     },
