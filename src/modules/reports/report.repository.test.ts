@@ -161,6 +161,24 @@ forEachDatabase((kind) => {
         }
       }
     });
+
+    it("pages a newest-first listing by the last id of each page, every match once, with the total of the whole list", async () => {
+      for (const f of filters) {
+        const whole = expected(reports, { ...f, sort: "newest", limit: 10_000, offset: 0 }, 3);
+        const seen: number[] = [];
+        let beforeId: number | undefined;
+        for (;;) {
+          const got = await listReports(database.db, { ...f, sort: "newest", limit: 7, offset: 0, ...(beforeId === undefined ? {} : { beforeId }) });
+          expect(got.total, JSON.stringify(f)).toBe(whole.total);
+          if (got.reports.length === 0) break;
+          seen.push(...got.reports.map((r) => r.id));
+          beforeId = got.reports.at(-1)!.id;
+        }
+        expect(seen, JSON.stringify(f)).toEqual(whole.ids);
+      }
+      await expect(listReports(database.db, { sort: "deadline", limit: 5, offset: 0, beforeId: 10 })).rejects.toThrow(RangeError);
+      await expect(listReports(database.db, { words: searchWords("reset"), limit: 5, offset: 0, beforeId: 10 })).rejects.toThrow(RangeError);
+    });
   });
 });
 

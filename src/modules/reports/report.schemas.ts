@@ -102,7 +102,7 @@ export const listReportsQuery = z
       .positive()
       .optional()
       .describe(
-        "Newest first without `q` only: reports with an id below this one. To go through every report, pass the last id of each page as `before` for the next: each page costs the same, however deep.",
+        "Newest first without `q` only: reports with an id below this one. To go through every report, pass the last id of each page as `before` for the next: each page costs the same, however deep. `total` stays the total of the whole filtered list.",
       ),
   })
   .strict()

@@ -165,7 +165,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
     const due = computeDeadlines(report, settings).firstResponse;
     // The fields whose bytes were kept as sent, from the report's own files.
-    const asSent = labelsKeptAsSent(await listAttachmentsOfReport(db, report.id)).map((label) => label.toLowerCase());
+    const asSent = labelsKeptAsSent((await listAttachmentsOfReport(db, report.id)).filter((a) => a.messageId === null)).map((label) => label.toLowerCase());
     return sendPage(reply, 200, "report-received", {
       title: "Report received",
       asSent,
