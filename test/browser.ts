@@ -122,3 +122,34 @@ export async function wcagViolations(page: Page): Promise<Violation[]> {
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
   });
 }
+
+/** The report form's fields, by what a reporter reads next to them; one left out is not touched. */
+export interface ReportFormInput {
+  /** The channel's label (default "Vulnerability report"). */
+  kind?: string;
+  title: string;
+  description: string;
+  steps?: string;
+  impact?: string;
+  name: string;
+  email: string;
+  creditName?: string;
+  /** The answer to "Did you use AI tools?". */
+  aiUsed?: "Yes" | "No";
+}
+
+/** Fills the report form on `page` as a reporter would: by its labels. */
+export async function fillReportForm(page: Page, input: ReportFormInput): Promise<void> {
+  await page.getByLabel(input.kind ?? "Vulnerability report").check();
+  const fields: Array<[string, string | undefined]> = [
+    ["Title", input.title],
+    ["Description", input.description],
+    ["Steps to reproduce", input.steps],
+    ["Impact", input.impact],
+    ["Your name", input.name],
+    ["Your e-mail address", input.email],
+    ["Name to credit", input.creditName],
+  ];
+  for (const [label, value] of fields) if (value !== undefined) await page.getByLabel(label).fill(value);
+  if (input.aiUsed) await page.getByLabel(input.aiUsed, { exact: true }).check();
+}

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { nextTurn, slicesWithTurns } from "../../platform/db/slices.js";
 import type { Executor } from "../../platform/db/database.js";
 import type { MetricsReport } from "./metrics.js";
 import type { Channel, ReportState, Severity } from "../reports/index.js";
@@ -24,9 +24,9 @@ const SLICE_MS = 86_400_000;
  * What the metrics need of each report received from `since` (ISO) to `until`, of the
  * given channels, at most `pageSize` reports at a time. The window is walked a day at a
  * time: a day's ids come from the receipt index, then its reports are read by id, with a
- * turn of the event loop before each query, so that requests are answered while a busy
- * quarter is read (on SQLite every query settles at once; reading all 178,000 ids of a
- * quarter at once held the event loop for 90–150 ms).
+ * turn of the event loop between queries (`slicesWithTurns`), so that requests are answered
+ * while a busy quarter is read (reading all 178,000 ids of a quarter at once held the event
+ * loop for 90–150 ms).
  */
 export async function* pagesOfReportsReceivedSince(db: Executor, since: string, until: string, channels: readonly string[], pageSize: number): AsyncGenerator<MetricsReport[]> {
   const endMs = Date.parse(until);
@@ -40,12 +40,11 @@ export async function* pagesOfReportsReceivedSince(db: Executor, since: string, 
         .where("received_at", fromMs + SLICE_MS > endMs ? "<=" : "<", new Date(Math.min(fromMs + SLICE_MS, endMs)).toISOString())
         .execute()
     ).map((row) => row.id);
-    for (let start = 0; start < ids.length; start += pageSize) {
-      await nextTurn();
+    for await (const page of slicesWithTurns(ids, pageSize)) {
       const rows = await db
         .selectFrom("reports")
         .select([...METRICS_COLUMNS])
-        .where("id", "in", ids.slice(start, start + pageSize))
+        .where("id", "in", page)
         .where("channel", "in", [...channels])
         .execute();
       if (rows.length === 0) continue;

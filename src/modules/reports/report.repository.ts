@@ -1,5 +1,5 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from "kysely";
+import { slicesWithTurns } from "../../platform/db/slices.js";
 import type { Db, Executor } from "../../platform/db/database.js";
 import { insertRow } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
@@ -145,8 +145,7 @@ export type ReportClocks = Pick<Report, (typeof CLOCK_FIELDS)[number]> & { nextD
  * deadlines). The ids come from the index reports_state_channel alone, then each page's
  * clock columns (no text), so the cost grows with the reports swept and not with sorting
  * them. A report that has left these states since its id was read is left out. Between
- * pages the event loop takes a turn: on SQLite every query settles at once (the driver
- * is synchronous), so without it no request would be answered until the sweep ended.
+ * pages the event loop takes a turn (`slicesWithTurns`).
  */
 export async function* pagesOfReportClocks(
   db: Executor,
@@ -155,12 +154,11 @@ export async function* pagesOfReportClocks(
 ): AsyncGenerator<{ reports: ReportClocks[]; pauses: Map<number, PauseInterval[]> }> {
   if (filter.states.length === 0 || filter.channels.length === 0) return;
   const ids = (await db.selectFrom("reports").select("id").where("state", "in", filter.states).where("channel", "in", filter.channels).execute()).map((row) => row.id);
-  for (let start = 0; start < ids.length; start += pageSize) {
-    if (start > 0) await nextTurn();
+  for await (const page of slicesWithTurns(ids, pageSize)) {
     const rows = await db
       .selectFrom("reports")
       .select([...CLOCK_FIELDS.map((field) => COLUMN_OF[field]), "next_deadline_at"])
-      .where("id", "in", ids.slice(start, start + pageSize))
+      .where("id", "in", page)
       .orderBy("id")
       .execute();
     const reports = rows

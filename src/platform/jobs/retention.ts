@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { nextTurn } from "../db/slices.js";
 import type { Db } from "../db/database.js";
 import { deleteDoneJobsFinishedBefore } from "./outbox.repository.js";
 

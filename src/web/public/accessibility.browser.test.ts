@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, wcagViolations, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, wcagViolations, type ServedShield } from "../../../test/browser.js";
 import { importHallOfFame } from "../../modules/hall-of-fame/index.js";
 import { importPolicy } from "../../modules/policy/index.js";
 import { updateSetting } from "../../modules/settings/index.js";
@@ -56,11 +56,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
       "the confirmation",
       async (page) => {
         await page.goto(`${served.baseUrl}/security/report`);
-        await page.getByLabel("Vulnerability report").check();
-        await page.getByLabel("Title").fill("Stored XSS in the profile");
-        await page.getByLabel("Description").fill("The name field is not escaped.");
-        await page.getByLabel("Your name").fill("Ada");
-        await page.getByLabel("Your e-mail address").fill("ada@example.org");
+        await fillReportForm(page, { title: "Stored XSS in the profile", description: "The name field is not escaped.", name: "Ada", email: "ada@example.org" });
         await page.getByRole("button", { name: "Send report" }).click();
         await page.waitForURL(`${served.baseUrl}/security/report/received`);
       },

@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PNG } from "../../../test/attachment-fixtures.js";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
 
 const XSS = {
   title: `<script>alert("title")</script><img src=x onerror=alert("img")>`,
@@ -27,14 +27,15 @@ describeInBrowser("the public site in Chromium", () => {
   /** As a reporter would: the form, by its labels. */
   async function fillReport(page: Page, title: string) {
     await page.goto(`${served.baseUrl}/security/report`);
-    await page.getByLabel("Vulnerability report").check();
-    await page.getByLabel("Title").fill(title);
-    await page.getByLabel("Description").fill("The name field is rendered without escaping.\n\n1. Set your name\n2. Open the profile");
-    await page.getByLabel("Steps to reproduce").fill("Open /profile");
-    await page.getByLabel("Your name").fill("Ada Researcher");
-    await page.getByLabel("Your e-mail address").fill("ada@example.org");
-    await page.getByLabel("Name to credit").fill("Ada R.");
-    await page.getByLabel("No", { exact: true }).check();
+    await fillReportForm(page, {
+      title,
+      description: "The name field is rendered without escaping.\n\n1. Set your name\n2. Open the profile",
+      steps: "Open /profile",
+      name: "Ada Researcher",
+      email: "ada@example.org",
+      creditName: "Ada R.",
+      aiUsed: "No",
+    });
   }
 
   async function reportAndReply(javaScriptEnabled: boolean) {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
 import { GnuPG } from "../../../test/gnupg.js";
 
 const CHECKBOX = "Encrypt my report in the browser before sending";
@@ -36,12 +36,7 @@ describeInBrowser("encrypting the report form in Chromium", () => {
 
   async function fillReport(page: Page, title: string) {
     await page.goto(`${served.baseUrl}/security/report`);
-    await page.getByLabel("Vulnerability report").check();
-    await page.getByLabel("Title").fill(title);
-    await page.getByLabel("Description").fill(DESCRIPTION);
-    await page.getByLabel("Impact").fill(IMPACT);
-    await page.getByLabel("Your name").fill("Grace Reporter");
-    await page.getByLabel("Your e-mail address").fill("grace@example.org");
+    await fillReportForm(page, { title, description: DESCRIPTION, impact: IMPACT, name: "Grace Reporter", email: "grace@example.org" });
   }
 
   it("encrypts description, impact and file before they leave the browser; GnuPG with the team key reads them", async () => {

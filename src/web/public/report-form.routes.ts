@@ -11,7 +11,7 @@ import { DomainError } from "../../shared/errors.js";
 import { NOT_UTF8_AGAIN, readMultipartForm } from "./multipart-form.js";
 import { csrfFailure, page, redirect, sendAnswer, sendPage, type Answer } from "./page-reply.js";
 import type { PublicSiteDeps } from "./public-site.plugin.js";
-import { emptyReportForm, readReportForm, REPORT_FIELD_LABELS, REPORT_FORM_FIELDS, TEXT_KEPT_AS_SENT, toSubmission, type FormErrors, type ReportFormField, type ReportFormValues } from "./report-form.js";
+import { emptyReportForm, isOtherAssetChosen, readReportForm, REPORT_FIELD_LABELS, REPORT_FORM_FIELDS, TEXT_KEPT_AS_SENT, toSubmission, type FormErrors, type ReportFormField, type ReportFormValues } from "./report-form.js";
 
 /** Holds the one-time confirmation id between the form's POST and the confirmation page: never in a URL. */
 const CONFIRMATION_COOKIE = "shield_confirmation";
@@ -119,7 +119,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
             if (problem) errors.reporterPgpKey = problem;
           }
           // An "other" asset typed but not chosen is not part of the report.
-          const asSent = [...form.asSent].filter(([field]) => field !== "assetOther" || settings.assets.length === 0 || values.asset === "other");
+          const asSent = [...form.asSent].filter(([field]) => field !== "assetOther" || isOtherAssetChosen(values, settings.assets));
           if (!submission.ok || Object.keys(errors).length) {
             // The bytes that were not UTF-8 are not kept with a refused form: say so, or sending it again would store the � silently.
             for (const [field] of asSent) errors[field as keyof FormErrors] ??= NOT_UTF8_AGAIN;

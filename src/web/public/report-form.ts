@@ -83,6 +83,11 @@ const optional = (value: string): string | undefined => (value === "" ? undefine
 
 export type FormErrors = Partial<Record<ReportFormField | "attachments", string>>;
 
+/** Whether the typed "other asset" is the report's asset: chosen, or no list to choose from. */
+export function isOtherAssetChosen(values: Pick<ReportFormValues, "asset">, assets: readonly string[]): boolean {
+  return assets.length === 0 || values.asset === "other";
+}
+
 /**
  * Turns the form into the API's submission, or says per field what is wrong.
  * Optional fields left empty are absent; text is otherwise passed on exactly as typed.
@@ -91,7 +96,7 @@ export function toSubmission(values: ReportFormValues, assets: readonly string[]
   const errors: FormErrors = {};
 
   let asset: string | undefined;
-  const otherChosen = assets.length === 0 || values.asset === "other";
+  const otherChosen = isOtherAssetChosen(values, assets);
   if (otherChosen) asset = optional(values.assetOther);
   else if (values.asset === "") asset = undefined;
   else if (assets.includes(values.asset)) asset = values.asset;

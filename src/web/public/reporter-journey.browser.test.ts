@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeInBrowser, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
+import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, type ServedShield } from "../../../test/browser.js";
 import { parseHtml } from "../../../test/html.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 import { cookiesFrom, csrfTokenIn, multipart, reportFormParts, type FormPart } from "../../../test/web-forms.js";
@@ -61,14 +61,15 @@ describeInBrowser("a reporter's whole journey in Chromium", () => {
       await page.waitForURL(`${served.baseUrl}/security/report`);
 
       // 2. The form, by its labels.
-      await page.getByLabel("Vulnerability report").check();
-      await page.getByLabel("Title").fill(title);
-      await page.getByLabel("Description").fill("The name field is rendered without escaping.");
-      await page.getByLabel("Steps to reproduce").fill("1. Set your name to <b>x</b>\n2. Open /profile");
-      await page.getByLabel("Your name").fill("Ada Researcher");
-      await page.getByLabel("Your e-mail address").fill(email);
-      await page.getByLabel("Name to credit").fill("Ada R.");
-      await page.getByLabel("No", { exact: true }).check();
+      await fillReportForm(page, {
+        title,
+        description: "The name field is rendered without escaping.",
+        steps: "1. Set your name to <b>x</b>\n2. Open /profile",
+        name: "Ada Researcher",
+        email,
+        creditName: "Ada R.",
+        aiUsed: "No",
+      });
       await page.getByRole("button", { name: "Send report" }).click();
       await page.waitForURL(`${served.baseUrl}/security/report/received`);
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Thank you, we have your report");
