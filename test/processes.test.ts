@@ -180,7 +180,13 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one P
     expect([...receiptsFor.entries()].filter(([, count]) => count !== 1)).toEqual([]);
 
     // Both workers took part; otherwise this would prove nothing about sharing the queue.
-    const receiptsSentBy = servers.map((s) => s.stdout().split("\n").filter((line) => line.includes('"msg":"job done"') && line.includes('"kind":"mail.receipt"')).length);
+    // A worker logs a job after the commit that marks it done, and the log line crosses a
+    // pipe: wait until the lines are all here (or more than one process claims a job).
+    const logged = () => servers.map((s) => s.stdout().split("\n").filter((line) => line.includes('"msg":"job done"') && line.includes('"kind":"mail.receipt"')).length);
+    const receiptsSentBy = await waitFor("each process's log of the receipts it sent", () => {
+      const counts = logged();
+      return counts[0]! + counts[1]! >= ids.length ? counts : undefined;
+    });
     expect(receiptsSentBy[0]! + receiptsSentBy[1]!).toBe(ids.length);
     expect(receiptsSentBy.every((n) => n > 0)).toBe(true);
     for (const server of servers) expect(await server.stop()).toEqual({ code: 0, signal: null });
