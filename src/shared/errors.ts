@@ -18,6 +18,15 @@ export class DomainError extends Error {
 
 export const ValidationError = (message: string, fields: Record<string, string> = {}) =>
   new DomainError("validation_failed", "invalid", message, fields);
+
+/** The one sentence above field errors, naming the fields: "Please correct this field: amount." */
+export function describeFieldProblems(fields: Record<string, string>): string {
+  const names = Object.keys(fields);
+  return `Please correct ${names.length === 1 ? "this field" : "these fields"}: ${names.join(", ")}.`;
+}
+
+/** Input refused field by field (the API's `fields`, a form's errors next to its inputs). */
+export const FieldsRefusedError = (fields: Record<string, string>) => ValidationError(describeFieldProblems(fields), fields);
 export const UnauthenticatedError = (message = "A valid API token is required: Authorization: Bearer <token>.") =>
   new DomainError("unauthenticated", "unauthenticated", message);
 export const ForbiddenError = (message = "Your role does not allow this.") => new DomainError("forbidden", "forbidden", message);

@@ -1,10 +1,10 @@
 import { describeKey, PgpError, readOneKey } from "../../platform/crypto/openpgp.js";
-import { ValidationError } from "../../shared/errors.js";
+import { FieldsRefusedError } from "../../shared/errors.js";
 import { KEY_UNREADABLE, PRIVATE_KEY_SENT, problemWithReporterKey } from "./keys.js";
 
 const FIELD = "reporter.pgpKey";
 
-const refuse = (problem: string) => ValidationError(`Please correct this field: ${FIELD}.`, { [FIELD]: problem });
+const refuse = (problem: string) => FieldsRefusedError({ [FIELD]: problem });
 
 /**
  * Checks a key a reporter gave us before anything is stored: one ASCII-armoured public

@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { ReportsTable } from "../../platform/db/schema.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
-import { DomainError, ReportNotFoundError, ValidationError } from "../../shared/errors.js";
+import { DomainError, FieldsRefusedError, ReportNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail } from "../people/index.js";
 import {
@@ -32,11 +32,6 @@ import { applyBountyChange, checkUpstreamReference, decideSeverity, diffFields, 
 
 const UpstreamNotFoundError = (reportId: number, upstreamId: number) =>
   new DomainError("upstream_not_found", "not_found", `Report ${reportId} has no upstream ${upstreamId}.`);
-
-function describeProblems(problems: Record<string, string>): string {
-  const names = Object.keys(problems);
-  return `Please correct ${names.length === 1 ? "this field" : "these fields"}: ${names.join(", ")}.`;
-}
 
 function scoreVector(version: CvssVersion, vector: string, field: string, problems: Record<string, string>): CvssDetails | null {
   try {
@@ -95,7 +90,7 @@ export async function updateReportTriage(db: Db, clock: Clock, settings: Setting
 
     const bountyChange = applyBountyChange(current.bounty, patch.bounty ?? {}, settings.bountyTable.currency, now);
     Object.assign(problems, bountyChange.problems);
-    if (Object.keys(problems).length) throw ValidationError(describeProblems(problems), problems);
+    if (Object.keys(problems).length) throw FieldsRefusedError(problems);
     const bounty = bountyChange.bounty;
 
     const asset = patch.asset === undefined ? row.asset : patch.asset;
@@ -224,7 +219,7 @@ export async function postTeamMessage(
 
 function checkReference(reference: string | null | undefined): void {
   const problem = reference ? checkUpstreamReference(reference) : null;
-  if (problem) throw ValidationError(describeProblems({ reference: problem }), { reference: problem });
+  if (problem) throw FieldsRefusedError({ reference: problem });
 }
 
 const upstreamSnapshot = (u: Pick<Upstream, "project" | "contact" | "reference" | "status" | "embargoUntil">) => ({

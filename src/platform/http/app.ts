@@ -14,7 +14,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import { DomainError, type ErrorKind } from "../../shared/errors.js";
+import { DomainError, describeFieldProblems, type ErrorKind } from "../../shared/errors.js";
 
 export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -70,10 +70,7 @@ function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyR
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const fields = fieldsOf(error);
-    const names = Object.keys(fields);
-    return reply.code(400).send({
-      error: { code: "validation_failed", message: `Please correct ${names.length === 1 ? "this field" : "these fields"}: ${names.join(", ")}.`, fields },
-    } satisfies ErrorBody);
+    return reply.code(400).send({ error: { code: "validation_failed", message: describeFieldProblems(fields), fields } } satisfies ErrorBody);
   }
   if (isResponseSerializationError(error)) {
     request.log.error({ err: error, issues: error.cause.issues }, "response did not match its schema");

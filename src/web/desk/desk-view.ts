@@ -1,4 +1,3 @@
-import type { z } from "zod";
 import type { AuditEvent } from "../../modules/audit/index.js";
 import type { TeamMember } from "../../modules/people/index.js";
 import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
@@ -184,29 +183,4 @@ export function presentAuditEvent(event: AuditEvent): { seq: number; at: string;
     details = event.data;
   }
   return { seq: event.seq, at: event.at, actor: event.actor.replace(/^user:\d+:/, ""), action: event.action, details: details.slice(0, 2000) };
-}
-
-/** Field errors of a zod parse, named by the form's field names (`bounty.amount` → `amount`). */
-export function fieldErrorsOf(error: z.ZodError, rename: Record<string, string> = {}): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) {
-    const path = issue.path.join(".");
-    const name = rename[path] ?? (path || "form");
-    fields[name] ??= issue.message;
-  }
-  return fields;
-}
-
-/** An optional form value: empty means "none". */
-export function orNull(value: string): string | null {
-  const trimmed = value.trim();
-  return trimmed === "" ? null : trimmed;
-}
-
-/** A date input (YYYY-MM-DD) as the instant the API stores: midnight UTC. */
-export function dateToInstant(value: string): string | null | { invalid: string } {
-  const trimmed = value.trim();
-  if (trimmed === "") return null;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(trimmed) || Number.isNaN(Date.parse(`${trimmed}T00:00:00Z`))) return { invalid: "must be a date YYYY-MM-DD" };
-  return `${trimmed}T00:00:00Z`;
 }

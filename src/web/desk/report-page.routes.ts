@@ -1,0 +1,155 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { HttpApp } from "../../platform/http/app.js";
+import { renderMarkdown } from "../../platform/markdown/markdown.js";
+import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
+import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audit/index.js";
+import { requireSession, sessionOf } from "../../modules/auth/index.js";
+import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
+import { actorOf, hasPermission } from "../../modules/people/index.js";
+import { CHANNEL_LABELS, CLOSING_STATES, SEVERITIES, TRANSITIONS, UPSTREAM_STATUSES, readReportAsTeam, suggestBounty, type ReportState } from "../../modules/reports/index.js";
+import { readPauses } from "../../modules/sla/index.js";
+import { CWE_VERSION, findSimilarReports, listCvssMetrics, searchCwe } from "../../modules/triage/index.js";
+import { formField, sendPage } from "../team/team-pages.js";
+import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";
+import { STATE_LABELS, UPSTREAM_STATUS_LABELS, presentAuditEvent, presentClocks } from "./desk-view.js";
+
+const attachmentParams = idParams.extend({ attachmentId: z.coerce.number().int().positive() });
+
+/** Audit events shown on a report page unless all are asked for. */
+const AUDIT_TRAIL_SHOWN = 100;
+
+/** What a successful action says at the top of the page (`?done=…`). */
+const NOTICES: Record<string, string> = {
+  reply: "Your reply is saved and on its way to the reporter.",
+  note: "Your internal note is saved. The reporter does not see it.",
+  transition: "The report's state is changed.",
+  assessment: "The assessment is saved.",
+  owner: "The owner is changed.",
+  bounty: "The bounty is saved.",
+  upstream: "The upstream is saved.",
+  "upstream-removed": "The upstream is removed.",
+};
+
+/** A refused action: the page again, with the errors and the input kept at the form that failed. */
+export interface FormProblem {
+  /** Which form on the page failed: its errors and kept input are shown there. */
+  form: string;
+  fields: Record<string, string>;
+  message: string;
+  values: Record<string, string>;
+  status: number;
+}
+
+/**
+ * The report page (`/desk/reports/:id`) with everything its forms need, its attachments
+ * and the CWE search of its triage form.
+ */
+export function registerReportPage(app: HttpApp, ctx: DeskContext): void {
+  const reader = requireSession(ctx.auth, "reports:read");
+
+  app.get("/desk/reports/:id", { schema: { hide: true, params: idParams }, preHandler: reader }, async (request, reply) => {
+    const { id } = request.params as z.infer<typeof idParams>;
+    return sendReportPage(ctx, request, reply, id);
+  });
+
+  app.get("/desk/reports/:id/attachments/:attachmentId", { schema: { hide: true, params: attachmentParams }, preHandler: reader }, async (request, reply) => {
+    const { id, attachmentId } = request.params as z.infer<typeof attachmentParams>;
+    const decrypted = (request.query as Record<string, unknown> | undefined)?.decrypted === "1" && ctx.keyring !== undefined;
+    const opened = await openAttachmentAsTeam(ctx.db, ctx.clock, actorOf(sessionOf(request).member), ctx.blobs, id, attachmentId, { decrypted });
+    return sendOpenedAttachment(reply, opened, decrypted ? ctx.keyring : undefined);
+  });
+
+  /** The CWE search of the triage form's script (JSON, same session as the page). */
+  app.get("/desk/cwe", { schema: { hide: true }, preHandler: reader }, async (request, reply) => {
+    const q = formField(request.query, "q", 200).trim();
+    const weaknesses = q ? searchCwe(q, 20).map((w) => ({ id: w.id, name: w.name })) : [];
+    return reply.header("cache-control", "no-store").send({ version: CWE_VERSION, weaknesses });
+  });
+}
+
+/** Answers the report page; with a problem, at its status with the refused form's errors and input. */
+export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, reply: FastifyReply, id: number, problem?: FormProblem): Promise<FastifyReply> {
+  const { db, clock, rendered } = ctx;
+  const { member } = sessionOf(request);
+  const settings = await ctx.settings.get();
+  const { report, messages, details } = await readReportAsTeam(db, clock, actorOf(member), id);
+  // Encrypted in the reporter's browser: shown decrypted with the team key (audited), or,
+  // should that fail, as the ciphertext it is, with the reason.
+  const encryption = ctx.keyring ? await decryptReportForTeam(db, clock, ctx.keyring, actorOf(member), report) : undefined;
+  const readable = encryption?.decrypted ?? report;
+  // Text decrypted for this view is rendered and forgotten; stored clear text is kept rendered.
+  const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
+  // The audit trail: the latest events, or all of them when asked (every view of the report is one).
+  const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
+  const [attachments, trail, pauses, similar, members] = await Promise.all([
+    listAttachmentsOfReport(db, id),
+    wholeTrail
+      ? listAuditEventsFor(db, "report", String(id)).then((events) => ({ events, total: events.length }))
+      : listLatestAuditEventsFor(db, "report", String(id), AUDIT_TRAIL_SHOWN),
+    readPauses(db, report),
+    findSimilarReports(db, id),
+    listDeskMembers(db),
+  ]);
+  const now = clock.now();
+  const clocks = presentClocks(report, settings, now, pauses);
+  const canWrite = hasPermission(member.role, "reports:write");
+  const allowed = new Set<ReportState>(TRANSITIONS[report.state]);
+  const done = (request.query as Record<string, unknown> | undefined)?.done;
+  const authorOf = (m: (typeof messages)[number]) =>
+    m.authorKind === "reporter" ? `${report.reporterName} (reporter)` : m.authorKind === "system" ? "Shield" : (members.all.get(m.authorUserId ?? -1)?.name ?? "Team");
+  return sendPage(
+    reply,
+    "desk-report",
+    {
+      title: `Report ${report.id}`,
+      csrf: reply.generateCsrf(),
+      member,
+      canWrite,
+      notice: typeof done === "string" ? NOTICES[done] : undefined,
+      problem: problem ?? null,
+      report,
+      stateLabel: STATE_LABELS[report.state],
+      channelLabel: CHANNEL_LABELS[report.channel],
+      details,
+      ownerName: report.ownerId == null ? null : (members.all.get(report.ownerId)?.name ?? details.ownerEmail),
+      encryption: encryption ?? null,
+      html: {
+        description: markdownOfReport(readable.description ?? ""),
+        steps: readable.steps ? markdownOfReport(readable.steps) : null,
+        impact: readable.impact ? markdownOfReport(readable.impact) : null,
+      },
+      messages: messages.map((m) => ({ ...m, author: authorOf(m), html: rendered.render(m.body) })),
+      attachments: attachments.map((a) => ({
+        ...a,
+        sizeText: describeBytes(a.size),
+        href: `/desk/reports/${id}/attachments/${a.id}`,
+        decryptedHref: a.browserEncrypted && ctx.keyring ? `/desk/reports/${id}/attachments/${a.id}?decrypted=1` : null,
+        decryptedName: a.browserEncrypted ? decryptedFilename(a.filename) : null,
+      })),
+      clocks: [clocks.firstResponse, clocks.triage, clocks.resolution].filter((c) => c !== null),
+      audit: trail.events.map(presentAuditEvent),
+      auditTotal: trail.total,
+      similar,
+      owners: members.owners,
+      canned: settings.cannedResponses,
+      suggestedBounty: suggestBounty(report.severity, settings),
+      bountyCurrency: details.bounty.currency ?? settings.bountyTable.currency,
+      can: {
+        acknowledge: allowed.has("acknowledged"),
+        needsInfo: allowed.has("needs_info"),
+        triage: allowed.has("triaged"),
+        resolve: allowed.has("resolved"),
+        duplicate: allowed.has("duplicate"),
+        close: CLOSING_STATES.filter((s) => s !== "duplicate" && s !== "routed_to_support" && allowed.has(s)),
+        routeToSupport: allowed.has("routed_to_support"),
+      },
+      closeLabels: STATE_LABELS,
+      severities: SEVERITIES,
+      upstreamStatuses: UPSTREAM_STATUSES.map((s) => ({ value: s, label: UPSTREAM_STATUS_LABELS[s] })),
+      cvss: { "3.1": listCvssMetrics("3.1").filter((m) => m.mandatory), "4.0": listCvssMetrics("4.0").filter((m) => m.mandatory) },
+      cweVersion: CWE_VERSION,
+    },
+    problem?.status ?? 200,
+  );
+}
