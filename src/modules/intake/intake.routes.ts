@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { submitReportBody, submitReportResponse } from "../reports/report.schemas.js";
 import { describeDuration, type SettingsCache } from "../settings/index.js";
-import { computeDeadlines } from "../sla/index.js";
+import { firstResponsePromise } from "../sla/index.js";
 import { submitReport, trackingUrlFor } from "./intake.service.js";
 
 export interface IntakeRouteDeps {
@@ -33,7 +33,7 @@ export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void 
       const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api");
       deps.onSubmitted();
       const settings = await deps.settings.get();
-      const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
+      const promise = firstResponsePromise(report, settings, deps.clock.now());
       request.log.info({ report: report.id, channel: report.channel }, "report received");
       return reply.code(201).send({
         id: report.id,
@@ -41,8 +41,8 @@ export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void 
         state: report.state,
         channel: report.channel,
         receivedAt: report.receivedAt,
-        firstResponseDue: computeDeadlines(report, settings).firstResponse,
-        firstResponseTarget: target == null ? null : describeDuration(target),
+        firstResponseDue: promise.dueAt,
+        firstResponseTarget: promise.minutes == null ? null : describeDuration(promise.minutes),
       });
     },
   );

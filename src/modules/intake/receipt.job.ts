@@ -4,7 +4,7 @@ import type { Mailer } from "../../platform/mail/mailer.js";
 import { CHANNEL_LABELS, findReport, subjectSafe } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
 import { describeDuration, loadSettings } from "../settings/index.js";
-import { computeDeadlines } from "../sla/index.js";
+import { firstResponsePromise } from "../sla/index.js";
 import { trackingUrlFor } from "./intake.service.js";
 
 export interface MailJobDeps {
@@ -27,10 +27,9 @@ export function createReceiptJob(deps: MailJobDeps): JobHandler {
     if (!report) throw new Error(`report ${reportId} is gone`);
     if (!token) throw new Error("the tracking token was already dropped; the receipt cannot be sent again");
     const settings = await loadSettings(deps.db);
-    const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
-    const due = computeDeadlines(report, settings).firstResponse;
-    const promise = target && due
-      ? `A person from the security team will answer you within ${describeDuration(target)} (by ${formatUtc(due)}).`
+    const { minutes, dueAt } = firstResponsePromise(report, settings, new Date());
+    const promise = minutes && dueAt
+      ? `A person from the security team will answer you within ${describeDuration(minutes)} (by ${formatUtc(dueAt)}).`
       : "A person from the security team will answer you as soon as possible.";
     const text = [
       `Hello ${report.reporterName},`,

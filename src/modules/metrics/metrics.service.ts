@@ -1,14 +1,13 @@
 import type { Logger } from "pino";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
-import { CHANNELS, TRACKED_CHANNELS } from "../reports/index.js";
+import { CHANNELS, OPEN_STATES, TRACKED_CHANNELS } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import { readPausesOf, serviceLevelBasisOf } from "../sla/index.js";
 import { MetricsTally, metricsWindowStart, type MetricsSummary } from "./metrics.js";
 import { claimMetricsRefresh, countJobsByState, countReportsByStateAndChannel, pagesOfReportsReceivedSince, readMetricsSnapshot, storeMetricsSnapshot } from "./metrics.repository.js";
 import type { OperationalCounts } from "./prometheus.js";
 
-const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const;
 const JOB_STATES = ["pending", "running", "done", "dead"] as const;
 const PAGE_SIZE = 500;
 

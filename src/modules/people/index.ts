@@ -1,4 +1,4 @@
-export { hasPermission, ROLES, normalizeEmail, type Permission, type Role, type TeamMember } from "./people.js";
+export { hasPermission, mayOwnReports, ROLES, normalizeEmail, type Permission, type Role, type TeamMember } from "./people.js";
 export { actorOf, addTeamMember, authenticateBearer, createApiToken, requirePermission, revokeMemberTokens, listUsers, countUsers, findUserByEmail, type AuthenticatedMember } from "./people.service.js";
 export { findUserById } from "./people.repository.js";
 export { requireTeam, memberOf } from "./auth.hook.js";

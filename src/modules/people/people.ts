@@ -24,6 +24,14 @@ export interface TeamMember {
   disabledAt: string | null;
 }
 
+/**
+ * Whether a member may own reports: an enabled triager or admin. They are also the team
+ * that hears of reports (new reports, alerts, pages).
+ */
+export function mayOwnReports(member: Pick<TeamMember, "role" | "disabledAt">): boolean {
+  return member.disabledAt == null && hasPermission(member.role, "reports:write");
+}
+
 /** API tokens are recognisable in logs and secret scanners by their prefix. */
 export const TOKEN_PREFIX = "shd_";
 

@@ -5,19 +5,17 @@ import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import type { Db, Executor } from "../../platform/db/database.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
-import { DomainError, IllegalTransitionError } from "../../shared/errors.js";
+import { DomainError } from "../../shared/errors.js";
 import { recordAttachments, storeUploads, listAttachmentsOfReport, type AcceptedUpload, type Attachment } from "../attachments/index.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { ENCRYPTED_CONTENT_TYPE, markBrowserEncrypted } from "../browser-encryption/index.js";
 import { notifyOwnerOfReporterReply } from "../notifications/index.js";
 import { submitReport } from "../intake/index.js";
 import {
-  applyTransition,
-  checkTransition,
   findReportByTrackingHash,
   insertMessage,
   listMessages,
-  recordTransition,
+  moveReport,
   updateReportIfState,
   type Message,
   type Report,
@@ -25,7 +23,7 @@ import {
   type SubmitReportBody,
 } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
-import { computeDeadlines, type Deadlines } from "../sla/index.js";
+import { computeDeadlines, firstResponsePromise, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
 import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./portal.js";
 import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./portal.repository.js";
 
@@ -47,6 +45,7 @@ export interface ReporterView {
   messages: Message[];
   attachments: Attachment[];
   deadlines: Deadlines;
+  firstResponse: FirstResponsePromise;
   escalation: EscalationCheck;
   lastEscalatedAt: string | null;
 }
@@ -67,8 +66,9 @@ export async function findReportForReporter(db: Db, clock: Clock, settings: Sett
     listAttachmentsOfReport(db, report.id),
     readLastEscalation(db, report.id),
   ]);
-  const deadlines = computeDeadlines(report, settings);
-  return { report, messages, attachments, deadlines, lastEscalatedAt, escalation: checkEscalation(report, deadlines, lastEscalatedAt, clock.now()) };
+  const now = clock.now();
+  const deadlines = computeDeadlines(report, settings, now);
+  return { report, messages, attachments, deadlines, firstResponse: firstResponsePromise(report, settings, now), lastEscalatedAt, escalation: checkEscalation(report, deadlines, lastEscalatedAt, clock.now()) };
 }
 
 /**
@@ -170,21 +170,7 @@ export async function replyAsReporter(
     let updated = report;
     const resumedTo = stateAfterReporterReply(report);
     if (resumedTo) {
-      const transition = { to: resumedTo };
-      const check = checkTransition(report, transition);
-      if (!check.ok) throw IllegalTransitionError(report.state, resumedTo, check.why);
-      const changes = applyTransition(report, transition, now);
-      if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
-        throw IllegalTransitionError(report.state, resumedTo, "the team changed the report at the same moment; send your answer again.");
-      }
-      updated = { ...report, ...changes } as Report;
-      await recordTransition(
-        tx,
-        { kind: "reporter" },
-        report.id,
-        { from: report.state, to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, pausedMs: updated.pausedMs },
-        at,
-      );
+      ({ report: updated } = await moveReport(tx, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
     } else {
       await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
     }

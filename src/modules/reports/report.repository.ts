@@ -10,7 +10,7 @@ import type { PauseInterval } from "../sla/sla.js";
 import { computeNextDeadline, deadlineBasisOf } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
-import { arrivingReport, CHANNELS, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
+import { arrivingReport, CHANNELS, OPEN_STATES, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
 
 type ReportRow = Selectable<ReportsTable>;
 
@@ -204,7 +204,8 @@ export async function refreshNextDeadline(db: Executor, id: number, settings: Se
   if (row) await storeNextDeadline(db, row, settings);
 }
 
-const OPEN_WITH_CLOCKS: ReportState[] = ["new", "acknowledged", "triaged"];
+/** Open reports whose clocks run: a report waiting for its reporter has no next deadline. */
+const OPEN_WITH_CLOCKS = OPEN_STATES.filter((state) => state !== "needs_info");
 
 const recomputing = new WeakMap<Db, Promise<{ recomputed: number }>>();
 

@@ -213,6 +213,27 @@ forEachDatabase((kind) => {
       expect(await updateJobsOf(id)).toHaveLength(0);
     });
 
+    it("refuses to ask the reporter for information without saying what is needed, and mails nobody", async () => {
+      const { id } = await submit();
+      expect((await move(id, { to: "acknowledged", reason: "mine" })).statusCode).toBe(200);
+      const jobsBefore = (await updateJobsOf(id)).length;
+      const response = await move(id, { to: "needs_info", reason: "unclear" });
+      expect(response.statusCode).toBe(409);
+      expect(response.json().error).toEqual({
+        code: "illegal_transition",
+        message: "A report cannot go from acknowledged to needs_info: say what you need from the reporter (message): they are asked to answer it.",
+      });
+      // A blank message is refused at the edge.
+      expect((await move(id, { to: "needs_info", reason: "unclear", message: "  " })).statusCode).toBe(400);
+      const row = await shield.database.db.selectFrom("reports").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ state: "acknowledged", needs_info_since: null });
+      expect(await updateJobsOf(id)).toHaveLength(jobsBefore);
+      const asked = await move(id, { to: "needs_info", reason: "unclear", message: "Which version do you run?" });
+      expect(asked.statusCode).toBe(200);
+      expect(asked.json()).toMatchObject({ state: "needs_info" });
+      expect(await updateJobsOf(id)).toHaveLength(jobsBefore + 1);
+    });
+
     it("refuses to triage without a severity, to disclose without an advisory, and a duplicate of itself", async () => {
       const { id } = await submit();
       expect((await move(id, { to: "acknowledged", reason: "mine" })).statusCode).toBe(200);

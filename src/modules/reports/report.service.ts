@@ -4,9 +4,9 @@ import { SUPPORT_FORWARD_JOB } from "./support-forward.job.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
-import { findUserByEmail } from "../people/index.js";
+import { findUserByEmail, mayOwnReports } from "../people/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { applyTransition, checkTransition, concernsReporter, isClosingState, REPORT_TRANSITIONED, type Report, type ReportState } from "./report.js";
+import { applyTransition, checkTransition, isClosingState, LIFECYCLE, REPORT_TRANSITIONED, type Report, type ReportState, type TransitionInput } from "./report.js";
 import type { ReportDetails } from "./report-details.js";
 import {
   findReport,
@@ -79,9 +79,76 @@ export async function resolveOwnerFilter(db: Db, actor: Actor, owner: string | u
   return user.id;
 }
 
+/** A move of a report, as its caller asks for it (see `moveReport`). */
+export interface MoveInput extends TransitionInput {
+  /** Why, for the audit log. */
+  reason: string;
+  /**
+   * A message already stored that goes with the move (the reply that acknowledges a report,
+   * the reporter's answer); otherwise `message`, when given, is stored as the team's.
+   */
+  messageId?: number;
+  at: Date;
+}
+
 /**
- * Moves a report along its lifecycle, with who and why in the audit log, and tells the
- * reporter through the outbox when the change concerns them.
+ * The one way a report changes state, inside the caller's transaction: checked against
+ * the lifecycle table, applied only if nobody moved the report meanwhile, with its message
+ * to the reporter, its audit event (who, why, from, to), and what the table says follows
+ * (the reporter's update mail unless they made the move themselves, the hand-over to
+ * support).
+ * @throws IllegalTransitionError (409)
+ */
+export async function moveReport(tx: Tx, actor: Actor, report: Report, input: MoveInput): Promise<{ report: Report; messageId: number | null }> {
+  const check = checkTransition(report, input);
+  if (!check.ok) throw IllegalTransitionError(report.state, input.to, check.why);
+  const at = input.at.toISOString();
+  const changes = applyTransition(report, input, input.at);
+  if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
+    const why = actor.kind === "reporter" ? "the team changed the report at the same moment; send your answer again." : "someone else changed the report at the same moment; reload and try again.";
+    throw IllegalTransitionError(report.state, input.to, why);
+  }
+  const updated = { ...report, ...changes } as Report;
+  const rule = LIFECYCLE[input.to];
+  let messageId = input.messageId ?? null;
+  if (messageId == null && input.message && rule.tellsReporter) {
+    const stored = await insertMessage(tx, {
+      reportId: report.id,
+      authorKind: "team",
+      authorUserId: actor.kind === "user" ? actor.userId : null,
+      body: input.message,
+      internal: false,
+      createdAt: at,
+    });
+    messageId = stored.id;
+  }
+  await recordTransition(
+    tx,
+    actor,
+    report.id,
+    {
+      from: report.state,
+      to: input.to,
+      reason: input.reason,
+      ownerId: updated.ownerId,
+      severity: updated.severity,
+      duplicateOf: updated.duplicateOf,
+      messageId,
+      pausedMs: updated.pausedMs,
+    },
+    at,
+  );
+  if (rule.tellsReporter && actor.kind !== "reporter") {
+    await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: report.id, from: report.state, to: input.to, messageId }, input.at);
+  }
+  if (rule.forwardsToSupport) await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: report.id }, input.at);
+  return { report: updated, messageId };
+}
+
+/**
+ * Moves a report along its lifecycle as a team member or token asks (API, desk): resolves
+ * the new owner and the duplicated report, takes a canned response for a closing outcome
+ * without a message of its own, then `moveReport`.
  * @throws ReportNotFoundError, IllegalTransitionError (409), UserNotFoundError
  */
 export async function transitionReport(
@@ -101,7 +168,7 @@ export async function transitionReport(
     if (input.ownerEmail) {
       const owner = await findUserByEmail(tx, input.ownerEmail.toLowerCase());
       if (!owner || owner.disabledAt) throw UserNotFoundError(input.ownerEmail);
-      if (owner.role === "viewer") throw new DomainError("owner_not_allowed", "invalid", `${owner.email} is a viewer and cannot own a report.`, { ownerEmail: "must be a triager or an admin" });
+      if (!mayOwnReports(owner)) throw new DomainError("owner_not_allowed", "invalid", `${owner.email} is a viewer and cannot own a report.`, { ownerEmail: "must be a triager or an admin" });
       ownerId = owner.id;
     } else if (input.to === "acknowledged" && report.ownerId == null && actor.kind === "user") {
       ownerId = actor.userId;
@@ -109,45 +176,17 @@ export async function transitionReport(
     if (input.duplicateOf !== undefined && input.duplicateOf !== id && !(await findReport(tx, input.duplicateOf))) {
       throw new DomainError("report_not_found", "invalid", `Report ${input.duplicateOf} does not exist.`, { duplicateOf: "must be an existing report" });
     }
-
-    const transition = { to: input.to, viaAdvisory: options.viaAdvisory, duplicateOf: input.duplicateOf, ownerId, severity: input.severity };
-    const check = checkTransition(report, transition);
-    if (!check.ok) throw IllegalTransitionError(report.state, input.to, check.why);
-
-    const now = clock.now();
-    const at = now.toISOString();
-    const changes = applyTransition(report, transition, now);
-    if (!(await updateReportIfState(tx, id, report.state, changes))) {
-      throw IllegalTransitionError(report.state, input.to, "someone else changed the report at the same moment; reload and try again.");
-    }
-    const updated = { ...report, ...changes } as Report;
-
     const message = input.message ?? (isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
-    let messageId: number | null = null;
-    if (message && concernsReporter(input.to)) {
-      const stored = await insertMessage(tx, {
-        reportId: id,
-        authorKind: "team",
-        authorUserId: actor.kind === "user" ? actor.userId : null,
-        body: message,
-        internal: false,
-        createdAt: at,
-      });
-      messageId = stored.id;
-    }
-    await recordTransition(
-      tx,
-      actor,
-      id,
-      { from: report.state, to: input.to, reason: input.reason, ownerId: updated.ownerId, severity: updated.severity, duplicateOf: updated.duplicateOf, messageId },
-      at,
-    );
-    if (concernsReporter(input.to)) {
-      await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: input.to, messageId }, now);
-    }
-    if (input.to === "routed_to_support") {
-      await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: id }, now);
-    }
-    return updated;
+    const moved = await moveReport(tx, actor, report, {
+      to: input.to,
+      viaAdvisory: options.viaAdvisory,
+      duplicateOf: input.duplicateOf,
+      ownerId,
+      severity: input.severity,
+      message,
+      reason: input.reason,
+      at: clock.now(),
+    });
+    return moved.report;
   });
 }

@@ -35,8 +35,8 @@ function move(report: Report, input: TransitionInput, clock: FakeClock): Report 
   return { ...report, ...applyTransition(report, input, clock.now()) };
 }
 
-/** Every guard satisfied: an owner, a severity, another report to duplicate, an advisory. */
-const satisfied = (to: ReportState): TransitionInput => ({ to, ownerId: 3, severity: "high", duplicateOf: 99, viaAdvisory: true });
+/** Every guard satisfied: an owner, a severity, another report to duplicate, an advisory, a message. */
+const satisfied = (to: ReportState): TransitionInput => ({ to, ownerId: 3, severity: "high", duplicateOf: 99, viaAdvisory: true, message: "Which version?" });
 
 describe("the report lifecycle table", () => {
   it("is the lifecycle of the product brief", () => {
@@ -106,10 +106,18 @@ describe("transition guards", () => {
     expect(checkTransition(buildReport({ state: "triaged", ownerId: 3, severity: "high" }), { to: "disclosed", viaAdvisory: true })).toMatchObject({ ok: false });
   });
 
+  it("asks the reporter for information only with a message saying what is needed", () => {
+    const report = buildReport({ state: "acknowledged", ownerId: 3 });
+    const refused = { ok: false, why: "say what you need from the reporter (message): they are asked to answer it." };
+    expect(checkTransition(report, { to: "needs_info" })).toEqual(refused);
+    expect(checkTransition(report, { to: "needs_info", message: " \n " })).toEqual(refused);
+    expect(checkTransition(report, { to: "needs_info", message: "Which version?" })).toEqual({ ok: true });
+  });
+
   it("returns a report that waited for information to triaged when it was triaged before", () => {
     const clock = new FakeClock();
     let report = buildReport({ state: "triaged", ownerId: 3, severity: "medium", acknowledgedAt: clock.now().toISOString(), triagedAt: clock.now().toISOString() });
-    report = move(report, { to: "needs_info" }, clock);
+    report = move(report, { to: "needs_info", message: "Which version?" }, clock);
     expect(report.stateBeforeNeedsInfo).toBe("triaged");
     expect(checkTransition(report, { to: "acknowledged" })).toEqual({ ok: false, why: "it was triaged before it waited for information; it returns to triaged." });
     report = move(report, { to: "triaged" }, clock);
@@ -119,7 +127,7 @@ describe("transition guards", () => {
   it("returns a report that waited for information to acknowledged when it was acknowledged before", () => {
     const clock = new FakeClock();
     let report = move(buildReport(), { to: "acknowledged", ownerId: 3 }, clock);
-    report = move(report, { to: "needs_info" }, clock);
+    report = move(report, { to: "needs_info", message: "Which version?" }, clock);
     expect(report.stateBeforeNeedsInfo).toBe("acknowledged");
     report = move(report, { to: "acknowledged" }, clock);
     expect(report).toMatchObject({ state: "acknowledged", stateBeforeNeedsInfo: null, needsInfoSince: null, ownerId: 3 });
@@ -172,7 +180,7 @@ describe("milestones and clocks", () => {
     const clock = new FakeClock("2026-03-02T09:00:00.000Z");
     let report = move(buildReport(), { to: "acknowledged", ownerId: 3 }, clock);
     clock.advance(HOUR);
-    report = move(report, { to: "needs_info" }, clock);
+    report = move(report, { to: "needs_info", message: "Which version?" }, clock);
     expect(report.needsInfoSince).toBe("2026-03-02T10:00:00.000Z");
     expect(report.pausedMs).toBe(0);
     clock.advance(2 * HOUR);
@@ -180,7 +188,7 @@ describe("milestones and clocks", () => {
     expect(report.pausedMs).toBe(2 * HOUR);
     expect(report.needsInfoSince).toBeNull();
     clock.advance(HOUR);
-    report = move(report, { to: "needs_info" }, clock);
+    report = move(report, { to: "needs_info", message: "Which version?" }, clock);
     clock.advance(30 * MINUTE);
     report = move(report, { to: "informative" }, clock);
     expect(report.pausedMs).toBe(2 * HOUR + 30 * MINUTE);

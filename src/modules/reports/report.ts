@@ -94,24 +94,55 @@ const CLOSE_LATE: ReportState[] = ["duplicate", "informative", "not_applicable"]
 /** The audit action of a state change (see recordTransition). */
 export const REPORT_TRANSITIONED = "report.transitioned";
 
+/** The states in which a report is still open work for the team. */
+export const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const satisfies readonly ReportState[];
+export type OpenState = (typeof OPEN_STATES)[number];
+
 /**
- * Where each state may go. Closing outcomes may be reopened to `acknowledged`
- * (a closed report turned out to matter after all); a resolved report goes back to
- * `triaged` when the fix did not hold.
+ * The lifecycle table: where each state may go, and what a move into a state needs and
+ * causes. Closing outcomes may be reopened to `acknowledged` (a closed report turned out
+ * to matter after all); a resolved report goes back to `triaged` when the fix did not
+ * hold. Every move in Shield is checked against this table (`checkTransition`), applied
+ * by `applyTransition` and carried out by `moveReport` (report.service.ts).
  */
-export const TRANSITIONS: Readonly<Record<ReportState, readonly ReportState[]>> = {
-  new: ["acknowledged", ...CLOSE_EARLY],
-  acknowledged: ["triaged", "needs_info", ...CLOSE_EARLY],
-  needs_info: ["acknowledged", "triaged", ...CLOSE_EARLY],
-  triaged: ["resolved", "needs_info", ...CLOSE_LATE],
-  resolved: ["disclosed", "triaged"],
-  disclosed: [],
-  duplicate: ["acknowledged"],
-  informative: ["acknowledged"],
-  not_applicable: ["acknowledged"],
-  spam: ["acknowledged"],
-  routed_to_support: ["acknowledged"],
+export const LIFECYCLE: Readonly<Record<ReportState, MoveRule>> = {
+  new: { next: ["acknowledged", ...CLOSE_EARLY], tellsReporter: false },
+  acknowledged: { next: ["triaged", "needs_info", ...CLOSE_EARLY], needsOwner: true, tellsReporter: true },
+  needs_info: { next: ["acknowledged", "triaged", ...CLOSE_EARLY], needsMessage: true, tellsReporter: true },
+  triaged: { next: ["resolved", "needs_info", ...CLOSE_LATE], needsOwner: true, needsSeverity: true, tellsReporter: true },
+  resolved: { next: ["disclosed", "triaged"], tellsReporter: true },
+  disclosed: { next: [], onlyViaAdvisory: true, tellsReporter: true },
+  duplicate: { next: ["acknowledged"], needsDuplicateOf: true, tellsReporter: true },
+  informative: { next: ["acknowledged"], tellsReporter: true },
+  not_applicable: { next: ["acknowledged"], tellsReporter: true },
+  spam: { next: ["acknowledged"], tellsReporter: true },
+  routed_to_support: { next: ["acknowledged"], tellsReporter: true, forwardsToSupport: true },
 };
+
+/** One row of the lifecycle table: the moves out of a state, and the rules of a move into it. */
+export interface MoveRule {
+  /** The states a report in this one may move to. */
+  next: readonly ReportState[];
+  /** A report moved here must have an owner (the current one or a new one named with the move). */
+  needsOwner?: boolean;
+  /** A report moved here must have a severity. */
+  needsSeverity?: boolean;
+  /** The move asks the reporter something, so it carries a message for them. */
+  needsMessage?: boolean;
+  /** The move names the report this one repeats. */
+  needsDuplicateOf?: boolean;
+  /** Only publishing an advisory makes this move. */
+  onlyViaAdvisory?: boolean;
+  /** The reporter hears of the move by e-mail and on their tracking page, unless they made it. */
+  tellsReporter: boolean;
+  /** The report is handed to the support address. */
+  forwardsToSupport?: boolean;
+}
+
+/** Where each state may go (the `next` column of the lifecycle table). */
+export const TRANSITIONS: Readonly<Record<ReportState, readonly ReportState[]>> = Object.fromEntries(
+  REPORT_STATES.map((state) => [state, LIFECYCLE[state].next]),
+) as Record<ReportState, readonly ReportState[]>;
 
 /** What a transition request brings besides the target state. */
 export interface TransitionInput {
@@ -123,6 +154,8 @@ export interface TransitionInput {
   /** The owner after the change (an explicit new one, or the current one). */
   ownerId?: number | null;
   severity?: Severity | null;
+  /** The message to the reporter that goes with the move, if any (stored with it, or already stored). */
+  message?: string | null;
 }
 
 export type TransitionCheck = { ok: true } | { ok: false; why: string };
@@ -131,9 +164,9 @@ export function isClosingState(state: ReportState): state is ClosingState {
   return (CLOSING_STATES as readonly string[]).includes(state);
 }
 
-/** The states from which a report is still open work for the team. */
-export function isOpen(state: ReportState): boolean {
-  return state === "new" || state === "acknowledged" || state === "needs_info" || state === "triaged";
+/** Whether a report in this state is still open work for the team (one of `OPEN_STATES`). */
+export function isOpen(state: ReportState): state is OpenState {
+  return (OPEN_STATES as readonly string[]).includes(state);
 }
 
 /** Decides whether `report` may move as asked; the reason is written for the person who asked. */
@@ -147,28 +180,25 @@ export function checkTransition(report: Pick<Report, "id" | "state" | "ownerId" 
       why: allowed.length ? `from ${state} it can only go to ${allowed.join(", ")}.` : `${state} is final.`,
     };
   }
+  const rule = LIFECYCLE[input.to];
   const owner = input.ownerId === undefined ? report.ownerId : input.ownerId;
   const severity = input.severity === undefined ? report.severity : input.severity;
-  switch (input.to) {
-    case "acknowledged":
-      if (owner == null) return { ok: false, why: "an acknowledged report needs an owner." };
-      if (state === "needs_info" && report.stateBeforeNeedsInfo === "triaged") {
-        return { ok: false, why: "it was triaged before it waited for information; it returns to triaged." };
-      }
-      return { ok: true };
-    case "triaged":
-      if (owner == null) return { ok: false, why: "a triaged report needs an owner." };
-      if (severity == null) return { ok: false, why: "a triaged report needs a severity." };
-      return { ok: true };
-    case "disclosed":
-      return input.viaAdvisory ? { ok: true } : { ok: false, why: "a report is disclosed only by publishing an advisory that links it." };
-    case "duplicate":
-      if (input.duplicateOf == null) return { ok: false, why: "name the report it duplicates (duplicateOf)." };
-      if (input.duplicateOf === report.id) return { ok: false, why: "a report cannot duplicate itself." };
-      return { ok: true };
-    default:
-      return { ok: true };
+  if (rule.needsOwner && owner == null) return { ok: false, why: `${article(input.to)} ${input.to} report needs an owner.` };
+  if (input.to === "acknowledged" && state === "needs_info" && report.stateBeforeNeedsInfo === "triaged") {
+    return { ok: false, why: "it was triaged before it waited for information; it returns to triaged." };
   }
+  if (rule.needsSeverity && severity == null) return { ok: false, why: `${article(input.to)} ${input.to} report needs a severity.` };
+  if (rule.needsMessage && !input.message?.trim()) return { ok: false, why: "say what you need from the reporter (message): they are asked to answer it." };
+  if (rule.onlyViaAdvisory && !input.viaAdvisory) return { ok: false, why: "a report is disclosed only by publishing an advisory that links it." };
+  if (rule.needsDuplicateOf) {
+    if (input.duplicateOf == null) return { ok: false, why: "name the report it duplicates (duplicateOf)." };
+    if (input.duplicateOf === report.id) return { ok: false, why: "a report cannot duplicate itself." };
+  }
+  return { ok: true };
+}
+
+function article(state: ReportState): string {
+  return /^[aeiou]/.test(state) ? "an" : "a";
 }
 
 /**
@@ -215,9 +245,9 @@ export function applyTransition(report: Report, input: TransitionInput, at: Date
   return changes;
 }
 
-/** Whether the reporter hears of this change by e-mail and on their tracking page. */
+/** Whether the reporter hears of a change to this state by e-mail and on their tracking page. */
 export function concernsReporter(to: ReportState): boolean {
-  return to !== "new";
+  return LIFECYCLE[to].tellsReporter;
 }
 
 /** The state in plain words, as the reporter reads it. */

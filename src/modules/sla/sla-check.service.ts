@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { notifySlaMiss, notifySlaWarning } from "../notifications/index.js";
-import { pagesOfReportClocks, TRACKED_CHANNELS, type ReportClocks, type ReportState } from "../reports/index.js";
+import { OPEN_STATES, pagesOfReportClocks, TRACKED_CHANNELS, type ReportClocks } from "../reports/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import { alertFor, evaluateServiceLevels, type TargetStatus } from "./sla.js";
 import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repository.js";
@@ -12,7 +12,6 @@ import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repo
 export const SLA_CHECK_TASK = "sla.check";
 export const SLA_CHECK_EVERY_MS = 60_000;
 
-const OPEN_STATES = ["new", "acknowledged", "needs_info", "triaged"] as const satisfies readonly ReportState[];
 const PAGE = 200;
 
 export interface SlaCheckDeps {

@@ -1,4 +1,4 @@
-import type { Report, ReportState, TrackedChannel } from "../reports/index.js";
+import type { Report, ReportState } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
 import { compileCalendar, instantAfterRunning, mergeSpans, runningTimeBetween, type Span } from "./business-calendar.js";
 
@@ -67,10 +67,6 @@ export function serviceLevelBasisOf(settings: Settings): string {
   return JSON.stringify({ targets: settings.targets, resolutionTargets: settings.resolutionTargets, calendars: settings.calendars ?? null });
 }
 
-/** Minutes promised for the first human response on a channel, or null when none is promised. */
-export function firstResponseTarget(settings: Settings, channel: TrackedChannel): number | null {
-  return settings.targets[channel].firstResponse;
-}
 
 /** The targets that apply to a report, in minutes: per channel, and for resolution per severity. */
 export function targetsFor(report: Pick<Report, "channel" | "severity">, settings: Settings): Partial<Record<SlaTarget, number>> {
@@ -132,6 +128,19 @@ export function computeDeadlines(report: SlaReport, settings: Settings, now: Dat
   const deadlines: Deadlines = { firstResponse: null, triage: null, resolution: null };
   for (const status of evaluateServiceLevels(report, settings, now, pauses)) deadlines[status.target] = status.dueAt;
   return deadlines;
+}
+
+/** The promise of a first human response, as the receipt, the submission's answer and the tracking page state it. */
+export interface FirstResponsePromise {
+  /** Minutes the report's channel promises; null when it promises none (support, or no target set). */
+  minutes: number | null;
+  /** When the promise runs out; null when there is none. */
+  dueAt: string | null;
+}
+
+export function firstResponsePromise(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): FirstResponsePromise {
+  const minutes = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
+  return { minutes, dueAt: minutes == null ? null : computeDeadlines(report, settings, now, pauses).firstResponse };
 }
 
 /** What the periodic check owes the team for one clock: nothing, a warning, or news of a miss. */

@@ -5,19 +5,17 @@ import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError, FieldsRefusedError, ReportNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
-import { findUserByEmail } from "../people/index.js";
+import { findUserByEmail, mayOwnReports } from "../people/index.js";
 import {
-  applyTransition,
   checkTransition,
   findReport,
   findReportDetails,
   findReportsSharingWords,
   insertMessage,
   refreshNextDeadline,
+  moveReport,
   REPORT_UPDATE_JOB,
-  updateReportIfState,
   type CvssDetails,
-  recordTransition,
   type Channel,
   type Message,
   type ReportState,
@@ -81,7 +79,7 @@ export async function updateReportTriage(db: Db, clock: Clock, settings: Setting
     } else if (patch.ownerEmail !== undefined) {
       const owner = await findUserByEmail(tx, patch.ownerEmail.toLowerCase());
       if (!owner || owner.disabledAt) problems.ownerEmail = "is not an active team member";
-      else if (owner.role === "viewer") problems.ownerEmail = "must be a triager or an admin: viewers cannot own reports";
+      else if (!mayOwnReports(owner)) problems.ownerEmail = "must be a triager or an admin: viewers cannot own reports";
       else {
         ownerId = owner.id;
         ownerEmail = owner.email;
@@ -194,25 +192,17 @@ export async function postTeamMessage(
       createdAt: at,
     });
 
-    let to: ReportState = report.state;
-    let acknowledged = false;
-    if (!input.internal && report.state === "new") {
-      const transition = { to: "acknowledged" as const, ownerId: report.ownerId ?? (actor.kind === "user" ? actor.userId : null) };
-      if (checkTransition(report, transition).ok && (await updateReportIfState(tx, id, "new", applyTransition(report, transition, now)))) {
-        to = "acknowledged";
-        acknowledged = true;
-        await recordTransition(
-          tx,
-          actor,
-          id,
-          { from: report.state, to, reason: "First reply to the reporter", ownerId: transition.ownerId, severity: report.severity, duplicateOf: report.duplicateOf, messageId: message.id },
-          at,
-        );
-      }
+    // The first reply on a new report is the first human answer: it acknowledges the report.
+    const acknowledgement = { to: "acknowledged" as const, ownerId: report.ownerId ?? (actor.kind === "user" ? actor.userId : null), message: input.body };
+    const acknowledged = !input.internal && report.state === "new" && checkTransition(report, acknowledgement).ok;
+    if (acknowledged) {
+      await moveReport(tx, actor, report, { ...acknowledgement, reason: "First reply to the reporter", messageId: message.id, at: now });
+    } else {
+      await updateReportColumns(tx, id, { updated_at: at });
     }
-    if (!acknowledged) await updateReportColumns(tx, id, { updated_at: at });
     await appendAuditEvent(tx, actor, { action: "report.message_added", subjectType: "report", subjectId: String(id), data: { messageId: message.id, internal: input.internal } }, at);
-    if (!input.internal) await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to, messageId: message.id }, now);
+    // The move told the reporter already; any other reply is an update of its own.
+    if (!input.internal && !acknowledged) await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: report.state, messageId: message.id }, now);
     return { message, acknowledged };
   });
 }

@@ -1,12 +1,10 @@
 import type { AuditEvent } from "../../modules/audit/index.js";
 import type { TeamMember } from "../../modules/people/index.js";
-import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
+import { CHANNEL_LABELS, CHANNELS, OPEN_STATES, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
 import { evaluateServiceLevels, type PauseInterval, type SlaTarget } from "../../modules/sla/index.js";
 import type { Settings } from "../../modules/settings/index.js";
 import { describeCountdown, urgencyOf, type CountdownState } from "./countdown.js";
 
-/** The states the queue shows unless the filter says otherwise: work still to do. */
-export const OPEN_STATES: ReportState[] = ["new", "acknowledged", "needs_info", "triaged"];
 export const QUEUE_PAGE_SIZE = 25;
 
 export const STATE_LABELS: Record<ReportState, string> = {
@@ -74,7 +72,7 @@ export function parseQueueQuery(raw: unknown): ParsedQueueQuery {
     page: Math.max(1, Math.min(10_000, Number.parseInt(text(query, "page", 6), 10) || 1)),
   };
   const errors: Record<string, string> = {};
-  let states: ReportState[] | undefined = OPEN_STATES;
+  let states: ReportState[] | undefined = [...OPEN_STATES];
   if (values.state === "all") states = undefined;
   else if (values.state !== "" && values.state !== "open") {
     if ((REPORT_STATES as readonly string[]).includes(values.state)) states = [values.state as ReportState];

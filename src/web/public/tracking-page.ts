@@ -24,8 +24,8 @@ function promisesOf(view: ReporterView, settings: Settings): Array<{ label: stri
   const targets = settings.targets[report.channel];
   const paused = report.state === "needs_info" ? " (paused while we wait for your answer)" : "";
   if (report.acknowledgedAt) out.push({ label: "First answer", text: `Answered on ${formatUtc(report.acknowledgedAt)}` });
-  else if (report.state === "new" && deadlines.firstResponse && targets.firstResponse) {
-    out.push({ label: "First answer", text: `Promised within ${describeDuration(targets.firstResponse)}: by ${formatUtc(deadlines.firstResponse)}` });
+  else if (report.state === "new" && view.firstResponse.dueAt && view.firstResponse.minutes) {
+    out.push({ label: "First answer", text: `Promised within ${describeDuration(view.firstResponse.minutes)}: by ${formatUtc(view.firstResponse.dueAt)}` });
   }
   if (report.triagedAt) out.push({ label: "Confirmation", text: `Confirmed on ${formatUtc(report.triagedAt)}` });
   else if (isOpen(report.state) && deadlines.triage && targets.triage) {
