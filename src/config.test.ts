@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILD_TIMEOUT_MS, CLI_TIMEOUT_MS, ensureBuilt, ROOT, runShield } from "../test/cli.js";
+import { ROOT, runShield } from "../test/cli.js";
 import { ConfigError, loadConfig } from "./config.js";
 
 /** The message of the ConfigError that `env` causes. */
@@ -100,7 +100,6 @@ describe("loadConfig", () => {
 
 describe("starting shield with a bad environment", () => {
   let cwd: string;
-  beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
   beforeAll(() => {
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), "shield-config-"));
   });
@@ -124,5 +123,5 @@ describe("starting shield with a bad environment", () => {
     expect(result.stdout).toBe("");
     expect(fs.existsSync(dataDir)).toBe(false);
     expect(fs.existsSync(path.join(ROOT, "mysql:"))).toBe(false);
-  }, CLI_TIMEOUT_MS);
+  });
 });

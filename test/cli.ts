@@ -4,41 +4,18 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { runCli } from "../src/cli/cli.js";
 
 /** The repository root and the compiled CLI that operators run (`npx shield`). */
 export const ROOT = path.resolve(import.meta.dirname, "..");
 export const SHIELD_BIN = path.join(ROOT, "dist", "cli", "shield.js");
 
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") && !entry.name.endsWith(".d.ts") ? [full] : [];
-  });
-}
-
 /**
- * Where a source file's code ends up in `dist/`. Vite builds each browser module in
- * web/client/ to one file named after it, and the files of its folder (web/client/<name>/…)
- * into chunks built with it: those count as built when web/client/<name>.js is.
- */
-function compiledName(relative: string): string {
-  const client = /^web\/client\/([^/]+)\/.+$/.exec(relative.split(path.sep).join("/"));
-  return client ? path.join("web", "client", `${client[1]}.js`) : relative.replace(/\.ts$/, ".js");
-}
-
-/**
- * True when a source file has no compiled counterpart in `dist/` or is newer than it.
- * (A build that started before an edit still leaves a stale file behind with a newer
- * mtime; the suite's own `npm test` builds first, so that only matters while editing.)
+ * True when dist/ is older than its sources, as `npm run build` decides it (scripts/build.js
+ * keeps a stamp of the inputs of each part it compiles).
  */
 export function isDistStale(): boolean {
-  const src = path.join(ROOT, "src");
-  const config = Math.max(...["package.json", "tsconfig.json", "tsconfig.build.json"].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
-  return sourceFiles(src).some((file) => {
-    const compiled = fs.statSync(path.join(ROOT, "dist", compiledName(path.relative(src, file))), { throwIfNoEntry: false });
-    return !compiled || compiled.mtimeMs < Math.max(config, fs.statSync(file).mtimeMs);
-  });
+  return spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.js"), "--check"], { cwd: ROOT, encoding: "utf8" }).status !== 0;
 }
 
 const BUILD_LOCK = path.join(os.tmpdir(), `shield-build-${createHash("sha256").update(ROOT).digest("hex").slice(0, 12)}.lock`);
@@ -95,8 +72,36 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `shield ARGS…` to completion, as an operator would. */
-export function runShield(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs `shield ARGS…` in this process, through the same entry point the binary calls,
+ * with its own environment and captured output: what an operator would see, without the
+ * second or two a fresh Node process takes to load Shield. Spawning the binary itself is
+ * covered by `spawnShield`'s smoke test.
+ */
+export function runShield(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  const run = inProcessRuns.then(async () => {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(args, {
+      env: shieldEnv(env),
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+    });
+    return { code, stdout, stderr };
+  });
+  inProcessRuns = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * In-process runs take turns. Separate processes writing one SQLite file wait for each
+ * other's lock; in one process, better-sqlite3's busy wait would block the very event loop
+ * the lock holder needs to finish its transaction.
+ */
+let inProcessRuns: Promise<unknown> = Promise.resolve();
+
+/** Runs the compiled `shield ARGS…` in a process of its own, as an operator would. */
+export function spawnShield(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SHIELD_BIN, ...args], { cwd: ROOT, env: shieldEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

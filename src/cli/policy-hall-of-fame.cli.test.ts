@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runShield } from "../../test/cli.js";
+import { runShield, runShieldJson } from "../../test/cli.js";
 import { forEachDatabase } from "../../test/databases.js";
 import { parseHtml } from "../../test/html.js";
 import { createTestShield, type TestShield } from "../../test/shield.js";
@@ -9,7 +9,7 @@ import { createTestShield, type TestShield } from "../../test/shield.js";
 const SEED_FILE = path.resolve(import.meta.dirname, "../../test/fixtures/seed-policy.md");
 
 forEachDatabase((kind) => {
-  describe("shield policy … and shield import hall-of-fame", { timeout: 240_000 }, () => {
+  describe("shield policy … and shield import hall-of-fame", () => {
     let shield: TestShield;
     let env: Record<string, string>;
     beforeAll(async () => {
@@ -23,13 +23,8 @@ forEachDatabase((kind) => {
       fs.writeFileSync(file, text);
       return file;
     };
-    // Each run starts a Node process that loads all of Shield: slow on a busy machine.
-    const shieldCli = (args: string[]) => runShield(args, env, { timeoutMs: 90_000 });
-    const shieldJson = async (args: string[]) => {
-      const result = await shieldCli([...args, "--json"]);
-      if (result.code !== 0) throw new Error(`shield ${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
-      return JSON.parse(result.stdout);
-    };
+    const shieldCli = (args: string[]) => runShield(args, env);
+    const shieldJson = (args: string[]) => runShieldJson(args, env);
     const versions = async () => (await shield.database.db.selectFrom("policy_versions").select("id").execute()).length;
 
     it("refuses a policy with unknown variables, naming each with its line, and stores nothing", async () => {

@@ -7,7 +7,7 @@ export interface Progress {
   done(): void;
 }
 
-export function createProgress(label: string, enabled: boolean, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function createProgress(label: string, enabled: boolean, stream: { write(text: string): unknown; isTTY?: boolean } = process.stderr): Progress {
   const active = enabled && stream.isTTY === true;
   let last = 0;
   let shown = false;

@@ -3,18 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runShield as runShieldOnce } from "../../../test/cli.js";
+import { runShield, runShieldJson } from "../../../test/cli.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
 import { GnuPG } from "../../../test/gnupg.js";
 
-// Each command is a fresh Node process loading all of Shield; on a busy machine that takes a while.
-const SLOW = 180_000;
-const runShield = (args: string[], env: Record<string, string>) => runShieldOnce(args, env, { timeoutMs: SLOW / 2 });
-async function runShieldJson(args: string[], env: Record<string, string>) {
-  const result = await runShield([...args, "--json"], env);
-  if (result.code !== 0) throw new Error(`shield ${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
 
 forEachDatabase((kind) => {
   describe("shield key", () => {
@@ -27,6 +19,7 @@ forEachDatabase((kind) => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
       gpg = GnuPG.create();
       env = { DATABASE_URL: testDatabase.url, SHIELD_DATA_DIR: dataDir };
+      await runShieldJson(["migrate"], env);
     });
     afterAll(async () => {
       gpg.destroy();
@@ -44,14 +37,14 @@ forEachDatabase((kind) => {
       const result = await runShield(["key", "show"], env);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/no team key yet/);
-    }, SLOW);
+    });
 
     it("import refuses a public key with a clear message and exit code 1", async () => {
       const fpr = gpg.generateKey("Team <security@example.com>", { passphrase: "s3cret pass" });
       const result = await runShield(["key", "import", file("public.asc", gpg.exportPublic(fpr))], env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain("This is a public key. Import the private key");
-    }, SLOW);
+    });
 
     it("import takes a protected key with --passphrase-file, and show prints it", async () => {
       const fpr = gpg.fingerprintOf("security@example.com");
@@ -72,7 +65,7 @@ forEachDatabase((kind) => {
       expect(human.stdout).toContain(`Fingerprint: ${fpr}`);
       expect(human.stdout).toMatch(/Created: +\d{4}-/);
       expect(human.stdout).toContain("Algorithm:   EdDSA Ed25519, subkeys ECDH Curve25519");
-    }, SLOW);
+    });
   });
 });
 
@@ -86,5 +79,5 @@ describe("SHIELD_MASTER_KEY", () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  }, SLOW);
+  });
 });

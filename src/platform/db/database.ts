@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase, type Transaction } from "kysely";
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import type { Config } from "../../config.js";
 import { latestMigration, ShieldMigrationProvider } from "./migrations/index.js";
 import type { Tables } from "./schema.js";
@@ -19,8 +20,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// PostgreSQL returns bigint (count(*), sums) as strings; they fit a JS number here.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+/**
+ * The PostgreSQL driver, loaded on first use: a command run against SQLite (most CLI runs)
+ * does not pay for loading it.
+ */
+function loadPg(): typeof pg {
+  const driver = createRequire(import.meta.url)("pg") as typeof pg;
+  // PostgreSQL returns bigint (count(*), sums) as strings; they fit a JS number here.
+  driver.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+  return driver;
+}
 
 /**
  * Opens the configured database. SQLite is tuned for durability first: WAL with
@@ -29,7 +38,7 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
  */
 export function openDatabase(target: Config["database"], options: { onIdleConnectionError?: (error: Error) => void } = {}): Database {
   if (target.kind === "postgres") {
-    const pool = new pg.Pool({
+    const pool = new (loadPg().Pool)({
       connectionString: target.url,
       max: 10,
       options: "-c synchronous_commit=on -c timezone=UTC",
@@ -97,6 +106,12 @@ export async function migrateToLatest(database: Database): Promise<MigrationOutc
     throw new Error(`migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
   }
   return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}
+
+/** True when Shield's migrations have run on this database at least once (it is not an empty one). */
+export async function hasShieldSchema(database: Database): Promise<boolean> {
+  const tables = await database.db.introspection.getTables({ withInternalKyselyTables: true });
+  return tables.some((table) => table.name === "kysely_migration");
 }
 
 /** True when the database answers and its newest applied migration is the code's newest. */
