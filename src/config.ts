@@ -58,6 +58,10 @@ export const configSchema = z.object({
   SHIELD_INTAKE_RATE_LIMIT: positiveInt
     .default(10)
     .describe("Reports one client address may submit per minute through the public intake."),
+  SHIELD_RECEIPT_LIMIT: positiveInt
+    .default(3)
+    .describe("Receipts one e-mail address may get per window; later ones are mailed together in one digest when the window allows."),
+  SHIELD_RECEIPT_WINDOW_MINUTES: positiveInt.default(60).describe("The window of SHIELD_RECEIPT_LIMIT, in minutes."),
   SHIELD_API_RATE_LIMIT: positiveInt.default(600).describe("Requests one client address may make per minute to any other route (API and pages)."),
   SHIELD_MAX_BODY_BYTES: positiveInt
     .default(1_048_576)

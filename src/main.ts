@@ -6,10 +6,12 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { migrateToLatest, openDatabase, type Database } from "./platform/db/database.js";
 import { createHttpApp, type HttpApp } from "./platform/http/app.js";
+import { DatabaseRateCounter } from "./platform/http/shared-rate-limit.js";
 import { OutboxWorker } from "./platform/jobs/worker.js";
 import { createFileMailer, createSmtpMailer, type Mailer, type MailerOptions } from "./platform/mail/mailer.js";
 import { systemClock, type Clock } from "./shared/clock.js";
-import { createReceiptJob, RECEIPT_JOB } from "./modules/intake/index.js";
+import { createReceiptDigestJob, createReceiptJob, RECEIPT_JOB } from "./modules/intake/index.js";
+import { RECEIPT_DIGEST_JOB } from "./modules/receipt-limits/index.js";
 import { registerIntakeRoutes } from "./modules/intake/intake.routes.js";
 import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./modules/keys/index.js";
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
@@ -92,6 +94,11 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   await recomputeNextDeadlinesIfStale(db, await loadSettings(db), clock.now());
   const baseUrl = () => config.baseUrl;
   const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM };
+  const receiptDeps = {
+    ...mailDeps,
+    clock,
+    receiptLimit: { perWindow: config.SHIELD_RECEIPT_LIMIT, windowMs: config.SHIELD_RECEIPT_WINDOW_MINUTES * 60_000 },
+  };
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
   // The same master key the keyring just prepared (file or SHIELD_MASTER_KEY) seals TOTP secrets.
   const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
@@ -108,7 +115,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const worker = new OutboxWorker(
     database,
     {
-      [RECEIPT_JOB]: createReceiptJob(mailDeps),
+      [RECEIPT_JOB]: createReceiptJob(receiptDeps),
+      [RECEIPT_DIGEST_JOB]: createReceiptDigestJob(receiptDeps),
       [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
       [SUPPORT_FORWARD_JOB]: createSupportForwardJob(mailDeps),
       [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
@@ -135,6 +143,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     bodyLimit: config.SHIELD_MAX_BODY_BYTES,
     trustProxy: config.SHIELD_TRUST_PROXY,
     apiRateLimit: config.SHIELD_API_RATE_LIMIT,
+    // Several processes may serve one PostgreSQL database: the intake limit is counted there.
+    sharedRateLimits: database.kind === "postgres" ? new DatabaseRateCounter(db) : undefined,
     version: VERSION,
     secureCookies: config.baseUrl.startsWith("https:"),
   });

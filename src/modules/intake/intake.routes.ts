@@ -4,7 +4,7 @@ import type { Clock } from "../../shared/clock.js";
 import { submitReportBody, submitReportResponse } from "../reports/report.schemas.js";
 import { describeDuration, type SettingsCache } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
-import { submitReport, trackingUrlFor } from "./intake.service.js";
+import { INTAKE_RATE_LIMIT_GROUP, submitReport, trackingUrlFor } from "./intake.service.js";
 
 export interface IntakeRouteDeps {
   db: Db;
@@ -27,7 +27,7 @@ export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void 
         body: submitReportBody,
         response: { 201: submitReportResponse },
       },
-      config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute" } },
+      config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute", groupId: INTAKE_RATE_LIMIT_GROUP } },
     },
     async (request, reply) => {
       const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api");

@@ -11,6 +11,9 @@ import type { SubmitReportBody } from "../reports/report.schemas.js";
 
 export const RECEIPT_JOB = "mail.receipt";
 
+/** Every door of the public intake (API, web form) counts against one limit per client address. */
+export const INTAKE_RATE_LIMIT_GROUP = "intake";
+
 export interface SubmittedReport {
   report: Report;
   /** The reporter's secret; returned once, stored only as a hash. */

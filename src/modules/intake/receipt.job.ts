@@ -1,9 +1,11 @@
 import type { Db } from "../../platform/db/database.js";
 import type { JobHandler } from "../../platform/jobs/worker.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
-import { CHANNEL_LABELS, findReport, subjectSafe } from "../reports/index.js";
+import type { Clock } from "../../shared/clock.js";
+import { CHANNEL_LABELS, findReport, subjectSafe, type Report } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
-import { describeDuration, loadSettings } from "../settings/index.js";
+import { admitReceipt, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
+import { describeDuration, loadSettings, type Settings } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
 import { trackingUrlFor } from "./intake.service.js";
 
@@ -15,11 +17,39 @@ export interface MailJobDeps {
   mailFrom?: string;
 }
 
+export interface ReceiptJobDeps extends MailJobDeps {
+  clock: Clock;
+  /** Receipts per recipient address (SHIELD_RECEIPT_LIMIT per SHIELD_RECEIPT_WINDOW_MINUTES). */
+  receiptLimit: ReceiptLimit;
+}
+
+/** What a receipt says about one report: what was received, when a person will answer, and where to follow it. */
+function describeReceived(report: Report, settings: Settings, trackingUrl: string): string[] {
+  const { minutes, dueAt } = firstResponsePromise(report, settings, new Date());
+  const promise = minutes && dueAt
+    ? `A person from the security team will answer you within ${describeDuration(minutes)} (by ${formatUtc(dueAt)}).`
+    : "A person from the security team will answer you as soon as possible.";
+  return [
+    `Report:   #${report.id} ${subjectSafe(report.title, 200)}`,
+    `Channel:  ${CHANNEL_LABELS[report.channel]}`,
+    `Received: ${formatUtc(report.receivedAt)}`,
+    promise,
+    "Follow your report, answer us and add information here:",
+    trackingUrl,
+  ];
+}
+
+function signatureOf(settings: Settings): string[] {
+  return ["-- ", `${settings.programName}, ${settings.companyName}`, settings.securityEmail];
+}
+
 /**
  * The automatic receipt: what was received, when a person will answer, and the
- * tracking link. It is not a first response: the clock keeps running.
+ * tracking link. It is not a first response: the clock keeps running. One address gets
+ * at most `receiptLimit` receipts per window; the rest wait for one digest mail, and
+ * Shield's own addresses get none (see modules/receipt-limits).
  */
-export function createReceiptJob(deps: MailJobDeps): JobHandler {
+export function createReceiptJob(deps: ReceiptJobDeps): JobHandler {
   return async (payload, job) => {
     const reportId = Number(payload.reportId);
     const token = String(payload.secretTrackingToken ?? "");
@@ -27,29 +57,25 @@ export function createReceiptJob(deps: MailJobDeps): JobHandler {
     if (!report) throw new Error(`report ${reportId} is gone`);
     if (!token) throw new Error("the tracking token was already dropped; the receipt cannot be sent again");
     const settings = await loadSettings(deps.db);
-    const { minutes, dueAt } = firstResponsePromise(report, settings, new Date());
-    const promise = minutes && dueAt
-      ? `A person from the security team will answer you within ${describeDuration(minutes)} (by ${formatUtc(dueAt)}).`
-      : "A person from the security team will answer you as soon as possible.";
+    const admission = await admitReceipt(deps.db, deps.receiptLimit, {
+      recipient: report.reporterEmail,
+      ownAddresses: shieldAddressesOf(settings, deps.mailFrom),
+      jobId: job.id,
+      receipt: { reportId, trackingToken: token },
+      now: deps.clock.now(),
+    });
+    if (admission !== "send") return;
     const text = [
       `Hello ${report.reporterName},`,
       "",
       `Thank you for your report to the ${settings.companyName} security team. We have received it.`,
-      promise,
       "",
-      `Report:   #${report.id} ${subjectSafe(report.title, 200)}`,
-      `Channel:  ${CHANNEL_LABELS[report.channel]}`,
-      `Received: ${formatUtc(report.receivedAt)}`,
-      "",
-      "Follow your report, answer us and add information here:",
-      trackingUrlFor(deps.baseUrl(), token),
+      ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token)),
       "",
       "Keep this link private: anyone who has it can read and answer your report.",
       "This is an automatic receipt; a person will write to you.",
       "",
-      "-- ",
-      `${settings.programName}, ${settings.companyName}`,
-      settings.securityEmail,
+      ...signatureOf(settings),
     ].join("\n");
     await deps.mailer.send(
       {
@@ -62,6 +88,51 @@ export function createReceiptJob(deps: MailJobDeps): JobHandler {
         headers: { "Auto-Submitted": "auto-replied" },
       },
       `receipt-${report.id}-job-${job.id}`,
+    );
+  };
+}
+
+/**
+ * The receipts held back for one address, in one mail, each with its tracking link. It
+ * is encrypted when one of its reports gave a key (to the newest such key: a digest is
+ * one mail, and a mail has one reader).
+ */
+export function createReceiptDigestJob(deps: ReceiptJobDeps): JobHandler {
+  return async (_payload, job) => {
+    const { to, receipts } = await takeDigest(deps.db, job.id, deps.clock.now());
+    const settings = await loadSettings(deps.db);
+    const reports: Array<{ report: Report; token: string }> = [];
+    for (const held of receipts) {
+      const report = await findReport(deps.db, held.reportId);
+      // A report deleted since is left out; the others still go.
+      if (report) reports.push({ report, token: held.trackingToken });
+    }
+    if (reports.length === 0) return;
+    const windowText = describeDuration(Math.round(deps.receiptLimit.windowMs / 60_000));
+    const text = [
+      "Hello,",
+      "",
+      `The ${settings.companyName} security team received ${reports.length === 1 ? "a report" : `${reports.length} reports`} that gave this address for replies.`,
+      `To keep anyone from flooding a mailbox with receipts, this address gets at most ${deps.receiptLimit.perWindow} receipts in ${windowText}; these are the rest, together.`,
+      "If you did not send them, you can ignore this mail.",
+      ...reports.flatMap(({ report, token }) => ["", ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token))]),
+      "",
+      "Keep these links private: anyone who has one can read and answer that report.",
+      "This is an automatic receipt; a person will write to you.",
+      "",
+      ...signatureOf(settings),
+    ].join("\n");
+    const keyed = reports.filter(({ report }) => encryptionFor(report)).at(-1);
+    await deps.mailer.send(
+      {
+        from: deps.mailFrom ?? settings.securityEmail,
+        to,
+        encryptTo: keyed && { ...encryptionFor(keyed.report)!, outerSubject: "Encrypted receipts for your reports" },
+        subject: `We received your reports: ${reports.map(({ report }) => `#${report.id}`).join(", ")}`.slice(0, 200),
+        text,
+        headers: { "Auto-Submitted": "auto-replied" },
+      },
+      `receipt-digest-job-${job.id}`,
     );
   };
 }

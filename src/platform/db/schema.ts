@@ -32,6 +32,9 @@ export interface Tables {
   report_upstreams: ReportUpstreamsTable;
   report_deadline_basis: ReportDeadlineBasisTable;
   metrics_snapshots: MetricsSnapshotsTable;
+  receipt_mails: ReceiptMailsTable;
+  receipt_recipients: ReceiptRecipientsTable;
+  rate_limit_counts: RateLimitCountsTable;
 }
 
 export interface SettingsTable {
@@ -355,4 +358,26 @@ export interface MetricsSnapshotsTable {
   computed_at: string;
   body: string;
   refreshing_until: string | null;
+}
+
+/** One receipt or digest mailed to a recipient (the key is the normalised address's hash). */
+export interface ReceiptMailsTable {
+  id: Generated<number>;
+  recipient_key: string;
+  sent_at: string;
+  job_id: number | null;
+}
+
+/** Locked while a recipient's receipt is counted; names the digest collecting held-back receipts. */
+export interface ReceiptRecipientsTable {
+  recipient_key: string;
+  digest_job_id: number | null;
+}
+
+/** Hits of one client in one fixed window of a shared rate limit. */
+export interface RateLimitCountsTable {
+  key: string;
+  window_start: string;
+  hits: number;
+  expires_at: string;
 }

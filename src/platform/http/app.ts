@@ -15,6 +15,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { DomainError, describeFieldProblems, type ErrorKind } from "../../shared/errors.js";
+import { rateLimitStoreWith, type DatabaseRateCounter } from "./shared-rate-limit.js";
 
 export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -25,6 +26,11 @@ export interface HttpOptions {
   /** Requests per minute per client address, for every route without its own limit. */
   apiRateLimit: number;
   version: string;
+  /**
+   * Where limits of routes that name a `groupId` (the public intake) are counted across
+   * processes; without it, in this process's memory like every other limit.
+   */
+  sharedRateLimits?: DatabaseRateCounter;
   /** Shield is served over https (SHIELD_BASE_URL): cookies get the Secure flag. */
   secureCookies?: boolean;
 }
@@ -186,6 +192,7 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   await app.register(rateLimit, {
     // Every route is limited per client address; routes may set their own (`config.rateLimit`).
     global: true,
+    store: rateLimitStoreWith(options.sharedRateLimits),
     max: options.apiRateLimit,
     timeWindow: "1 minute",
     errorResponseBuilder: (_req, context) => ({

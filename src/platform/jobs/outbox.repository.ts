@@ -32,6 +32,26 @@ export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, u
 }
 
 /**
+ * A job's payload and state, read to change it: on PostgreSQL the row stays locked until the
+ * caller's transaction ends, so a worker's claim (`skip locked`) passes it by meanwhile.
+ */
+export async function readJobForUpdate(tx: Tx, id: number): Promise<{ kind: string; state: JobState; payload: Record<string, unknown> } | undefined> {
+  const row = await tx
+    .selectFrom("jobs")
+    .select(["kind", "state", "payload"])
+    .where("id", "=", id)
+    .$if(databaseKindOf(tx) === "postgres", (qb) => qb.forUpdate())
+    .executeTakeFirst();
+  return row && { kind: row.kind, state: row.state as JobState, payload: JSON.parse(row.payload) as Record<string, unknown> };
+}
+
+/** Replaces the payload of a job that is still waiting; false when it was claimed or finished meanwhile. */
+export async function replacePendingJobPayload(tx: Tx, id: number, payload: Record<string, unknown>): Promise<boolean> {
+  const result = await tx.updateTable("jobs").set({ payload: JSON.stringify(payload) }).where("id", "=", id).where("state", "=", "pending").executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
  * Takes up to `limit` due jobs at once, earliest first: pending ones whose time has come, and
  * ones whose worker's lease ran out (it crashed mid-run). One statement, so a worker with a
  * backlog pays one durable write for the claim instead of one per job. On PostgreSQL

@@ -1,5 +1,5 @@
 import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, labelsKeptAsSent, listAttachmentsOfReport, stageTextAsSent, type AttachmentLimits } from "../../modules/attachments/index.js";
-import { formatUtc, trackingUrlFor } from "../../modules/intake/index.js";
+import { formatUtc, INTAKE_RATE_LIMIT_GROUP, trackingUrlFor } from "../../modules/intake/index.js";
 import { checkBrowserEncryptedForm, isBrowserEncryptedForm } from "../../modules/browser-encryption/index.js";
 import { validateReporterKey } from "../../modules/keys/index.js";
 import { CONFIRMATION_TTL_MS, openConfirmation, submitReportFromWeb } from "../../modules/portal/index.js";
@@ -90,7 +90,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
 
   site.post(
     "/security/report",
-    { schema: { hide: true }, config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute" } } },
+    { schema: { hide: true }, config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute", groupId: INTAKE_RATE_LIMIT_GROUP } } },
     async (request, reply) => {
       const form = await readMultipartForm(request, blobs, limits, "attachments", { allowOpenPgpWhen: isBrowserEncryptedForm, keepInvalidUtf8: TEXT_KEPT_AS_SENT });
       const encrypted = isBrowserEncryptedForm(form.fields);

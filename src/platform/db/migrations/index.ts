@@ -13,6 +13,7 @@ import * as newestFirstIndex from "./010-newest-first-index.js";
 import * as auditActionIndex from "./011-audit-action-index.js";
 import * as metricsSnapshots from "./012-metrics-snapshots.js";
 import * as signInFailuresByTime from "./013-sign-in-failures-by-time.js";
+import * as receiptLimits from "./014-receipt-limits.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -33,6 +34,7 @@ const all: Record<string, ShieldMigration> = {
   "011-audit-action-index": auditActionIndex,
   "012-metrics-snapshots": metricsSnapshots,
   "013-sign-in-failures-by-time": signInFailuresByTime,
+  "014-receipt-limits": receiptLimits,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {

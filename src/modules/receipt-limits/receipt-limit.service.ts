@@ -1,0 +1,86 @@
+import type { Db } from "../../platform/db/database.js";
+import { enqueueJob, findJob, readJobForUpdate, replacePendingJobPayload } from "../../platform/jobs/outbox.repository.js";
+import { decideReceipt, type ReceiptLimit } from "./receipt-limit.js";
+import { clearDigestJob, isMailOfJobCounted, listMailTimesSince, lockRecipient, recipientKeyOf, recordMail, setDigestJob } from "./receipt-limit.repository.js";
+
+/** The job that mails a recipient's held-back receipts together, once the window allows. */
+export const RECEIPT_DIGEST_JOB = "mail.receipt-digest";
+
+/** One receipt held back for a digest: the report and the reporter's tracking token. */
+export interface HeldReceipt {
+  reportId: number;
+  trackingToken: string;
+}
+
+/**
+ * The digest job's payload. The tokens ride in a `secret*` field: sealed like any job
+ * secret, and dropped when the digest has gone out.
+ */
+interface DigestPayload {
+  to: string;
+  secretReceipts: HeldReceipt[];
+}
+
+export type ReceiptAdmission = "send" | "folded" | "own_address";
+
+/**
+ * Decides, and records in one transaction, what becomes of one receipt: mailed now (and
+ * counted), held back for the recipient's digest, or not mailed at all (one of Shield's
+ * own addresses). Any channel's receipt job calls this before it mails; the count is a
+ * table, so processes sharing a PostgreSQL database share it. A job that runs again after
+ * its mail was counted is told to send without counting twice.
+ */
+export async function admitReceipt(
+  db: Db,
+  limit: ReceiptLimit,
+  input: { recipient: string; ownAddresses: readonly string[]; jobId: number; receipt: HeldReceipt; now: Date },
+): Promise<ReceiptAdmission> {
+  return db.transaction().execute(async (tx) => {
+    const key = recipientKeyOf(input.recipient);
+    const { digestJobId } = await lockRecipient(tx, key);
+    if (await isMailOfJobCounted(tx, input.jobId)) return "send";
+    const digest = digestJobId === null ? undefined : await readJobForUpdate(tx, digestJobId);
+    const waiting = digest?.state === "pending" ? digest : undefined;
+    const sentAt = await listMailTimesSince(tx, key, new Date(input.now.getTime() - limit.windowMs));
+    const decision = decideReceipt(limit, { recipient: input.recipient, ownAddresses: input.ownAddresses, sentAt, digestWaiting: waiting !== undefined, now: input.now });
+    if (decision.kind === "own_address") return "own_address";
+    if (decision.kind === "send") {
+      await recordMail(tx, key, input.now, input.jobId);
+      return "send";
+    }
+    if (waiting) {
+      const payload = waiting.payload as unknown as DigestPayload;
+      if (!payload.secretReceipts.some((held) => held.reportId === input.receipt.reportId)) {
+        const grown: DigestPayload = { ...payload, secretReceipts: [...payload.secretReceipts, input.receipt] };
+        if (await replacePendingJobPayload(tx, digestJobId!, grown as unknown as Record<string, unknown>)) return "folded";
+      } else {
+        return "folded";
+      }
+    }
+    const payload: DigestPayload = { to: input.recipient, secretReceipts: [input.receipt] };
+    const id = await enqueueJob(tx, RECEIPT_DIGEST_JOB, payload as unknown as Record<string, unknown>, input.now, { runAt: decision.digestDueAt });
+    await setDigestJob(tx, key, id);
+    return "folded";
+  });
+}
+
+/**
+ * Takes the receipts a running digest job carries, as they are now (receipts held back
+ * after the job was claimed are in them), and counts the digest as one mail. From here on,
+ * later receipts start a new digest. Safe to call again when the job is retried.
+ */
+export async function takeDigest(db: Db, jobId: number, now: Date): Promise<{ to: string; receipts: HeldReceipt[] }> {
+  return db.transaction().execute(async (tx) => {
+    // The recipient first, then the job, in the order admitReceipt takes them.
+    const found = await findJob(tx, jobId);
+    if (!found) throw new Error(`digest job ${jobId} is gone`);
+    const key = recipientKeyOf((JSON.parse(found.payload) as DigestPayload).to);
+    await lockRecipient(tx, key);
+    // Read under the recipient's lock: a receipt held back since the claim was added to it.
+    const current = (await readJobForUpdate(tx, jobId))!.payload as unknown as DigestPayload;
+    if (!Array.isArray(current.secretReceipts)) throw new Error("the digest's tracking tokens were already dropped; it cannot be sent again");
+    await clearDigestJob(tx, key, jobId);
+    if (!(await isMailOfJobCounted(tx, jobId))) await recordMail(tx, key, now, jobId);
+    return { to: current.to, receipts: current.secretReceipts };
+  });
+}
