@@ -32,6 +32,7 @@ import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
 import { registerHallOfFameRoutes } from "./web/public/hall-of-fame.routes.js";
 import { BlobStore } from "./platform/blobs/blob-store.js";
+import { prepareDataDirectory } from "./platform/blobs/data-directory.js";
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
 import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/index.js";
 import { registerAdminPages } from "./web/admin/admin.routes.js";
@@ -70,7 +71,11 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
  * job runs until the caller says so (`app.listen`, `worker.start`).
  */
 export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Shield> {
+  await prepareDataDirectory(config.dataDir);
+  // The master key (file or SHIELD_MASTER_KEY) seals the team key, TOTP secrets and the secrets in job payloads.
+  const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
   const database = openDatabase(config.database, {
+    masterKey: masterKey.bytes,
     onIdleConnectionError: (error) => logger.warn({ err: error }, "the database closed an idle connection; the next query opens a new one"),
   });
   try {
@@ -100,8 +105,6 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     receiptLimit: { perWindow: config.SHIELD_RECEIPT_LIMIT, windowMs: config.SHIELD_RECEIPT_WINDOW_MINUTES * 60_000 },
   };
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
-  // The same master key the keyring just prepared (file or SHIELD_MASTER_KEY) seals TOTP secrets.
-  const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
   const auth: AuthContext = {
     db,
     clock,

@@ -197,3 +197,14 @@ export async function startShieldServer(env: Record<string, string | undefined>,
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Polls `probe` every 50 ms until it gives a value; throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

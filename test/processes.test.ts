@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/platform/db/database.js";
 import { systemClock } from "../src/shared/clock.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runShieldJson, startShieldServer, type ServerProcess } from "./cli.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runShieldJson, startShieldServer, waitFor, type ServerProcess } from "./cli.js";
 import { createTestDatabase, forEachDatabase, testDatabaseKinds, type TestDatabase } from "./databases.js";
 import { buildReportInput } from "./factories.js";
 import { GOOD_PASSWORD, totpCodeAt } from "./sign-in.js";
@@ -88,15 +88,6 @@ async function createMemberWithCli(env: Record<string, string>, role: string): P
   return token;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 forEachDatabase((kind) => {
   describe("durability", () => {

@@ -9,11 +9,27 @@ export interface SmtpRelay {
   received: string[];
   /** How many connections clients opened so far. */
   connections: number;
+  /** Messages whose bytes arrived while deliveries are held: not answered, not in `received`. */
+  held: number;
+  /** Answers messages again (held ones are not: their client has gone or will retry). */
+  release(): void;
   close(): Promise<void>;
 }
 
-export async function startSmtpRelay(): Promise<SmtpRelay> {
-  const relay: Omit<SmtpRelay, "url" | "close"> = { received: [], connections: 0 };
+/**
+ * With `holdDeliveries`, the relay reads each message and never answers it until `release`:
+ * a sender stays in the middle of sending, as with a slow relay.
+ */
+export async function startSmtpRelay(options: { holdDeliveries?: boolean } = {}): Promise<SmtpRelay> {
+  let holding = options.holdDeliveries ?? false;
+  const relay: Omit<SmtpRelay, "url" | "close"> = {
+    received: [],
+    connections: 0,
+    held: 0,
+    release: () => {
+      holding = false;
+    },
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -27,6 +43,10 @@ export async function startSmtpRelay(): Promise<SmtpRelay> {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
+        if (holding) {
+          relay.held++;
+          return;
+        }
         relay.received.push(Buffer.concat(chunks).toString("utf8"));
         callback();
       });

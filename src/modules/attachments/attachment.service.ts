@@ -2,7 +2,6 @@ import type { BlobStore, StagedBlob } from "../../platform/blobs/blob-store.js";
 import { sniffFile } from "../../platform/blobs/content-sniffer.js";
 import { startsWithEncryptedSessionKey } from "../../platform/crypto/openpgp-message.js";
 import type { Db, Executor } from "../../platform/db/database.js";
-import type { ReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { Clock } from "../../shared/clock.js";
 import { ReportNotFoundError } from "../../shared/errors.js";
@@ -122,7 +121,7 @@ export async function openAttachmentAsTeam(
   reportId: number,
   attachmentId: number,
   options: { decrypted?: boolean } = {},
-): Promise<{ attachment: Attachment; stream: ReadStream; size: number }> {
+): Promise<{ attachment: Attachment; stream: Readable; size: number }> {
   const attachment = await db.transaction().execute(async (tx) => {
     if (!(await findReport(tx, reportId))) throw ReportNotFoundError(reportId);
     const found = await findAttachment(tx, reportId, attachmentId);

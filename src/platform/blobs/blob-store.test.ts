@@ -57,7 +57,8 @@ describe("the blob store", () => {
     });
     await store.commit(staged);
     const target = store.pathOf(staged.sha256);
-    expect(steps).toEqual([`fsync ${staged.tempPath}`, `link ${target}`, `fsync ${path.dirname(target)}`, `fsync ${path.join(root, "blobs")}`]);
+    // The new two-hex directory is fsynced into the store's root before the blob is linked into it.
+    expect(steps).toEqual([`fsync ${staged.tempPath}`, `fsync ${path.join(root, "blobs")}`, `link ${target}`, `fsync ${path.dirname(target)}`]);
   });
 
   it("stores identical content once and never replaces it", async () => {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, type ReadStream } from "node:fs";
-import fs from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
+import { DurableDirectories } from "./durable-directories.js";
+import type { FileSystem } from "./file-system.js";
 
 /** Bytes received into a temporary file, not yet part of the store. */
 export interface StagedBlob {
@@ -17,10 +18,18 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * Bytes arrive in a temporary file (`<root>/.staging/`, same file system), and become
  * part of the store only through `commit`, which makes them durable (fsync, link into
  * place, fsync of the directories) so that a database row naming the blob can commit
- * after it. Identical content is stored once.
+ * after it. Identical content is stored once. Every directory on the way is made durably
+ * (fsynced into its parent) before a blob in it is relied on.
  */
 export class BlobStore {
-  constructor(readonly root: string) {}
+  private readonly files: FileSystem;
+
+  constructor(
+    readonly root: string,
+    private readonly directories: DurableDirectories = new DurableDirectories(),
+  ) {
+    this.files = directories.files;
+  }
 
   private get stagingDir(): string {
     return path.join(this.root, ".staging");
@@ -37,9 +46,9 @@ export class BlobStore {
    * The temporary file is removed if reading fails.
    */
   async stage(source: AsyncIterable<Uint8Array>): Promise<StagedBlob> {
-    await fs.mkdir(this.stagingDir, { recursive: true, mode: 0o700 });
+    await this.directories.ensure(this.stagingDir);
     const tempPath = path.join(this.stagingDir, `${randomBytes(12).toString("hex")}.tmp`);
-    const handle = await fs.open(tempPath, "wx", 0o600);
+    const handle = await this.files.createExclusive(tempPath);
     const hash = createHash("sha256");
     let size = 0;
     try {
@@ -50,7 +59,7 @@ export class BlobStore {
       }
     } catch (error) {
       await handle.close();
-      await fs.rm(tempPath, { force: true });
+      await this.files.remove(tempPath);
       throw error;
     }
     await handle.close();
@@ -63,57 +72,33 @@ export class BlobStore {
    * an existing file, so two uploads of the same bytes cannot clobber each other.
    */
   async commit(staged: StagedBlob): Promise<void> {
-    const handle = await fs.open(staged.tempPath, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await this.files.syncFile(staged.tempPath);
     const target = this.pathOf(staged.sha256);
     const dir = path.dirname(target);
-    const createdDir = !(await exists(dir));
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.directories.ensure(dir);
     try {
-      await fs.link(staged.tempPath, target);
+      await this.files.link(staged.tempPath, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     } finally {
-      await fs.rm(staged.tempPath, { force: true });
+      await this.files.remove(staged.tempPath);
     }
-    await syncDir(dir);
-    if (createdDir) await syncDir(this.root);
+    await this.files.syncDir(dir);
   }
 
   async discard(staged: StagedBlob): Promise<void> {
-    await fs.rm(staged.tempPath, { force: true });
+    await this.files.remove(staged.tempPath);
   }
 
   async has(sha256: string): Promise<boolean> {
-    return exists(this.pathOf(sha256));
+    return (await this.files.stat(this.pathOf(sha256))) !== undefined;
   }
 
   /** @throws when the blob is not in the store (ENOENT) */
-  async open(sha256: string): Promise<{ stream: ReadStream; size: number }> {
+  async open(sha256: string): Promise<{ stream: Readable; size: number }> {
     const file = this.pathOf(sha256);
-    const stat = await fs.stat(file);
-    return { stream: createReadStream(file), size: stat.size };
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const stat = await this.files.stat(file);
+    if (!stat) throw Object.assign(new Error(`no blob ${sha256}`), { code: "ENOENT" });
+    return { stream: this.files.openRead(file), size: stat.size };
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import fs from "node:fs/promises";
 import path from "node:path";
+import { DurableDirectories } from "./durable-directories.js";
 
 export interface DurableWriteOptions {
   /**
@@ -9,41 +9,43 @@ export interface DurableWriteOptions {
    * to overwrite, where a rename would silently replace the winner's file).
    */
   exclusive?: boolean;
+  /** Where directories are made durable (and which file system is written); a fresh one by default. */
+  directories?: DurableDirectories;
 }
+
+/** The name a file is written under before it gets its own: `.name.<random>.tmp` beside it. */
+export const TEMPORARY_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * Writes a file so that it is either wholly there or not at all, and on disk before
- * we return: temporary file, fsync, rename, fsync of the directory.
+ * we return: directory made durably, temporary file (0600), fsync, rename, fsync of the directory.
  * @returns false only with `exclusive` when the file existed already (nothing was written).
  */
 export async function writeFileDurably(target: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<boolean> {
+  const directories = options.directories ?? new DurableDirectories();
+  const files = directories.files;
   const dir = path.dirname(target);
-  await fs.mkdir(dir, { recursive: true });
+  await directories.ensure(dir);
   const temporary = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await fs.open(temporary, "wx", 0o600);
+  const handle = await files.createExclusive(temporary);
   try {
-    await handle.writeFile(data);
+    await handle.write(typeof data === "string" ? Buffer.from(data, "utf8") : data);
     await handle.sync();
   } finally {
     await handle.close();
   }
   if (options.exclusive) {
     try {
-      await fs.link(temporary, target);
+      await files.link(temporary, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw error;
     } finally {
-      await fs.rm(temporary, { force: true });
+      await files.remove(temporary);
     }
   } else {
-    await fs.rename(temporary, target);
+    await files.rename(temporary, target);
   }
-  const dirHandle = await fs.open(dir, "r");
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
+  await files.syncDir(dir);
   return true;
 }

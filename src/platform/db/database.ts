@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatab
 import { createRequire } from "node:module";
 import type pg from "pg";
 import type { Config } from "../../config.js";
+import { JobSecretSealing } from "../jobs/job-secrets.js";
 import { latestMigration, ShieldMigrationProvider } from "./migrations/index.js";
 import type { Tables } from "./schema.js";
 
@@ -36,7 +37,14 @@ function loadPg(): typeof pg {
  * synchronous=FULL, so a commit is on disk before Shield answers 201.
  * PostgreSQL sessions force synchronous_commit=on for the same promise.
  */
-export function openDatabase(target: Config["database"], options: { onIdleConnectionError?: (error: Error) => void } = {}): Database {
+export interface OpenDatabaseOptions {
+  onIdleConnectionError?: (error: Error) => void;
+  /** The master key: seals and opens the secrets in job payloads (see platform/jobs/job-secrets.ts). */
+  masterKey?: Uint8Array;
+}
+
+export function openDatabase(target: Config["database"], options: OpenDatabaseOptions = {}): Database {
+  const plugins = options.masterKey ? [new JobSecretSealing(options.masterKey)] : [];
   if (target.kind === "postgres") {
     const pool = new (loadPg().Pool)({
       connectionString: target.url,
@@ -47,16 +55,20 @@ export function openDatabase(target: Config["database"], options: { onIdleConnec
     // sessions) is reported here, and pg removes it; the next query opens a new one. Without
     // a listener the error would be thrown and stop the process.
     pool.on("error", (error) => options.onIdleConnectionError?.(error));
-    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), plugins });
     return { db, kind: "postgres", close: () => db.destroy() };
   }
-  fs.mkdirSync(path.dirname(target.file), { recursive: true });
+  fs.mkdirSync(path.dirname(target.file), { recursive: true, mode: 0o700 });
+  ownerOnly(target.file);
   const sqlite = new SqliteDatabase(target.file);
+  // Freed pages are overwritten with zeros: what a finished job or a deleted row held is not
+  // left in the file for anyone who copies it.
+  sqlite.pragma("secure_delete = ON");
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins });
   return {
     db,
     kind: "sqlite",
@@ -65,6 +77,21 @@ export function openDatabase(target: Config["database"], options: { onIdleConnec
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * The database file, created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+ * files the database file's mode), and an existing one and its companions taken down to 0600.
+ */
+function ownerOnly(file: string): void {
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(name).mode & 0o777) !== 0o600) fs.chmodSync(name, 0o600);
+    } catch (error) {
+      if (!["ENOENT", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+    }
+  }
 }
 
 /**

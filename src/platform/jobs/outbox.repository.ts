@@ -3,6 +3,7 @@ import { insertRow } from "../db/compiled-once.js";
 import { databaseKindOf } from "../db/dialect.js";
 import type { JobsTable } from "../db/schema.js";
 import type { Selectable } from "kysely";
+import { openJobSecrets, sealJobSecrets, SECRET_FIELD_PREFIX } from "./job-secrets.js";
 
 export type JobRow = Selectable<JobsTable>;
 export type JobState = "pending" | "running" | "done" | "dead";
@@ -13,11 +14,14 @@ export interface EnqueueOptions {
   maxAttempts?: number;
 }
 
-/** Adds a job inside the caller's transaction, so it exists exactly when the change that caused it does. */
+/**
+ * Adds a job inside the caller's transaction, so it exists exactly when the change that
+ * caused it does. Payload fields named `secret*` are stored sealed under the master key.
+ */
 export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<number> {
   const values = {
     kind,
-    payload: JSON.stringify(payload),
+    payload: JSON.stringify(sealJobSecrets(tx, kind, payload)),
     state: "pending",
     attempts: 0,
     max_attempts: options.maxAttempts ?? 8,
@@ -115,16 +119,62 @@ export async function claimJobs(db: Executor, kind: DatabaseKind, workerId: stri
   return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
 }
 
+/**
+ * A claimed job's payload for its handler, secrets opened.
+ * @throws when the payload is not JSON or a sealed field does not open with this master key
+ */
+export function payloadOf(db: Executor, job: JobRow): Record<string, unknown> {
+  return openJobSecrets(db, job.kind, JSON.parse(job.payload) as Record<string, unknown>);
+}
+
 /** Marks a job done. Top-level payload fields named `secret*` are dropped: a sent link is not kept. */
 export async function completeJob(db: Executor, job: JobRow, workerId: string, at: Date): Promise<void> {
   const payload = JSON.parse(job.payload) as Record<string, unknown>;
-  for (const key of Object.keys(payload)) if (key.startsWith("secret")) delete payload[key];
+  for (const key of Object.keys(payload)) if (key.startsWith(SECRET_FIELD_PREFIX)) delete payload[key];
   await db
     .updateTable("jobs")
     .set({ state: "done", finished_at: at.toISOString(), locked_by: null, locked_until: null, last_error: null, payload: JSON.stringify(payload) })
     .where("id", "=", job.id)
     .where("locked_by", "=", workerId)
     .execute();
+}
+
+/**
+ * Keeps this worker's claim on jobs it is still running: a live holder renews its lease
+ * well before it runs out, so leases can be short and a dead holder's jobs are taken over
+ * within seconds. Returns how many leases were renewed.
+ */
+export async function renewLeases(db: Executor, jobIds: readonly number[], workerId: string, until: Date): Promise<number> {
+  if (jobIds.length === 0) return 0;
+  const result = await db
+    .updateTable("jobs")
+    .set({ locked_until: until.toISOString() })
+    .where("id", "in", [...jobIds])
+    .where("locked_by", "=", workerId)
+    .where("state", "=", "running")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The workers that hold jobs right now (`locked_by` of running jobs). */
+export async function listLeaseHolders(db: Executor): Promise<string[]> {
+  const rows = await db.selectFrom("jobs").select("locked_by").distinct().where("state", "=", "running").execute();
+  return rows.map((row) => row.locked_by).filter((holder): holder is string => holder !== null);
+}
+
+/**
+ * Gives every job a holder held back to the queue at once, due now (the holder is known to
+ * be gone). The attempt it made still counts, so a job that kills its worker each time
+ * ends in the dead letters. Returns how many jobs were given back.
+ */
+export async function releaseJobsOf(db: Executor, holder: string): Promise<number> {
+  const result = await db
+    .updateTable("jobs")
+    .set({ state: "pending", locked_by: null, locked_until: null })
+    .where("locked_by", "=", holder)
+    .where("state", "=", "running")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /** Gives claimed jobs that were not started back to the queue, as if never claimed (a worker stopping mid-batch). */

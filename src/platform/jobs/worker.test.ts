@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import { claimJobs, enqueueJob, findJob } from "./outbox.repository.js";
+import { claimJobs, enqueueJob, findJob, payloadOf } from "./outbox.repository.js";
 import { OutboxWorker, type JobHandler } from "./worker.js";
 
 forEachDatabase((kind) => {
@@ -102,7 +102,8 @@ forEachDatabase((kind) => {
       it("gives up into dead, keeping the error and the payload for a retry", async () => {
         const row = await job(deadId);
         expect(row).toMatchObject({ state: "dead", attempts: 3, max_attempts: 3, last_error: "mailbox unavailable", finished_at: expect.any(String) });
-        expect(JSON.parse(row.payload)).toEqual({ n: 4, secretTrackingToken: "keep-me-for-the-retry" });
+        expect(payloadOf(shield.database.db, row)).toEqual({ n: 4, secretTrackingToken: "keep-me-for-the-retry" });
+        expect(row.payload).not.toContain("keep-me-for-the-retry");
         expect(await worker.drain()).toBe(0);
       });
 
@@ -172,11 +173,34 @@ forEachDatabase((kind) => {
       expect(ran.filter((r) => r.id === id)).toHaveLength(0);
     });
 
+    it("keeps payload fields named secret* sealed under the master key, opened only for the job's handler", async () => {
+      failure = null;
+      const id = await enqueue({ reportId: 13, secretTrackingToken: "sealed-tracking-secret", notSecret: "plain" });
+      const stored = (await job(id)).payload;
+      expect(stored).not.toContain("sealed-tracking-secret");
+      expect(JSON.parse(stored)).toMatchObject({ reportId: 13, notSecret: "plain", secretTrackingToken: { $sealed: expect.stringMatching(/^v1\./) } });
+      await worker.drain();
+      expect(ran.filter((r) => r.id === id).at(-1)!.payload).toEqual({ reportId: 13, secretTrackingToken: "sealed-tracking-secret", notSecret: "plain" });
+    });
+
+    it("fails a job whose sealed secret does not open with this master key, and never hands it to the handler", async () => {
+      failure = null;
+      const id = await enqueue({ secretTrackingToken: "from-another-key" });
+      // The sealed value of another job kind: bound to its kind and field, it does not open here.
+      const other = await shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.other", { secretTrackingToken: "x" }, clock.now()));
+      await shield.database.db.updateTable("jobs").set({ payload: (await job(other)).payload }).where("id", "=", id).execute();
+      await shield.database.db.deleteFrom("jobs").where("id", "=", other).execute();
+      await worker.drain();
+      expect(await job(id)).toMatchObject({ state: "pending", last_error: expect.stringMatching(/does not open with this master key/) });
+      expect(ran.filter((r) => r.id === id)).toEqual([]);
+      await shield.database.db.deleteFrom("jobs").where("id", "=", id).execute();
+    });
+
     it("drops payload fields named secret* once the job is done, and keeps them while it may still be retried", async () => {
       failure = "not yet";
       const id = await enqueue({ reportId: 12, secretTrackingToken: "tracking-secret", secretOther: "x", notSecret: "kept", nested: { secretInside: "stays" } });
       await worker.drain();
-      expect(JSON.parse((await job(id)).payload)).toMatchObject({ secretTrackingToken: "tracking-secret", secretOther: "x" });
+      expect(payloadOf(shield.database.db, await job(id))).toMatchObject({ secretTrackingToken: "tracking-secret", secretOther: "x" });
 
       failure = null;
       clock.advance(HOUR);

@@ -1,14 +1,19 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Clock } from "../../shared/clock.js";
 import type { Database } from "../db/database.js";
-import { claimJobs, completeJob, failJob, releaseJobs, type JobRow } from "./outbox.repository.js";
+import { claimJobs, completeJob, failJob, listLeaseHolders, payloadOf, releaseJobs, releaseJobsOf, renewLeases, type JobRow } from "./outbox.repository.js";
 
 export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void>;
 
 export interface WorkerOptions {
   pollMs: number;
-  /** How long a claimed job stays ours before another worker may take it over. */
+  /**
+   * How long a claimed job stays ours before another worker may take it over (default 10 s).
+   * The worker renews the leases of the jobs it holds every quarter of this while it runs them.
+   */
   leaseMs?: number;
   /** How many due jobs one claim takes (default 16); their outcomes are recorded together. */
   batchSize?: number;
@@ -26,6 +31,43 @@ export interface WorkerOptions {
 /** Never pause longer than this between two jobs, however long the last one took. */
 const MAX_YIELD_MS = 250;
 const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_LEASE_MS = 10_000;
+
+/**
+ * Where processes can see each other: this machine since its boot, and this pid namespace
+ * (two containers on one host may have the same hostname and reuse each other's pids).
+ * Off Linux, the host name alone.
+ */
+function processPlace(): string {
+  let place = hostname();
+  try {
+    place += `|${fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}|${fs.readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    // Not Linux: the host name must do.
+  }
+  return createHash("sha256").update(place).digest("hex").slice(0, 12);
+}
+
+const PLACE = processPlace();
+
+/** A worker's id: `host:pid:place:random`, so that a process in the same place can tell it is gone. */
+function workerIdOf(pid: number): string {
+  return `${hostname()}:${pid}:${PLACE}:${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** True when `holder` names a worker process in this place (machine, boot, pid namespace) that no longer runs. */
+export function isHolderGoneHere(holder: string): boolean {
+  const [, pidText, place] = holder.split(":");
+  const pid = Number(pidText);
+  if (place !== PLACE || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: a process of another user has that pid now; not ours to judge.
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
 
 /**
  * The jobs in chains that must each run in order: the jobs about one report (their payload's
@@ -56,7 +98,8 @@ function inOrderingChains(jobs: readonly JobRow[]): JobRow[][] {
  * out. The outcomes of a batch are recorded in one transaction after its last job.
  */
 export class OutboxWorker {
-  readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  readonly id = workerIdOf(process.pid);
+  private reclaimPending = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -74,7 +117,21 @@ export class OutboxWorker {
   start(): void {
     this.stopped = false;
     this.stopRequested = false;
+    // The jobs a killed process in this place held come back at once instead of when their
+    // leases run out (on SQLite every worker is in this place; on PostgreSQL the workers of
+    // other machines are taken over when their leases, short and renewed, run out).
+    this.reclaimPending = true;
     this.schedule(0);
+  }
+
+  /** Gives back the jobs held by workers in this place (see `isHolderGoneHere`) whose process is gone; returns how many. */
+  async reclaimFromGoneHolders(): Promise<number> {
+    let released = 0;
+    for (const holder of await listLeaseHolders(this.database.db)) {
+      if (isHolderGoneHere(holder)) released += await releaseJobsOf(this.database.db, holder);
+    }
+    if (released > 0) this.log.info({ jobs: released }, "gave back the jobs of a worker that stopped without finishing them");
+    return released;
   }
 
   /** Look for work now (called after a commit that enqueued a job). */
@@ -116,6 +173,10 @@ export class OutboxWorker {
 
   private async loop(): Promise<void> {
     try {
+      if (this.reclaimPending) {
+        await this.reclaimFromGoneHolders();
+        this.reclaimPending = false;
+      }
       while (!this.stopped && (await this.runBatch(true)) > 0);
     } catch (error) {
       this.log.error({ err: error }, "outbox worker could not read the jobs table");
@@ -130,7 +191,18 @@ export class OutboxWorker {
    */
   private async runBatch(yieldToRequests: boolean): Promise<number> {
     const { db, kind } = this.database;
-    const jobs = await claimJobs(db, kind, this.id, this.clock.now(), this.options.leaseMs ?? 300_000, this.options.batchSize ?? 16);
+    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
+    const jobs = await claimJobs(db, kind, this.id, this.clock.now(), leaseMs, this.options.batchSize ?? 16);
+    if (jobs.length === 0) return 0;
+    // While this batch is ours, its leases are renewed; a renewal that fails is logged and
+    // tried again at the next tick (the lease still has three quarters left).
+    const renewal = setInterval(() => {
+      const ids = jobs.map((job) => job.id);
+      renewLeases(db, ids, this.id, new Date(this.clock.now().getTime() + leaseMs)).catch((error: unknown) =>
+        this.log.warn({ err: error }, "could not renew the leases of running jobs"),
+      );
+    }, leaseMs / 4);
+    renewal.unref?.();
     const outcomes: Array<{ job: JobRow; error?: string }> = [];
     const chains = inOrderingChains(jobs);
     const unstarted = new Set(jobs);
@@ -151,7 +223,11 @@ export class OutboxWorker {
       await Promise.all(Array.from({ length: lanes }, runChains));
       if (unstarted.size > 0) await releaseJobs(db, [...unstarted], this.id);
     } finally {
-      await this.record(outcomes);
+      try {
+        await this.record(outcomes);
+      } finally {
+        clearInterval(renewal);
+      }
     }
     return outcomes.length;
   }
@@ -166,7 +242,7 @@ export class OutboxWorker {
     const handler = this.handlers[job.kind];
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
-      await handler(JSON.parse(job.payload) as Record<string, unknown>, job);
+      await handler(payloadOf(this.database.db, job), job);
       return undefined;
     } catch (error) {
       return error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import path from "node:path";
 import nodemailer from "nodemailer";
 import type { SendMailOptions } from "nodemailer/lib/mailer";
+import { DurableDirectories } from "../blobs/durable-directories.js";
 import { writeFileDurably } from "../blobs/durable-file.js";
 import type { PgpPrivateKey } from "../crypto/openpgp.js";
 import { buildPgpMimeMessage } from "./pgp-mime.js";
@@ -64,14 +65,17 @@ export function createSmtpMailer(url: string, options: MailerOptions = {}): Mail
   };
 }
 
-/** Without SMTP: each message becomes `<dir>/<key>.eml`, a complete RFC 5322 message. */
-export function createFileMailer(dir: string, options: MailerOptions = {}): Mailer {
+/**
+ * Without SMTP: each message becomes `<dir>/<key>.eml`, a complete RFC 5322 message, written
+ * durably (the directory too) before the job that sent it is marked done.
+ */
+export function createFileMailer(dir: string, options: MailerOptions = {}, directories = new DurableDirectories()): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
   return {
     async send(mail, key) {
       const info = await transport.sendMail(await prepareMail(mail, key, options));
       const safeKey = key.replace(/[^A-Za-z0-9._-]/g, "_");
-      await writeFileDurably(path.join(dir, `${safeKey}.eml`), info.message as Buffer);
+      await writeFileDurably(path.join(dir, `${safeKey}.eml`), info.message as Buffer, { directories });
     },
     close: () => transport.close(),
   };
