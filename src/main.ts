@@ -17,7 +17,7 @@ import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./mo
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
-import { recomputeNextDeadlinesIfStale, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
+import { fixTermsOfEarlierReports, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
 import { createSupportForwardJob, SUPPORT_FORWARD_JOB } from "./modules/reports/support-forward.job.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
@@ -95,8 +95,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const db = database.db;
   const mailer = createMailer(config, { signingKey: () => keyring.signingKey() });
   const settings = new SettingsCache(db);
-  // The queue order is stored per report; after an upgrade or a change of targets, bring it up to date.
-  await recomputeNextDeadlinesIfStale(db, await loadSettings(db), clock.now());
+  // Reports stored before each kept its own terms get today's, once (migration 015).
+  await fixTermsOfEarlierReports(db, await loadSettings(db));
   const baseUrl = () => config.baseUrl;
   const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM };
   const receiptDeps = {

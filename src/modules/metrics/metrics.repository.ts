@@ -2,9 +2,11 @@ import { nextTurn, slicesWithTurns } from "../../platform/db/slices.js";
 import type { Executor } from "../../platform/db/database.js";
 import type { MetricsReport } from "./metrics.js";
 import type { Channel, ReportState, Severity } from "../reports/index.js";
+import type { ServiceTerms } from "../sla/index.js";
 
 const METRICS_COLUMNS = [
   "id",
+  "service_terms",
   "channel",
   "state",
   "severity",
@@ -60,6 +62,7 @@ export async function* pagesOfReportsReceivedSince(db: Executor, since: string, 
         closedAt: r.closed_at,
         pausedMs: Number(r.paused_ms),
         needsInfoSince: r.needs_info_since,
+        serviceTerms: r.service_terms == null ? null : (JSON.parse(r.service_terms) as ServiceTerms),
         bountyAwardedAt: r.bounty_awarded_at,
       }));
     }

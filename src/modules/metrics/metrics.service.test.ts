@@ -69,16 +69,23 @@ forEachDatabase((kind) => {
       expect(await scrape()).toMatchObject({ received: 4, computedAt: clock.now().toISOString() });
     });
 
-    it("are worked out again at once when a target changes", async () => {
+    it("are worked out again at once when a target changes, with the verdicts of reports already received unchanged", async () => {
       const before = await scrape();
+      const ratio = 'shield_report_within_target_ratio{channel="vulnerability",metric="time_to_first_response"}';
+      // The reports so far are unanswered and well inside their 72 hours: no first response decided.
+      expect(before.targetMinutes).toBe(false);
       clock.advance(1000);
       const settings = await loadSettings(shield.database.db);
       await updateSetting(shield.database.db, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 10 } });
       const after = await scrape();
       expect(after.computedAt).toBe(clock.now().toISOString());
       expect(after.computedAt).not.toBe(before.computedAt);
-      const res = await shield.app.inject({ method: "GET", url: "/metrics", headers: viewer });
-      expect(res.body).toContain('shield_report_within_target_ratio{channel="vulnerability",metric="time_to_first_response"} 0');
+      expect((await shield.app.inject({ method: "GET", url: "/metrics", headers: viewer })).body).not.toContain(ratio);
+      // A report received after the change is held to the new 10 minutes.
+      await submit();
+      clock.advance(11 * MINUTE);
+      await updateSetting(shield.database.db, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 11 } });
+      expect((await shield.app.inject({ method: "GET", url: "/metrics", headers: viewer })).body).toContain(`${ratio} 0`);
     });
 
     it("are worked out by one process at a time: a second one finds the refresh claimed", async () => {

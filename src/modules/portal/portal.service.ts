@@ -23,7 +23,7 @@ import {
   type SubmitReportBody,
 } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
-import { computeDeadlines, firstResponsePromise, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
+import { computeDeadlines, firstResponsePromise, readPauses, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
 import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./portal.js";
 import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./portal.repository.js";
 
@@ -67,8 +67,10 @@ export async function findReportForReporter(db: Db, clock: Clock, settings: Sett
     readLastEscalation(db, report.id),
   ]);
   const now = clock.now();
-  const deadlines = computeDeadlines(report, settings, now);
-  return { report, messages, attachments, deadlines, firstResponse: firstResponsePromise(report, settings, now), lastEscalatedAt, escalation: checkEscalation(report, deadlines, lastEscalatedAt, clock.now()) };
+  // With the pauses placed in time, as the desk and the minute check see them.
+  const pauses = await readPauses(db, report);
+  const deadlines = computeDeadlines(report, settings, now, pauses);
+  return { report, messages, attachments, deadlines, firstResponse: firstResponsePromise(report, settings, now, pauses), lastEscalatedAt, escalation: checkEscalation(report, deadlines, lastEscalatedAt, now) };
 }
 
 /**
@@ -215,7 +217,7 @@ export async function escalateReport(db: Db, clock: Clock, settings: Settings, t
     if (!report) throw TrackingLinkNotValidError();
     const now = clock.now();
     const at = now.toISOString();
-    const deadlines = computeDeadlines(report, settings);
+    const deadlines = computeDeadlines(report, settings, now, await readPauses(tx, report));
     const check = checkEscalation(report, deadlines, await readLastEscalation(tx, report.id), now);
     if (!check.ok) throw EscalationRefusedError(check.why);
     const notBefore = new Date(now.getTime() - ESCALATION_COOLDOWN_MS).toISOString();

@@ -6,8 +6,8 @@ import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
-import type { PauseInterval } from "../sla/sla.js";
-import { computeNextDeadline, deadlineBasisOf } from "./next-deadline.js";
+import { serviceTermsFor, type PauseInterval, type ServiceTerms } from "../sla/sla.js";
+import { computeNextDeadline } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
 import { arrivingReport, CHANNELS, OPEN_STATES, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
@@ -43,6 +43,7 @@ export function toReport(row: ReportRow): Report {
     needsInfoSince: row.needs_info_since,
     stateBeforeNeedsInfo: row.state_before_needs_info as ReportState | null,
     pausedMs: Number(row.paused_ms),
+    serviceTerms: row.service_terms == null ? null : (JSON.parse(row.service_terms) as ServiceTerms),
     updatedAt: row.updated_at,
   };
 }
@@ -75,6 +76,7 @@ const COLUMN_OF: Record<keyof Report, keyof ReportsTable> = {
   needsInfoSince: "needs_info_since",
   stateBeforeNeedsInfo: "state_before_needs_info",
   pausedMs: "paused_ms",
+  serviceTerms: "service_terms",
   updatedAt: "updated_at",
 };
 
@@ -82,15 +84,18 @@ function toRow(changes: Partial<Report>): Updateable<ReportsTable> {
   const row: Record<string, unknown> = {};
   for (const key in changes) {
     const value = changes[key as keyof Report];
-    row[COLUMN_OF[key as keyof Report]] = typeof value === "boolean" ? (value ? 1 : 0) : value;
+    row[COLUMN_OF[key as keyof Report]] = typeof value === "boolean" ? (value ? 1 : 0) : key === "serviceTerms" && value != null ? JSON.stringify(value) : value;
   }
   return row as Updateable<ReportsTable>;
 }
 
 export async function insertReport(db: Executor, report: NewReport, trackingHash: string): Promise<Report> {
+  const settings = await loadSettings(db as Db);
+  // Every way in (API, form, e-mail) comes through here, so the promise is fixed here
+  // (the terms of this moment, whatever the settings say later) and the queue order set.
   const stored = arrivingReport(report);
-  // Every way in (API, form, e-mail) comes through here, so the queue order is set here.
-  const nextDeadline = computeNextDeadline(stored, await loadSettings(db as Db), new Date(report.receivedAt));
+  stored.serviceTerms = serviceTermsFor(report.channel, settings);
+  const nextDeadline = computeNextDeadline(stored, settings, new Date(report.receivedAt));
   const values = toRow(stored) as Insertable<ReportsTable>;
   values.tracking_hash = trackingHash;
   values.next_deadline_at = nextDeadline;
@@ -133,6 +138,7 @@ const CLOCK_FIELDS = [
   "closedAt",
   "pausedMs",
   "needsInfoSince",
+  "serviceTerms",
   "updatedAt",
 ] as const satisfies ReadonlyArray<keyof Report>;
 
@@ -141,8 +147,7 @@ export type ReportClocks = Pick<Report, (typeof CLOCK_FIELDS)[number]> & { nextD
 
 /**
  * Every report in these states and channels, as its clocks with its ended pauses, a page
- * at a time: for sweeps over all open reports (the minute check, recomputing the queue's
- * deadlines). The ids come from the index reports_state_channel alone, then each page's
+ * at a time: for sweeps over all open reports (the minute check). The ids come from the index reports_state_channel alone, then each page's
  * clock columns (no text), so the cost grows with the reports swept and not with sorting
  * them. A report that has left these states since its id was read is left out. Between
  * pages the event loop takes a turn (`slicesWithTurns`).
@@ -204,48 +209,20 @@ export async function refreshNextDeadline(db: Executor, id: number, settings: Se
   if (row) await storeNextDeadline(db, row, settings);
 }
 
-/** Open reports whose clocks run: a report waiting for its reporter has no next deadline. */
-const OPEN_WITH_CLOCKS = OPEN_STATES.filter((state) => state !== "needs_info");
-
-const recomputing = new WeakMap<Db, Promise<{ recomputed: number }>>();
-
 /**
- * Makes the stored next deadlines agree with the service-level settings: when the
- * targets or calendars changed since they were computed, every open report is computed
- * again (also on first use, after the upgrade that added the column). Idempotent, so
- * several processes may run it at once; within a process, callers share the run under way.
- * It sweeps the open reports page by page (`pagesOfReportClocks`): at a million reports
- * this is tens of thousands of them.
+ * Gives every report stored before terms were kept with reports (migration 015) the terms
+ * of the settings now, once: from then on a change of the settings leaves them as they
+ * are. Run at start-up; idempotent, so processes starting together may all run it.
  */
-export async function recomputeNextDeadlinesIfStale(db: Db, settings: Settings, now: Date): Promise<{ recomputed: number }> {
-  const basis = deadlineBasisOf(settings);
-  const stored = await db.selectFrom("report_deadline_basis").select("targets").where("id", "=", 1).executeTakeFirst();
-  if (stored?.targets === basis) return { recomputed: 0 };
-  const running = recomputing.get(db);
-  if (running) return running;
-  const run = recomputeNextDeadlines(db, settings, basis, now).finally(() => recomputing.delete(db));
-  recomputing.set(db, run);
-  return run;
-}
-
-async function recomputeNextDeadlines(db: Db, settings: Settings, basis: string, now: Date): Promise<{ recomputed: number }> {
-  let recomputed = 0;
-  for await (const { reports, pauses } of pagesOfReportClocks(db, { states: OPEN_WITH_CLOCKS, channels: CHANNELS }, 500)) {
-    await db.transaction().execute(async (tx) => {
-      for (const report of reports) {
-        const next = computeNextDeadline(report, settings, new Date(report.updatedAt), pauses.get(report.id) ?? []);
-        if (next !== report.nextDeadlineAt) await tx.updateTable("reports").set({ next_deadline_at: next }).where("id", "=", report.id).execute();
-      }
-    });
-    recomputed += reports.length;
+export async function fixTermsOfEarlierReports(db: Executor, settings: Settings): Promise<{ fixed: number }> {
+  let fixed = 0;
+  for (const channel of CHANNELS) {
+    const terms = serviceTermsFor(channel, settings);
+    if (!terms) continue;
+    const result = await db.updateTable("reports").set({ service_terms: JSON.stringify(terms) }).where("channel", "=", channel).where("service_terms", "is", null).executeTakeFirst();
+    fixed += Number(result.numUpdatedRows);
   }
-  const at = now.toISOString();
-  await db
-    .insertInto("report_deadline_basis")
-    .values({ id: 1, targets: basis, updated_at: at })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ targets: basis, updated_at: at }))
-    .execute();
-  return { recomputed };
+  return { fixed };
 }
 
 export type ReportSort = "newest" | "deadline";

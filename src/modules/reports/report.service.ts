@@ -14,7 +14,6 @@ import {
   insertMessage,
   listMessages,
   listReports,
-  recomputeNextDeadlinesIfStale,
   updateReportIfState,
   type Message,
   type ReportFilter,
@@ -53,13 +52,8 @@ export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: n
   });
 }
 
-/**
- * Lists reports for the team. The queue order (`sort: "deadline"`) first makes sure the
- * stored deadlines were computed with the current service-level settings (read from the
- * database, not a cache, so that processes agree).
- */
+/** Lists reports for the team; the queue order (`sort: "deadline"`) is each report's stored next deadline, which a change of the settings leaves as it is. */
 export async function listReportsForTeam(db: Db, filter: ReportFilter) {
-  if (filter.sort === "deadline") await recomputeNextDeadlinesIfStale(db, await loadSettings(db), new Date());
   return listReports(db, filter);
 }
 

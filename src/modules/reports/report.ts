@@ -1,3 +1,5 @@
+import type { ServiceTerms } from "../sla/index.js";
+
 /**
  * The report lifecycle of PRODUCT.md as one table with its guards. Pure: no database,
  * no clock. Every state change in Shield goes through `checkTransition`.
@@ -45,11 +47,13 @@ export interface Report {
   needsInfoSince: string | null;
   stateBeforeNeedsInfo: ReportState | null;
   pausedMs: number;
+  /** What the report was promised when it arrived (targets, calendar); null for support, and for a report stored before terms were kept until start-up fills them in. */
+  serviceTerms: ServiceTerms | null;
   updatedAt: string;
 }
 
 /** What a reporter gives; the rest of a report starts empty. */
-export type NewReport = Omit<Report, "id" | "ownerId" | "duplicateOf" | "severity" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "disclosedAt" | "needsInfoSince" | "stateBeforeNeedsInfo" | "pausedMs">;
+export type NewReport = Omit<Report, "id" | "ownerId" | "duplicateOf" | "severity" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "disclosedAt" | "needsInfoSince" | "stateBeforeNeedsInfo" | "pausedMs" | "serviceTerms">;
 
 /**
  * A report as it arrives: what was given, no owner, severity or milestone yet. Spelled out
@@ -84,6 +88,7 @@ export function arrivingReport(report: NewReport): Omit<Report, "id"> {
     needsInfoSince: null,
     stateBeforeNeedsInfo: null,
     pausedMs: 0,
+    serviceTerms: null,
     updatedAt: report.updatedAt,
   };
 }

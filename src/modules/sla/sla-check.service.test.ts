@@ -177,7 +177,7 @@ forEachDatabase((kind) => {
       expect(await alertsOf(shield, paused)).toEqual([]);
     });
 
-    it("places every open report anew in the queue when the targets change, pauses included", async () => {
+    it("keeps every open report where it was in the queue when the targets change, and places a report received after by the new ones", async () => {
       const db = shield.database.db;
       const cli: Actor = { kind: "cli" };
       const actor: Actor = { kind: "user", userId: triager.member.id, email: triager.member.email };
@@ -197,16 +197,21 @@ forEachDatabase((kind) => {
         vulnerability: { firstResponse: 10 * 60, triage: 20 * 60 },
         account_attack: { firstResponse: 60, triage: 5 * 60 },
       });
-      // The next listing in queue order finds the stored deadlines out of date and computes them again.
+      const later = await submit(shield, "account_attack"); // at 12:00
       const queue = (await shield.app.inject({ method: "GET", url: "/api/v1/reports?sort=deadline&limit=100", headers: triager.auth })).json();
-      expect(queue.reports.map((r: { id: number }) => r.id)).toEqual([attack, fresh, paused, closed]);
+      expect(queue.reports.map((r: { id: number }) => r.id)).toEqual([attack, later, fresh, paused, closed]);
       const rows = await db.selectFrom("reports").select(["id", "next_deadline_at"]).execute();
       expect(Object.fromEntries(rows.map((row) => [row.id, row.next_deadline_at]))).toEqual({
-        [attack]: "2026-03-02T10:00:00.000Z", // first response, 1 hour after 09:00
-        [fresh]: "2026-03-02T19:00:00.000Z", // first response, 10 hours
-        [paused]: "2026-03-03T07:00:00.000Z", // triage, 20 hours and the 2 it waited for the reporter
+        [attack]: "2026-03-02T11:00:00.000Z", // first response, 2 hours after 09:00, as promised then
+        [later]: "2026-03-02T13:00:00.000Z", // first response, 1 hour after 12:00
+        [fresh]: "2026-03-05T09:00:00.000Z", // first response, 72 hours
+        [paused]: "2026-03-12T11:00:00.000Z", // triage, 10 days and the 2 hours it waited for the reporter
         [closed]: null,
       });
+      // The minute check reads the same terms: at 12:00 the attack report has missed its first
+      // response (2 h) and used three quarters of its triage (4 h); the later one has nothing due.
+      expect(await check(shield)).toMatchObject({ missed: 1, warned: 1 });
+      expect(await alertsOf(shield, later)).toEqual([]);
     });
 
     it("measures an ended pause in business hours from the report's history", async () => {

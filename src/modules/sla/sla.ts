@@ -1,10 +1,11 @@
 import type { Report, ReportState } from "../reports/index.js";
-import type { Settings } from "../settings/index.js";
+import type { BusinessCalendar, Settings } from "../settings/index.js";
 import { compileCalendar, instantAfterRunning, mergeSpans, runningTimeBetween, type Span } from "./business-calendar.js";
 
 /**
  * Service-level clocks. Pure: no database, no system time (the caller passes `now`).
  *
+ * Every clock runs on the report's own terms (`ServiceTerms`), fixed when it arrived.
  * Every clock starts at receipt: the policy page promises a reply within N hours of the
  * reporter's submission. A clock runs only inside its channel's business hours when the
  * channel has a calendar, around the clock otherwise, and never while the report waits
@@ -53,7 +54,37 @@ export interface PauseInterval {
 export type SlaReport = Pick<
   Report,
   "channel" | "state" | "severity" | "receivedAt" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "pausedMs" | "needsInfoSince"
->;
+> & { serviceTerms?: ServiceTerms | null };
+
+/**
+ * What a report was promised: the targets (minutes) and calendar of its channel as they
+ * were when it arrived, and the resolution targets by severity (a severity set later picks
+ * from these). Stored with the report (`reports.service_terms`): a change of the settings
+ * applies to reports received after it, so a promise keeps its date and a stopped clock
+ * its verdict.
+ */
+export interface ServiceTerms {
+  firstResponse: number | null;
+  triage: number | null;
+  resolution: Settings["resolutionTargets"];
+  calendar: BusinessCalendar | null;
+}
+
+/** The terms a report on `channel` arriving now is promised; null for support, which runs no clocks. */
+export function serviceTermsFor(channel: Report["channel"], settings: Settings): ServiceTerms | null {
+  if (channel === "support") return null;
+  const targets = settings.targets[channel];
+  return { firstResponse: targets.firstResponse, triage: targets.triage, resolution: { ...settings.resolutionTargets }, calendar: settings.calendars?.[channel] ?? null };
+}
+
+/**
+ * The terms a report runs on: its own. Only a report stored before terms were kept with
+ * reports has none until start-up gives it the settings of that moment
+ * (`fixTermsOfEarlierReports`); until then it reads the current settings.
+ */
+export function termsOf(report: Pick<SlaReport, "channel" | "serviceTerms">, settings: Settings): ServiceTerms | null {
+  return report.serviceTerms ?? serviceTermsFor(report.channel, settings);
+}
 
 /** Due times for the team API and the receipt (kept for those callers). */
 export interface Deadlines {
@@ -62,20 +93,20 @@ export interface Deadlines {
   resolution: string | null;
 }
 
-/** What every service-level clock depends on in the settings, as one comparable text: stored results worked out with another are out of date. */
+/** The targets and calendars of the settings as one comparable text: the metrics name the current targets, so figures stored with other ones are shown again with these (the verdicts themselves come from each report's own terms). */
 export function serviceLevelBasisOf(settings: Settings): string {
   return JSON.stringify({ targets: settings.targets, resolutionTargets: settings.resolutionTargets, calendars: settings.calendars ?? null });
 }
 
 
-/** The targets that apply to a report, in minutes: per channel, and for resolution per severity. */
-export function targetsFor(report: Pick<Report, "channel" | "severity">, settings: Settings): Partial<Record<SlaTarget, number>> {
-  if (report.channel === "support") return {};
-  const channel = settings.targets[report.channel];
+/** The targets that apply to a report, in minutes, from its terms: per channel, and for resolution per severity. */
+export function targetsFor(report: Pick<SlaReport, "channel" | "severity" | "serviceTerms">, settings: Settings): Partial<Record<SlaTarget, number>> {
+  const terms = termsOf(report, settings);
+  if (!terms) return {};
   const out: Partial<Record<SlaTarget, number>> = {};
-  if (channel.firstResponse != null) out.firstResponse = channel.firstResponse;
-  if (channel.triage != null) out.triage = channel.triage;
-  const resolution = report.severity ? settings.resolutionTargets[report.severity] : null;
+  if (terms.firstResponse != null) out.firstResponse = terms.firstResponse;
+  if (terms.triage != null) out.triage = terms.triage;
+  const resolution = report.severity ? terms.resolution[report.severity] : null;
   if (resolution != null) out.resolution = resolution;
   return out;
 }
@@ -90,8 +121,9 @@ function stopOf(report: SlaReport, target: SlaTarget): string | null {
  * caller knows them (see the module comment); the running one comes from the row.
  */
 export function evaluateServiceLevels(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): TargetStatus[] {
-  if (report.channel === "support") return [];
-  const calendarSettings = settings.calendars?.[report.channel] ?? null;
+  const terms = termsOf(report, settings);
+  if (!terms) return [];
+  const calendarSettings = terms.calendar;
   const calendar = calendarSettings ? compileCalendar(calendarSettings) : null;
   const nowMs = now.getTime();
   const startMs = Date.parse(report.receivedAt);
@@ -139,7 +171,7 @@ export interface FirstResponsePromise {
 }
 
 export function firstResponsePromise(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): FirstResponsePromise {
-  const minutes = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
+  const minutes = termsOf(report, settings)?.firstResponse ?? null;
   return { minutes, dueAt: minutes == null ? null : computeDeadlines(report, settings, now, pauses).firstResponse };
 }
 

@@ -114,6 +114,8 @@ export interface ReportsTable {
   bounty_paid_at: string | null;
   /** The soonest service-level deadline still to meet; null when none runs (closed, paused, support). Indexed for the queue. */
   next_deadline_at: string | null;
+  /** 015: what the report was promised when it arrived (JSON of sla's ServiceTerms); null for support, and before start-up fills in reports stored earlier. */
+  service_terms: string | null;
   /** 008: 1 when description, steps and impact are OpenPGP messages encrypted in the reporter's browser (stored as received). */
   browser_encrypted: Generated<number>;
 }

@@ -83,7 +83,7 @@ export const SECTIONS: SectionSpec[] = [
   {
     id: "targets",
     title: "Response targets",
-    intro: "Hours from receipt; leave a field empty for no target. Business hours below apply.",
+    intro: "Hours from receipt; leave a field empty for no target. Business hours below apply. A change applies to reports received after it: what a report was promised when it arrived stays its deadline.",
     groups: TRACKED_CHANNELS.map((ch) => ({
       legend: CHANNEL_LABELS[ch]!,
       fields: [
@@ -95,7 +95,7 @@ export const SECTIONS: SectionSpec[] = [
   {
     id: "resolution",
     title: "Resolution targets",
-    intro: "Days from receipt to a fix, by severity; leave a field empty for no target.",
+    intro: "Days from receipt to a fix, by severity; leave a field empty for no target. A change applies to reports received after it: what a report was promised when it arrived stays its deadline.",
     groups: [
       {
         legend: "By severity",
@@ -106,7 +106,7 @@ export const SECTIONS: SectionSpec[] = [
   {
     id: "calendars",
     title: "Business hours",
-    intro: "A channel with business hours counts only open hours towards its targets; without, its clocks run around the clock.",
+    intro: "A channel with business hours counts only open hours towards its targets; without, its clocks run around the clock. A change applies to reports received after it: what a report was promised when it arrived stays its deadline.",
     groups: TRACKED_CHANNELS.map((ch) => ({
       legend: CHANNEL_LABELS[ch]!,
       fields: [

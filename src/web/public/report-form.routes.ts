@@ -5,7 +5,7 @@ import { validateReporterKey } from "../../modules/keys/index.js";
 import { CONFIRMATION_TTL_MS, openConfirmation, submitReportFromWeb } from "../../modules/portal/index.js";
 import { CHANNEL_LABELS, CHANNELS, type Channel } from "../../modules/reports/index.js";
 import { describeDuration, type Settings } from "../../modules/settings/index.js";
-import { computeDeadlines } from "../../modules/sla/index.js";
+import { computeDeadlines, termsOf } from "../../modules/sla/index.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
 import { NOT_UTF8_AGAIN, readMultipartForm } from "./multipart-form.js";
@@ -162,7 +162,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     }
     const { report, trackingToken } = opened;
     const settings = await deps.settings.get();
-    const target = report.channel === "support" ? null : settings.targets[report.channel].firstResponse;
+    const target = termsOf(report, settings)?.firstResponse ?? null;
     const due = computeDeadlines(report, settings).firstResponse;
     // The fields whose bytes were kept as sent, from the report's own files.
     const asSent = labelsKeptAsSent((await listAttachmentsOfReport(db, report.id)).filter((a) => a.messageId === null)).map((label) => label.toLowerCase());

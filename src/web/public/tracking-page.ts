@@ -3,6 +3,7 @@ import { formatUtc } from "../../modules/intake/index.js";
 import { canReporterReply, type ReporterView } from "../../modules/portal/index.js";
 import { CHANNEL_LABELS, describeStateForReporter, isOpen } from "../../modules/reports/index.js";
 import { describeDuration, type Settings } from "../../modules/settings/index.js";
+import { termsOf } from "../../modules/sla/index.js";
 
 export interface TrackingPageExtras {
   notice?: string;
@@ -20,8 +21,9 @@ const AUTHOR = { reporter: "You", team: "Security team", system: "Shield" } as c
 function promisesOf(view: ReporterView, settings: Settings): Array<{ label: string; text: string }> {
   const { report, deadlines } = view;
   const out: Array<{ label: string; text: string }> = [];
-  if (report.channel === "support") return out;
-  const targets = settings.targets[report.channel];
+  // The report's own terms: what it was promised when it arrived.
+  const targets = termsOf(report, settings);
+  if (!targets) return out;
   const paused = report.state === "needs_info" ? " (paused while we wait for your answer)" : "";
   if (report.acknowledgedAt) out.push({ label: "First answer", text: `Answered on ${formatUtc(report.acknowledgedAt)}` });
   else if (report.state === "new" && view.firstResponse.dueAt && view.firstResponse.minutes) {

@@ -14,6 +14,7 @@ import * as auditActionIndex from "./011-audit-action-index.js";
 import * as metricsSnapshots from "./012-metrics-snapshots.js";
 import * as signInFailuresByTime from "./013-sign-in-failures-by-time.js";
 import * as receiptLimits from "./014-receipt-limits.js";
+import * as serviceTerms from "./015-service-terms.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -35,6 +36,7 @@ const all: Record<string, ShieldMigration> = {
   "012-metrics-snapshots": metricsSnapshots,
   "013-sign-in-failures-by-time": signInFailuresByTime,
   "014-receipt-limits": receiptLimits,
+  "015-service-terms": serviceTerms,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
