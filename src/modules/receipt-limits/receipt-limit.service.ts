@@ -52,7 +52,7 @@ export async function admitReceipt(
       const payload = waiting.payload as unknown as DigestPayload;
       if (!payload.secretReceipts.some((held) => held.reportId === input.receipt.reportId)) {
         const grown: DigestPayload = { ...payload, secretReceipts: [...payload.secretReceipts, input.receipt] };
-        if (await replacePendingJobPayload(tx, digestJobId!, grown as unknown as Record<string, unknown>)) return "folded";
+        if (await replacePendingJobPayload(tx, digestJobId!, RECEIPT_DIGEST_JOB, grown as unknown as Record<string, unknown>)) return "folded";
       } else {
         return "folded";
       }

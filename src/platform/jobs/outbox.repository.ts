@@ -36,7 +36,7 @@ export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, u
 }
 
 /**
- * A job's payload and state, read to change it: on PostgreSQL the row stays locked until the
+ * A job's payload (secrets opened) and state, read to change it: on PostgreSQL the row stays locked until the
  * caller's transaction ends, so a worker's claim (`skip locked`) passes it by meanwhile.
  */
 export async function readJobForUpdate(tx: Tx, id: number): Promise<{ kind: string; state: JobState; payload: Record<string, unknown> } | undefined> {
@@ -46,12 +46,12 @@ export async function readJobForUpdate(tx: Tx, id: number): Promise<{ kind: stri
     .where("id", "=", id)
     .$if(databaseKindOf(tx) === "postgres", (qb) => qb.forUpdate())
     .executeTakeFirst();
-  return row && { kind: row.kind, state: row.state as JobState, payload: JSON.parse(row.payload) as Record<string, unknown> };
+  return row && { kind: row.kind, state: row.state as JobState, payload: openJobSecrets(tx, row.kind, JSON.parse(row.payload) as Record<string, unknown>) };
 }
 
 /** Replaces the payload of a job that is still waiting; false when it was claimed or finished meanwhile. */
-export async function replacePendingJobPayload(tx: Tx, id: number, payload: Record<string, unknown>): Promise<boolean> {
-  const result = await tx.updateTable("jobs").set({ payload: JSON.stringify(payload) }).where("id", "=", id).where("state", "=", "pending").executeTakeFirst();
+export async function replacePendingJobPayload(tx: Tx, id: number, kind: string, payload: Record<string, unknown>): Promise<boolean> {
+  const result = await tx.updateTable("jobs").set({ payload: JSON.stringify(sealJobSecrets(tx, kind, payload)) }).where("id", "=", id).where("state", "=", "pending").executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
