@@ -16,6 +16,7 @@ import { registerIntakeRoutes } from "./modules/intake/intake.routes.js";
 import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./modules/keys/index.js";
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
+import { recordPublicBaseUrl } from "./modules/ops/index.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
 import { fixTermsOfEarlierReports, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
@@ -216,6 +217,7 @@ export async function serve(config: Config, logger: Logger): Promise<Shield> {
   if (!config.SHIELD_BASE_URL && config.SHIELD_PORT === 0) {
     config.baseUrl = address.replace(/\/+$/, "");
   }
+  await recordPublicBaseUrl(shield.database.db, systemClock, config.baseUrl);
   if (config.SHIELD_WORKER) {
     shield.worker.start();
     shield.scheduler.start();

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Config } from "../config.js";
-import type { Database } from "../platform/db/database.js";
+import type { Database, Db } from "../platform/db/database.js";
 import { createProgress, type Progress } from "./progress.js";
 
 /** Where a run of the CLI reads its environment and writes its output: the process's own, or a test's. */
@@ -64,6 +64,17 @@ export class CliContext {
     await import("../shared/zod-messages.js");
     const { loadConfig } = await import("../config.js");
     return loadConfig(this.streams.env);
+  }
+
+  /**
+   * The base of links this command prints: SHIELD_BASE_URL when the command's environment
+   * sets it, else the one the server recorded when it last started on this database, else
+   * the default the server would use.
+   */
+  async linkBaseUrl(db: Db, config: Config): Promise<string> {
+    if (this.streams.env.SHIELD_BASE_URL) return config.baseUrl;
+    const { readPublicBaseUrl } = await import("../modules/ops/index.js");
+    return (await readPublicBaseUrl(db)) ?? config.baseUrl;
   }
 
   /**

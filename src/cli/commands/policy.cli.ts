@@ -31,7 +31,7 @@ export function register(policy: Command, cli: CliContext): void {
     .description("List the {{ site.* }} variables a policy can use: built in (from the settings) and custom (set-var).")
     .option("--json", "machine-readable output")
     .action(async (options: { json?: boolean }) => {
-      const list = await cli.withDatabase(async ({ db }, config) => listPolicyVariables(db, { settings: await loadSettings(db), baseUrl: config.baseUrl }));
+      const list = await cli.withDatabase(async ({ db }, config) => listPolicyVariables(db, { settings: await loadSettings(db), baseUrl: await cli.linkBaseUrl(db, config) }));
       cli.print(!!options.json, list, () => {
         const width = Math.max(...[...list.builtIn, ...list.custom].map((v) => v.name.length)) + 5;
         return [

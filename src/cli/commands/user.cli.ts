@@ -15,7 +15,7 @@ export function register(user: Command, cli: CliContext): void {
       const { createInvite } = await import("../../modules/auth/index.js");
       const { member, invite } = await cli.withDatabase(async ({ db }, config) => {
         const added = await addTeamMember(db, systemClock, cli.actor, { email, name: options.name, role: options.role });
-        return { member: added, invite: await createInvite({ db, clock: systemClock }, cli.actor, added.email, config.baseUrl) };
+        return { member: added, invite: await createInvite({ db, clock: systemClock }, cli.actor, added.email, await cli.linkBaseUrl(db, config)) };
       });
       cli.print(!!options.json, { ...member, inviteUrl: invite.url, inviteExpiresAt: invite.expiresAt }, () =>
         [
@@ -34,7 +34,7 @@ export function register(user: Command, cli: CliContext): void {
     .option("--json", "machine-readable output")
     .action(async (email: string, options: { json?: boolean }) => {
       const { createInvite } = await import("../../modules/auth/index.js");
-      const invite = await cli.withDatabase(({ db }, config) => createInvite({ db, clock: systemClock }, cli.actor, email, config.baseUrl));
+      const invite = await cli.withDatabase(async ({ db }, config) => createInvite({ db, clock: systemClock }, cli.actor, email, await cli.linkBaseUrl(db, config)));
       cli.print(!!options.json, { email: invite.member.email, inviteUrl: invite.url, inviteExpiresAt: invite.expiresAt }, () => invite.url);
     });
   user

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runShield } from "../../../test/cli.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runShield, runShieldJson, startShieldServer, type ServerProcess } from "../../../test/cli.js";
 import { createTestDatabase, type TestDatabase } from "../../../test/databases.js";
 import { inviteTokenOf } from "../../../test/sign-in.js";
 import { openDatabase, type Database } from "../../platform/db/database.js";
@@ -62,4 +62,35 @@ describe("shield user add / user invite", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe("shield: No team member nobody@example.com.\n");
   });
+});
+
+describe("links printed while Shield runs", () => {
+  let testDatabase: TestDatabase;
+  let dataDir: string;
+  let server: ServerProcess | undefined;
+  beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase("sqlite");
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    await testDatabase.drop();
+  });
+
+  it("open on the running server, though the CLI's environment names neither its port nor its URL", async () => {
+    const env = { DATABASE_URL: testDatabase.url, SHIELD_DATA_DIR: dataDir };
+    server = await startShieldServer(env);
+    const added = await runShieldJson(["user", "add", "ada@example.com", "--role", "triager"], env);
+    expect(added.inviteUrl.startsWith(`${server.baseUrl}/invite/`)).toBe(true);
+    const invited = await runShield(["user", "invite", "ada@example.com"], env);
+    expect(invited.stdout.startsWith(`${server.baseUrl}/invite/`)).toBe(true);
+    const page = await fetch(invited.stdout.trim());
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("ada@example.com");
+    // Told the public address, the CLI uses it.
+    const told = await runShieldJson(["user", "invite", "ada@example.com"], { ...env, SHIELD_BASE_URL: "https://security.example.test" });
+    expect(told.inviteUrl).toMatch(/^https:\/\/security\.example\.test\/invite\//);
+  }, 60_000);
 });

@@ -1,0 +1,1 @@
+export { readPublicBaseUrl, recordPublicBaseUrl } from "./public-base-url.js";
