@@ -227,7 +227,7 @@ export async function serve(config: Config, logger: Logger): Promise<Shield> {
   const setupToken = await openSetupIfNeeded(shield.database.db, systemClock);
   if (setupToken) {
     // Printed to the terminal, never logged: the link is a secret.
-    process.stderr.write(`\nShield has no team yet. Create the first admin here (the link works once):\n\n  ${config.baseUrl}/setup/${setupToken}\n\n`);
+    process.stderr.write(`\nShield has no admin yet. Create the first admin here (the link works until their authenticator is set up; a restart prints a new one):\n\n  ${config.baseUrl}/setup/${setupToken}\n\n`);
   }
 
   const stop = (signal: string) => {

@@ -275,7 +275,7 @@ describe("first start", () => {
   afterAll(async () => server.stop());
 
   it("prints a one-time setup link whose form creates the admin and hands out a working API token", { timeout: 120_000 }, async () => {
-    expect(server.stderr()).toContain("Shield has no team yet. Create the first admin here (the link works once):");
+    expect(server.stderr()).toContain("Shield has no admin yet. Create the first admin here (the link works until their authenticator is set up; a restart prints a new one):");
     const browser = new HttpBrowser(server.baseUrl);
     const page = await browser.get(setupUrl);
     expect(page.status).toBe(200);

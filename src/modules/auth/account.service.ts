@@ -11,7 +11,7 @@ import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import { isoNow, type Clock } from "../../shared/clock.js";
 import { UserNotFoundError, ValidationError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
-import { actorOf, completeSetup, createApiToken, findUserByEmail, findUserById, normalizeEmail, type TeamMember } from "../people/index.js";
+import { actorOf, closeSetup, completeSetup, createApiToken, findUserByEmail, findUserById, normalizeEmail, type TeamMember } from "../people/index.js";
 import { formatRecoveryCode, INVITE_LIFETIME_MS, isLockedOut, RECOVERY_CODE_COUNT } from "./auth.js";
 import {
   EnrolmentNotStartedError,
@@ -150,8 +150,9 @@ const setupFields = z.object({
 
 /**
  * The first-admin setup link: creates the admin with a password, then continues on the
- * authenticator page. The admin cannot sign in until TOTP is confirmed; if the browser
- * is closed before that, `shield user invite EMAIL` makes a new link.
+ * authenticator page. The admin cannot sign in until TOTP is confirmed, and until then the
+ * link stays open: a browser closed before that opens it again (and a restart prints a
+ * new one).
  * @throws SetupClosedError, ValidationError
  */
 export async function completeFirstAdminSetup(
@@ -169,6 +170,8 @@ export async function completeFirstAdminSetup(
   const member = await completeSetup(ctx.db, ctx.clock, setupToken, { email: input.email, name: input.name });
   const invite = await ctx.db.transaction().execute(async (tx) => {
     const now = ctx.clock.now();
+    // A setup opened again: its earlier half-way enrolment is replaced.
+    await closeOpenInvites(tx, member.id, now.toISOString());
     // Never shown: the setup continues in this browser's session. It marks the admin's enrolment as the setup's, which hands out the API token.
     return insertInvite(tx, {
       userId: member.id,
@@ -244,6 +247,7 @@ export async function confirmTotpEnrolment(ctx: AuthContext, active: ActiveSessi
   const recoveryCodes = newRecoveryCodes();
   await ctx.db.transaction().execute(async (tx) => {
     if (!(await markInviteUsed(tx, invite.id, at))) throw InviteInvalidError();
+    if (invite.purpose === "setup") await closeSetup(tx);
     if (!(await activatePendingTotp(tx, member.id, pending, step, at))) throw EnrolmentNotStartedError();
     await replaceRecoveryCodes(tx, member.id, recoveryCodes.map(hashSecret), at);
     const passkeys = await listPasskeys(tx, member.id);

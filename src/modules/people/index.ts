@@ -2,5 +2,5 @@ export { hasPermission, mayOwnReports, ROLES, normalizeEmail, type Permission, t
 export { actorOf, addTeamMember, authenticateBearer, createApiToken, requirePermission, revokeMemberTokens, listUsers, countUsers, findUserByEmail, type AuthenticatedMember } from "./people.service.js";
 export { findUserById } from "./people.repository.js";
 export { requireTeam, memberOf } from "./auth.hook.js";
-export { openSetupIfNeeded, checkSetupToken, completeSetup } from "./setup.service.js";
+export { openSetupIfNeeded, checkSetupToken, completeSetup, closeSetup } from "./setup.service.js";
 export { changeMemberRole, disableMember } from "./member-admin.service.js";

@@ -30,6 +30,18 @@ export async function listUsers(db: Executor): Promise<TeamMember[]> {
   return (await db.selectFrom("users").selectAll().orderBy("id").execute()).map(toMember);
 }
 
+/** Admins who can sign in: enabled, with a confirmed authenticator (a second factor is mandatory). */
+export async function countCompleteAdmins(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("role", "=", "admin")
+    .where("disabled_at", "is", null)
+    .where("id", "in", (eb) => eb.selectFrom("user_totp").select("user_id").where("sealed_secret", "is not", null))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function countUsers(db: Executor): Promise<number> {
   const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
   return Number(row.n);
