@@ -32,6 +32,7 @@ import { registerTeamPages } from "./web/team/team.routes.js";
 import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
 import { registerHallOfFameRoutes } from "./web/public/hall-of-fame.routes.js";
+import { registerAdvisoryPages } from "./web/public/advisories.routes.js";
 import { BlobStore } from "./platform/blobs/blob-store.js";
 import { prepareDataDirectory } from "./platform/blobs/data-directory.js";
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
@@ -43,6 +44,8 @@ import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
 import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
+import { ADVISORY_PUBLISH_JOB, createScheduledPublicationJob } from "./modules/advisories/index.js";
+import { registerAdvisoryRoutes } from "./modules/advisories/advisory.routes.js";
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -128,6 +131,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
       [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),
       [TEAM_MAIL_JOB]: createTeamMailJob(mailDeps),
       [WEBHOOK_JOB]: createWebhookJob({ db, baseUrl }),
+      [ADVISORY_PUBLISH_JOB]: createScheduledPublicationJob({ db, clock, baseUrl, onPublished: () => worker.wake() }),
     },
     clock,
     logger.child({ component: "worker" }),
@@ -163,10 +167,12 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerIntakeRoutes(app, { db, clock, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
   registerReportRoutes(app, { db, clock, settings, onChanged: wake, keyring });
   registerTriageRoutes(app, { db, clock, settings, onChanged: wake });
+  registerAdvisoryRoutes(app, { db, clock, baseUrl, settings, onChanged: wake });
   registerSetupRoutes(app, { db, clock, baseUrl, auth });
   await registerTeamPages(app, { auth });
   registerSecurityPolicyRoutes(app, { db, settings, baseUrl });
   registerHallOfFameRoutes(app, { db, settings });
+  registerAdvisoryPages(app, { db, settings, baseUrl });
   registerKeyRoutes(app, { keyring, securityTxt: new SecurityTxtPublisher({ keyring, settings, baseUrl, clock }) });
   registerAttachmentRoutes(app, { db, clock, blobs, keyring });
   // One per process: it shares a refresh in progress between the page and the scrapes.

@@ -220,7 +220,7 @@ export function checkCustomVariable(name: string, value: string, builtIns: Reado
 }
 
 /** The public pages Shield serves; a link of the policy that stays on Shield's host should lead to one of them. */
-export const PUBLIC_PAGES: readonly string[] = ["/security", "/security/report", "/security/thanks", "/security/pgp-key.asc", "/.well-known/security.txt", "/security.txt"];
+export const PUBLIC_PAGES: readonly string[] = ["/security", "/security/report", "/security/thanks", "/security/advisories", "/security/advisories.atom", "/security/pgp-key.asc", "/.well-known/security.txt", "/security.txt"];
 
 /** A link of the policy to a path on Shield's own host where Shield serves nothing. */
 export interface LinkNotServed {

@@ -97,6 +97,13 @@ export const settingsSchema = z.object({
     medium: z.number().nonnegative().max(1_000_000_000),
     low: z.number().nonnegative().max(1_000_000_000),
   }),
+  /** Advisories: the id prefix (`EXA` gives EXA-2026-001), the disclosure deadline promised from receipt, the CNA's identity for CVE records. */
+  advisories: z.object({
+    idPrefix: z.string().regex(/^[A-Z][A-Z0-9]{0,15}$/, "must be capital letters and digits, starting with a letter, at most 16"),
+    disclosureDeadlineDays: z.number().int().positive().max(3650),
+    cveOrgId: z.uuid("must be the CNA's organisation UUID").nullable(),
+    cveShortName: z.string().regex(/^[A-Za-z0-9_-]{2,32}$/, "must be the CNA's short name").nullable(),
+  }),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -130,6 +137,7 @@ export const DEFAULT_SETTINGS: Settings = {
   // PRODUCT.md: business-hours calendars are optional; account_attack stays 24/7.
   calendars: { account_attack: null, vulnerability: null, sensitive: null },
   bountyTable: { currency: "USD", critical: 5000, high: 2000, medium: 500, low: 100 },
+  advisories: { idPrefix: "SEC", disclosureDeadlineDays: 90, cveOrgId: null, cveShortName: null },
 };
 
 /** "72 hours", "2 hours", "5 days": how a target reads on a page or in a receipt. */

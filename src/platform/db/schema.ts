@@ -35,6 +35,9 @@ export interface Tables {
   receipt_mails: ReceiptMailsTable;
   receipt_recipients: ReceiptRecipientsTable;
   rate_limit_counts: RateLimitCountsTable;
+  advisories: AdvisoriesTable;
+  advisory_reports: AdvisoryReportsTable;
+  advisory_revisions: AdvisoryRevisionsTable;
 }
 
 export interface SettingsTable {
@@ -382,4 +385,34 @@ export interface RateLimitCountsTable {
   window_start: string;
   hits: number;
   expires_at: string;
+}
+
+/** 016: an advisory; `content` is the JSON the team writes (modules/advisories/advisory.ts `AdvisoryContent`). */
+export interface AdvisoriesTable {
+  id: Generated<number>;
+  /** EXA-2026-001 */
+  public_id: string;
+  /** draft | scheduled | published */
+  state: string;
+  content: string;
+  scheduled_at: string | null;
+  published_at: string | null;
+  /** An admin's reason for scheduling over the disclosure guard; the scheduled job honours it. */
+  guard_override: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AdvisoryReportsTable {
+  advisory_id: number;
+  report_id: number;
+}
+
+/** A published revision: the content as the public read it from `published_at`. */
+export interface AdvisoryRevisionsTable {
+  advisory_id: number;
+  number: number;
+  summary: string;
+  content: string;
+  published_at: string;
 }

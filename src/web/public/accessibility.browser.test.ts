@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, wcagViolations, type ServedShield } from "../../../test/browser.js";
 import { importHallOfFame } from "../../modules/hall-of-fame/index.js";
 import { importPolicy } from "../../modules/policy/index.js";
-import { updateSetting } from "../../modules/settings/index.js";
+import { loadSettings, updateSetting } from "../../modules/settings/index.js";
+import { createAdvisory, publishAdvisory } from "../../modules/advisories/index.js";
 import { systemClock } from "../../shared/clock.js";
 
 const SEED = fs.readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/seed-policy.md"), "utf8");
@@ -19,6 +20,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
   let served: ServedShield;
   let browser: Browser;
   let trackingUrl: string;
+  let advisoryId: string;
   let stylesheetBefore: string | undefined;
   beforeAll(async () => {
     served = await serveTestShield("sqlite");
@@ -30,7 +32,24 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
       body: JSON.stringify({ channel: "vulnerability", title: "Open redirect after sign-in", description: "The next parameter is not checked.", reporter: { name: "Ada", email: "ada@example.org" } }),
     });
     expect(response.status).toBe(201);
-    trackingUrl = ((await response.json()) as { trackingUrl: string }).trackingUrl;
+    const received = (await response.json()) as { id: number; trackingUrl: string };
+    trackingUrl = received.trackingUrl;
+    // A published advisory with every part its page can show.
+    const db = served.shield.database.db;
+    const advisory = await createAdvisory(db, systemClock, await loadSettings(db), admin, {
+      reportIds: [received.id],
+      title: "Open redirect after sign-in",
+      summary: "The `next` parameter was not checked, so a link could send people elsewhere after they signed in.",
+      products: [{ vendor: "Example Inc.", product: "Basecamp", ranges: [{ introduced: "4.0.0", fixed: "4.2.1" }, { introduced: "0", lastAffected: "3.9.9" }], fixedVersion: "4.2.1" }],
+      cvss31Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:L/A:N",
+      cwe: "CWE-601",
+      cveId: "CVE-2026-1234",
+      references: ["https://example.com/changelog"],
+      workarounds: "None needed after updating.",
+      credits: [{ name: "Ada", url: "https://ada.example.org", type: "finder" }],
+    });
+    await publishAdvisory({ db, clock: systemClock, baseUrl: () => served.baseUrl }, { actor: admin, mayOverride: true }, advisory.publicId, "accessibility check");
+    advisoryId = advisory.publicId;
     stylesheetBefore = (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0];
     browser = await launchChromium();
   });
@@ -98,6 +117,19 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
         } finally {
           await close();
         }
+      }
+    }
+  });
+
+  it("meets the same rules on the advisories list and an advisory's page, which carry no script at all", { timeout: 180_000 }, async () => {
+    for (const url of [`${served.baseUrl}/security/advisories`, `${served.baseUrl}/security/advisories/${advisoryId}`]) {
+      const { page, close } = await newPage(browser);
+      try {
+        await page.goto(url);
+        expect(await page.locator("script").count(), url).toBe(0);
+        expect(await wcagViolations(page), url).toEqual([]);
+      } finally {
+        await close();
       }
     }
   });

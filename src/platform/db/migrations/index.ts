@@ -15,6 +15,7 @@ import * as metricsSnapshots from "./012-metrics-snapshots.js";
 import * as signInFailuresByTime from "./013-sign-in-failures-by-time.js";
 import * as receiptLimits from "./014-receipt-limits.js";
 import * as serviceTerms from "./015-service-terms.js";
+import * as advisories from "./016-advisories.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -37,6 +38,7 @@ const all: Record<string, ShieldMigration> = {
   "013-sign-in-failures-by-time": signInFailuresByTime,
   "014-receipt-limits": receiptLimits,
   "015-service-terms": serviceTerms,
+  "016-advisories": advisories,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
