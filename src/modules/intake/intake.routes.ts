@@ -30,7 +30,7 @@ export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void 
       config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute", groupId: INTAKE_RATE_LIMIT_GROUP } },
     },
     async (request, reply) => {
-      const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api");
+      const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api", { sender: request.ip });
       deps.onSubmitted();
       const settings = await deps.settings.get();
       const promise = firstResponsePromise(report, settings, deps.clock.now());

@@ -30,6 +30,11 @@ export interface SubmitOptions {
    * attachments and its one-time confirmation here, so they exist exactly when the report does.
    */
   onStored?: (tx: Tx, report: Report, trackingToken: string) => Promise<void>;
+  /**
+   * Who submitted it (the client address): the report's receipt and notice take turns with
+   * other senders' in the outbox, so one client flooding the intake delays only itself.
+   */
+  sender?: string;
 }
 
 /**
@@ -72,8 +77,10 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
       hashSecret(trackingToken),
     );
     await appendAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
-    await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now);
-    await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now);
+    const fairnessKey = options.sender === undefined ? undefined : `client:${options.sender}`;
+    await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
+    // An account under attack pages the team: its notice goes before any backlog.
+    await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack" });
     await options.onStored?.(tx, report, trackingToken);
     return report;
   });

@@ -3,7 +3,7 @@ import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import { findUserById, listUsers, type TeamMember } from "../people/index.js";
 import type { Report } from "../reports/index.js";
 import type { SlaTarget } from "../sla/index.js";
-import type { TeamNotice } from "./notice.js";
+import { isUrgent, type TeamNotice } from "./notice.js";
 
 /** One e-mail to one team member (`userId`; null: the program's security address). */
 export const TEAM_MAIL_JOB = "mail.team_notice";
@@ -52,7 +52,7 @@ async function enqueueTeamMails(tx: Tx, members: TeamMember[], reportId: number,
   const userIds = members.length ? [...new Set(members.map((m) => m.id))] : [null];
   for (const userId of userIds) {
     const payload: TeamMailPayload = { userId, reportId, notice };
-    await enqueueJob(tx, TEAM_MAIL_JOB, payload, at);
+    await enqueueJob(tx, TEAM_MAIL_JOB, payload, at, { urgent: isUrgent(notice) });
   }
   return userIds.length;
 }
@@ -60,7 +60,7 @@ async function enqueueTeamMails(tx: Tx, members: TeamMember[], reportId: number,
 async function enqueueWebhook(tx: Tx, webhookUrl: string | null, reportId: number, notice: TeamNotice, at: Date): Promise<boolean> {
   if (!webhookUrl) return false;
   const payload: WebhookPayload = { reportId, notice };
-  await enqueueJob(tx, WEBHOOK_JOB, payload, at);
+  await enqueueJob(tx, WEBHOOK_JOB, payload, at, { urgent: isUrgent(notice) });
   return true;
 }
 

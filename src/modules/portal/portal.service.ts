@@ -84,11 +84,12 @@ export async function submitReportFromWeb(
   blobs: BlobStore,
   input: SubmitReportBody,
   uploads: AcceptedUpload[],
-  options: { browserEncrypted?: boolean } = {},
+  options: { browserEncrypted?: boolean; sender?: string } = {},
 ): Promise<{ report: Report; confirmationId: string }> {
   await storeUploads(blobs, uploads);
   const confirmationId = generateSecret(32);
   const { report } = await submitReport(db, clock, input, "web", {
+    sender: options.sender,
     onStored: async (tx, stored, trackingToken) => {
       // Browser-encrypted (the form's checkbox): the ciphertext is stored as received, and said so.
       if (options.browserEncrypted) await markBrowserEncrypted(tx, stored.id, []);

@@ -25,6 +25,7 @@ forEachDatabase((kind) => {
       max_attempts: 8,
       last_error: lastError,
       run_at: runAt,
+      fair_at: runAt,
       created_at: runAt,
     });
 

@@ -146,6 +146,10 @@ export interface JobsTable {
   last_error: string | null;
   created_at: string;
   finished_at: string | null;
+  /** When the job's turn comes in the fair order (claims go by this among due jobs); see enqueueJob. */
+  fair_at: string;
+  /** Whom the job is for (the submitting client), to space out one sender's jobs; null: no one in particular. */
+  fairness_key: string | null;
 }
 
 export interface AuditEventsTable {

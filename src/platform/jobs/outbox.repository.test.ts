@@ -34,5 +34,21 @@ forEachDatabase((kind) => {
       clock.advance(30 * MINUTE); // every lease of "w" has run out too, and "future" is due
       expect([await claim("v"), await claim("v"), await claim("v"), await claim("v")]).toEqual(["first", "second", "third", "future"]);
     });
+    it("puts a flooding sender's backlog behind another sender's job, and an account-attack page before both", async () => {
+      await shield.database.db.deleteFrom("jobs").execute();
+      const now = clock.now();
+      const enqueue = (name: string, options: { fairnessKey?: string; urgent?: boolean }) =>
+        shield.database.db.transaction().execute((tx) => enqueueJob(tx, "test.fair", { name }, now, options));
+      for (let i = 0; i < 300; i++) await enqueue(`flood ${i}`, { fairnessKey: "client:203.0.113.9" });
+      await enqueue("calm", { fairnessKey: "client:198.51.100.4" });
+      await enqueue("page", { urgent: true });
+      const names = (await claimJobs(shield.database.db, kind, "w", clock.now(), 5 * MINUTE, 16)).map((job) => (JSON.parse(job.payload) as { name: string }).name);
+      // The flood's turns are 50 ms apart: those whose turn has come, then the others' jobs.
+      expect(names.slice(0, 2)).toEqual(["page", "flood 0"]);
+      expect(names.slice(2, 4)).toEqual(["calm", "flood 1"]);
+      // With nobody else waiting, the flood's backlog is still taken at full speed.
+      const rest = await claimJobs(shield.database.db, kind, "w", clock.now(), 5 * MINUTE, 16);
+      expect(rest).toHaveLength(16);
+    });
   });
 });

@@ -12,6 +12,39 @@ export interface EnqueueOptions {
   /** Earliest time to run; default now. */
   runAt?: Date;
   maxAttempts?: number;
+  /**
+   * Whom the job is for, e.g. `client:<address>` of the reporter who caused it: that
+   * sender's jobs are spaced out in the fair order, so a sender who floods waits behind
+   * everyone else's jobs instead of in front of them.
+   */
+  fairnessKey?: string;
+  /** A page the team must see at once (an account under attack): it goes before every other due job. */
+  urgent?: boolean;
+}
+
+/**
+ * One sender's jobs take turns this far apart in the fair order: up to 20 jobs (10
+ * reports) a second keep their place in time; beyond that, they queue behind other senders.
+ */
+export const SENDER_TURN_MS = 50;
+/** How far ahead of its due time an urgent job's turn is put, ahead of any backlog. */
+export const URGENT_HEAD_START_MS = 24 * 3_600_000;
+
+/**
+ * A job's turn in the fair order: its due time, but no earlier than one turn after the
+ * sender's last job still waiting, and a day earlier when urgent.
+ */
+async function fairTurnOf(tx: Tx, runAt: Date, options: EnqueueOptions): Promise<string> {
+  if (options.urgent) return new Date(runAt.getTime() - URGENT_HEAD_START_MS).toISOString();
+  if (!options.fairnessKey) return runAt.toISOString();
+  const last = await tx
+    .selectFrom("jobs")
+    .select((eb) => eb.fn.max("fair_at").as("fair_at"))
+    .where("fairness_key", "=", options.fairnessKey)
+    .where("state", "=", "pending")
+    .executeTakeFirst();
+  const lastTurn = last?.fair_at ? new Date(last.fair_at).getTime() + SENDER_TURN_MS : 0;
+  return new Date(Math.max(runAt.getTime(), lastTurn)).toISOString();
 }
 
 /**
@@ -19,14 +52,17 @@ export interface EnqueueOptions {
  * caused it does. Payload fields named `secret*` are stored sealed under the master key.
  */
 export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<number> {
+  const runAt = options.runAt ?? at;
   const values = {
     kind,
     payload: JSON.stringify(sealJobSecrets(tx, kind, payload)),
     state: "pending",
     attempts: 0,
     max_attempts: options.maxAttempts ?? 8,
-    run_at: (options.runAt ?? at).toISOString(),
+    run_at: runAt.toISOString(),
     created_at: at.toISOString(),
+    fair_at: await fairTurnOf(tx, runAt, options),
+    fairness_key: options.fairnessKey ?? null,
   };
   if (databaseKindOf(tx) === "sqlite") {
     // Without RETURNING, which would flush the full-text index mid-transaction (see insertReport).
@@ -56,11 +92,16 @@ export async function replacePendingJobPayload(tx: Tx, id: number, kind: string,
 }
 
 /**
- * Takes up to `limit` due jobs at once, earliest first: pending ones whose time has come, and
- * ones whose worker's lease ran out (it crashed mid-run). One statement, so a worker with a
- * backlog pays one durable write for the claim instead of one per job. On PostgreSQL
- * `for update skip locked` lets several processes claim side by side without ever claiming
- * the same job; SQLite serialises writers on its own.
+ * Takes up to `limit` due jobs at once, in the fair order: due jobs whose turn has come
+ * (`fair_at`, see enqueueJob) first, then due jobs whose sender is ahead of their turn (a
+ * flood's backlog, taken when nothing else waits), and jobs whose worker's lease ran out
+ * (it crashed mid-run). One statement, so a worker with a backlog pays one durable write
+ * for the claim instead of one per job. The candidates come from three index-ordered
+ * picks of at most `limit` each: with an `or`, the database sorted every due job on each
+ * claim (1.5 ms per claim with 10 000 jobs waiting on SQLite, on the one connection intake
+ * also waits for; 0.01 ms this way). On PostgreSQL `for update skip locked` lets several
+ * processes claim side by side without ever claiming the same job; SQLite serialises
+ * writers on its own.
  */
 export async function claimJobs(db: Executor, kind: DatabaseKind, workerId: string, now: Date, leaseMs: number, limit: number): Promise<JobRow[]> {
   const nowIso = now.toISOString();
@@ -73,42 +114,44 @@ export async function claimJobs(db: Executor, kind: DatabaseKind, workerId: stri
       locked_until: new Date(now.getTime() + leaseMs).toISOString(),
     }))
     .where("id", "in", (eb) => {
+      const inTurn = eb
+        .selectFrom("jobs")
+        .select(["id", "fair_at"])
+        .where("state", "=", "pending")
+        .where("fair_at", "<=", nowIso)
+        .where("run_at", "<=", nowIso)
+        .orderBy("fair_at")
+        .orderBy("id")
+        .limit(limit);
+      const due = eb.selectFrom("jobs").select(["id", "fair_at"]).where("state", "=", "pending").where("run_at", "<=", nowIso).orderBy("run_at").orderBy("id").limit(limit);
+      const abandoned = eb
+        .selectFrom("jobs")
+        .select(["id", "fair_at"])
+        .where("state", "=", "running")
+        .where("locked_until", "<", nowIso)
+        .orderBy("run_at")
+        .orderBy("id")
+        .limit(limit);
+      const candidates = eb
+        .selectFrom(inTurn.as("in_turn"))
+        .selectAll()
+        .union(eb.selectFrom(due.as("due")).selectAll())
+        .union(eb.selectFrom(abandoned.as("abandoned")).selectAll())
+        .as("candidates");
       if (kind === "sqlite") {
-        // The same choice as below, made from two index-ordered picks. With the `or`,
-        // SQLite sorted every due job on each claim, on the one connection that intake
-        // also waits for: 1.5 ms per claim with 10 000 jobs waiting, 0.01 ms this way.
-        const earliest = (state: "pending" | "running") =>
-          eb
-            .selectFrom("jobs")
-            .select(["id", "run_at"])
-            .where("state", "=", state)
-            .where(state === "pending" ? "run_at" : "locked_until", state === "pending" ? "<=" : "<", nowIso)
-            .orderBy("run_at")
-            .orderBy("id")
-            .limit(limit);
-        return eb
-          .selectFrom(
-            eb
-              .selectFrom(earliest("pending").as("waiting"))
-              .selectAll()
-              .unionAll(eb.selectFrom(earliest("running").as("abandoned")).selectAll())
-              .as("candidates"),
-          )
-          .select("candidates.id")
-          .orderBy("candidates.run_at")
-          .orderBy("candidates.id")
-          .limit(limit);
+        return eb.selectFrom(candidates).select("candidates.id").orderBy("candidates.fair_at").orderBy("candidates.id").limit(limit);
       }
       return eb
         .selectFrom("jobs")
         .select("id")
+        .where("id", "in", eb.selectFrom(candidates).select("candidates.id"))
         .where((w) =>
           w.or([
             w.and([w("state", "=", "pending"), w("run_at", "<=", nowIso)]),
             w.and([w("state", "=", "running"), w("locked_until", "<", nowIso)]),
           ]),
         )
-        .orderBy("run_at")
+        .orderBy("fair_at")
         .orderBy("id")
         .limit(limit)
         .forUpdate()
@@ -116,7 +159,7 @@ export async function claimJobs(db: Executor, kind: DatabaseKind, workerId: stri
     })
     .returningAll()
     .execute();
-  return rows.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : a.id - b.id));
+  return rows.sort((a, b) => (a.fair_at < b.fair_at ? -1 : a.fair_at > b.fair_at ? 1 : a.id - b.id));
 }
 
 /**
@@ -197,11 +240,15 @@ export async function releaseJobs(db: Executor, jobs: JobRow[], workerId: string
 export async function failJob(db: Executor, job: JobRow, workerId: string, error: string, at: Date): Promise<JobState> {
   const dead = job.attempts >= job.max_attempts;
   const delay = Math.min(30_000 * 2 ** (job.attempts - 1), 3_600_000);
+  const runAt = at.getTime() + delay;
+  // Its turn moves with its due time; an urgent job keeps its head start.
+  const headStart = Math.max(0, Date.parse(job.run_at) - Date.parse(job.fair_at));
   await db
     .updateTable("jobs")
     .set({
       state: dead ? "dead" : "pending",
-      run_at: new Date(at.getTime() + delay).toISOString(),
+      run_at: new Date(runAt).toISOString(),
+      fair_at: new Date(runAt - headStart).toISOString(),
       finished_at: dead ? at.toISOString() : null,
       last_error: error.slice(0, 2000),
       locked_by: null,
@@ -232,7 +279,7 @@ export async function findJob(db: Executor, id: number): Promise<JobRow | undefi
 export async function requeueJob(db: Executor, id: number, at: Date): Promise<boolean> {
   const result = await db
     .updateTable("jobs")
-    .set({ state: "pending", attempts: 0, run_at: at.toISOString(), finished_at: null })
+    .set({ state: "pending", attempts: 0, run_at: at.toISOString(), fair_at: at.toISOString(), finished_at: null })
     .where("id", "=", id)
     .where("state", "=", "dead")
     .executeTakeFirst();

@@ -16,6 +16,7 @@ import * as signInFailuresByTime from "./013-sign-in-failures-by-time.js";
 import * as receiptLimits from "./014-receipt-limits.js";
 import * as serviceTerms from "./015-service-terms.js";
 import * as advisories from "./016-advisories.js";
+import * as fairOutbox from "./017-fair-outbox.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -39,6 +40,7 @@ const all: Record<string, ShieldMigration> = {
   "014-receipt-limits": receiptLimits,
   "015-service-terms": serviceTerms,
   "016-advisories": advisories,
+  "017-fair-outbox": fairOutbox,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
