@@ -17,6 +17,7 @@ import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./mo
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
 import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
 import { recordPublicBaseUrl } from "./modules/ops/index.js";
+import { registerApiTokenRoutes } from "./modules/people/api-token.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
 import { fixTermsOfEarlierReports, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
@@ -163,6 +164,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   });
   await app.register(formbody, { bodyLimit: config.SHIELD_MAX_BODY_BYTES });
   registerOpsRoutes(app, { database, clock, onRequeued: wake });
+  registerApiTokenRoutes(app, { db: database.db, clock });
   registerClientModuleRoutes(app);
   registerIntakeRoutes(app, { db, clock, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
   registerReportRoutes(app, { db, clock, settings, onChanged: wake, keyring });

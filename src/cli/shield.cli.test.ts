@@ -72,7 +72,7 @@ forEachDatabase((kind) => {
         ]);
         expect(created.code).toBe(0);
         const output = JSON.parse(created.stdout);
-        expect(output).toEqual({ id: expect.any(Number), token: expect.stringMatching(/^shd_[A-Za-z0-9_-]{43}$/), email: "dana@team.example.test", role: "triager" });
+        expect(output).toEqual({ id: expect.any(Number), token: expect.stringMatching(/^shd_[A-Za-z0-9_-]{43}$/), email: "dana@team.example.test", role: "triager", expiresAt: null });
         expect(unknown.code).toBe(1);
         expect(JSON.parse(unknown.stdout)).toEqual({ error: { code: "user_not_found", message: "No team member nobody@team.example.test." } });
         expect(unknown.stderr).toBe("");

@@ -47,17 +47,20 @@ export async function countUsers(db: Executor): Promise<number> {
   return Number(row.n);
 }
 
-export async function insertApiToken(db: Executor, values: { userId: number; name: string; tokenHash: string; prefix: string; createdAt: string }): Promise<number> {
+export async function insertApiToken(
+  db: Executor,
+  values: { userId: number; name: string; tokenHash: string; prefix: string; createdAt: string; expiresAt: string | null },
+): Promise<number> {
   const row = await db
     .insertInto("api_tokens")
-    .values({ user_id: values.userId, name: values.name, token_hash: values.tokenHash, prefix: values.prefix, created_at: values.createdAt })
+    .values({ user_id: values.userId, name: values.name, token_hash: values.tokenHash, prefix: values.prefix, created_at: values.createdAt, expires_at: values.expiresAt })
     .returning("id")
     .executeTakeFirstOrThrow();
   return row.id;
 }
 
-/** The member behind an unrevoked token of an enabled account. */
-export async function findMemberByTokenHash(db: Executor, tokenHash: string): Promise<(TeamMember & { tokenId: number; tokenLastUsedAt: string | null }) | undefined> {
+/** The member behind an unrevoked, unexpired token of an enabled account. */
+export async function findMemberByTokenHash(db: Executor, tokenHash: string, at: string): Promise<(TeamMember & { tokenId: number; tokenLastUsedAt: string | null }) | undefined> {
   const row = await db
     .selectFrom("api_tokens")
     .innerJoin("users", "users.id", "api_tokens.user_id")
@@ -65,6 +68,7 @@ export async function findMemberByTokenHash(db: Executor, tokenHash: string): Pr
     .select(["api_tokens.id as token_id", "api_tokens.last_used_at as token_last_used_at"])
     .where("api_tokens.token_hash", "=", tokenHash)
     .where("api_tokens.revoked_at", "is", null)
+    .where((eb) => eb.or([eb("api_tokens.expires_at", "is", null), eb("api_tokens.expires_at", ">", at)]))
     .where("users.disabled_at", "is", null)
     .executeTakeFirst();
   return row && { ...toMember(row), tokenId: row.token_id, tokenLastUsedAt: row.token_last_used_at };
@@ -77,4 +81,54 @@ export async function touchApiToken(db: Executor, tokenId: number, at: string): 
 export async function revokeApiTokens(db: Executor, userId: number, at: string): Promise<number> {
   const result = await db.updateTable("api_tokens").set({ revoked_at: at }).where("user_id", "=", userId).where("revoked_at", "is", null).executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+export interface ApiTokenRow {
+  id: number;
+  userId: number;
+  email: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Tokens, newest first: of one member, one by its id, or of the whole team. */
+export async function listApiTokenRows(db: Executor, filter: { userId?: number; id?: number } = {}): Promise<ApiTokenRow[]> {
+  let query = db
+    .selectFrom("api_tokens")
+    .innerJoin("users", "users.id", "api_tokens.user_id")
+    .select([
+      "api_tokens.id",
+      "api_tokens.user_id",
+      "users.email",
+      "api_tokens.name",
+      "api_tokens.prefix",
+      "api_tokens.created_at",
+      "api_tokens.last_used_at",
+      "api_tokens.expires_at",
+      "api_tokens.revoked_at",
+    ])
+    .orderBy("api_tokens.id", "desc");
+  if (filter.userId !== undefined) query = query.where("api_tokens.user_id", "=", filter.userId);
+  if (filter.id !== undefined) query = query.where("api_tokens.id", "=", filter.id);
+  return (await query.execute()).map((row) => ({
+    id: row.id,
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  }));
+}
+
+/** Revokes one token if it is not revoked yet; true when it was. */
+export async function revokeApiTokenById(db: Executor, tokenId: number, at: string): Promise<boolean> {
+  const result = await db.updateTable("api_tokens").set({ revoked_at: at }).where("id", "=", tokenId).where("revoked_at", "is", null).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

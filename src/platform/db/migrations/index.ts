@@ -17,6 +17,7 @@ import * as receiptLimits from "./014-receipt-limits.js";
 import * as serviceTerms from "./015-service-terms.js";
 import * as advisories from "./016-advisories.js";
 import * as fairOutbox from "./017-fair-outbox.js";
+import * as apiTokenExpiry from "./018-api-token-expiry.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -41,6 +42,7 @@ const all: Record<string, ShieldMigration> = {
   "015-service-terms": serviceTerms,
   "016-advisories": advisories,
   "017-fair-outbox": fairOutbox,
+  "018-api-token-expiry": apiTokenExpiry,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
