@@ -34,6 +34,7 @@ import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
 import { registerHallOfFameRoutes } from "./web/public/hall-of-fame.routes.js";
 import { registerAdvisoryPages } from "./web/public/advisories.routes.js";
+import { registerCsafProviderRoutes } from "./web/public/csaf-provider.routes.js";
 import { BlobStore } from "./platform/blobs/blob-store.js";
 import { prepareDataDirectory } from "./platform/blobs/data-directory.js";
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
@@ -175,6 +176,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerSecurityPolicyRoutes(app, { db, settings, baseUrl });
   registerHallOfFameRoutes(app, { db, settings });
   registerAdvisoryPages(app, { db, settings, baseUrl });
+  registerCsafProviderRoutes(app, { db, clock, settings, baseUrl, keyring });
   registerKeyRoutes(app, { keyring, securityTxt: new SecurityTxtPublisher({ keyring, settings, baseUrl, clock }) });
   registerAttachmentRoutes(app, { db, clock, blobs, keyring });
   // One per process: it shares a refresh in progress between the page and the scrapes.

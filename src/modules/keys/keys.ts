@@ -93,6 +93,8 @@ export function composeSecurityTxt(input: SecurityTxtInput): string {
     `Preferred-Languages: en`,
     `Canonical: ${base}/.well-known/security.txt`,
     `Policy: ${base}/security`,
+    // The CSAF provider directory of the program's advisories (CSAF 2.0 §7.1.8).
+    `CSAF: ${base}/.well-known/csaf/provider-metadata.json`,
     "",
   ].join("\n");
 }

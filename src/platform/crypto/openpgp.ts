@@ -167,6 +167,12 @@ export async function signCleartext(text: string, signingKey: PgpPrivateKey, dat
   return openpgp.sign({ message, signingKeys: signingKey, date, config: COMPATIBLE });
 }
 
+/** An armoured detached signature of `data` (a `.asc` file beside the file it signs). */
+export async function signDetached(data: Uint8Array, signingKey: PgpPrivateKey, date: Date): Promise<string> {
+  const message = await openpgp.createMessage({ binary: data });
+  return openpgp.sign({ message, signingKeys: signingKey, detached: true, date, config: COMPATIBLE });
+}
+
 /**
  * Encrypts `data` to `recipientArmored` and signs it with `signingKey` (one OpenPGP
  * message, signature inside the encryption, as RFC 3156 §6.2 allows).

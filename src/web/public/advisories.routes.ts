@@ -3,6 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { isWebUrl, LINK_REL, renderMarkdown } from "../../platform/markdown/markdown.js";
 import {
+  csafDocumentText,
   exportCsaf,
   exportCve,
   exportOsv,
@@ -129,8 +130,10 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
       const { id } = request.params as { id: string };
       const advisory = ADVISORY_ID.test(id) ? await findPublishedAdvisory(deps.db, id) : undefined;
       if (!advisory) return reply.code(404).send({ error: { code: "advisory_not_found", message: `There is no published advisory ${id}.` } });
-      const document = exporter(advisory, exportContextOf(await deps.settings.get(), deps.baseUrl()));
-      return reply.type("application/json; charset=utf-8").header("cache-control", "public, max-age=60").send(JSON.stringify(document, null, 2));
+      const context = exportContextOf(await deps.settings.get(), deps.baseUrl());
+      // CSAF: the same bytes as the signed copy in the provider directory.
+      const body = format === "csaf" ? csafDocumentText(advisory, context) : `${JSON.stringify(exporter(advisory, context), null, 2)}\n`;
+      return reply.type("application/json; charset=utf-8").header("cache-control", "public, max-age=60").send(body);
     });
   }
 }

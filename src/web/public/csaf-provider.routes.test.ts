@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeClock, HOUR } from "../../../test/clock.js";
+import { GnuPG } from "../../../test/gnupg.js";
+import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { createAdvisory, publishAdvisory } from "../../modules/advisories/index.js";
+import { loadSettings } from "../../modules/settings/index.js";
+
+describe("the CSAF provider directory", () => {
+  let shield: TestShield;
+  let gpg: GnuPG;
+  const clock = new FakeClock("2026-11-02T09:00:00.000Z");
+  const cli = { kind: "cli" } as const;
+  const ids: string[] = [];
+  let draftId: string;
+
+  beforeAll(async () => {
+    shield = await createTestShield("sqlite", { clock });
+    gpg = GnuPG.create();
+    const db = shield.database.db;
+    const submitted = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: { channel: "vulnerability", title: "XSS", description: "d", reporter: { name: "Ada", email: "ada@example.org" } } });
+    const reportId = submitted.json().id as number;
+    const settings = await loadSettings(db);
+    const write = (title: string) =>
+      createAdvisory(db, clock, settings, cli, {
+        reportIds: [reportId],
+        title,
+        summary: "Summary.",
+        products: [{ vendor: "Example Inc.", product: "Basecamp", ranges: [{ introduced: "0", fixed: "4.2.1" }], fixedVersion: "4.2.1" }],
+      });
+    for (const title of ["First", "Second"]) {
+      const advisory = await write(title);
+      await publishAdvisory({ db, clock, baseUrl: () => shield.config.baseUrl }, { actor: cli, mayOverride: true }, advisory.publicId, "directory test");
+      ids.push(advisory.publicId);
+      clock.advance(HOUR);
+    }
+    draftId = (await write("Draft")).publicId;
+  });
+  afterAll(async () => {
+    gpg?.destroy();
+    await shield?.destroy();
+  });
+
+  const get = (url: string) => shield.app.inject({ method: "GET", url });
+  const pathOf = (id: string) => `2026/${id.toLowerCase()}.json`;
+
+  it("announces the provider, its TLP:WHITE folder and the team key in provider-metadata.json, and security.txt names it", async () => {
+    const metadata = (await get("/.well-known/csaf/provider-metadata.json")).json();
+    const key = await shield.keyring.current();
+    expect(metadata).toMatchObject({
+      canonical_url: "https://security.example.test/.well-known/csaf/provider-metadata.json",
+      distributions: [{ directory_url: "https://security.example.test/.well-known/csaf/white/" }],
+      metadata_version: "2.0",
+      role: "csaf_provider",
+      public_openpgp_keys: [{ fingerprint: key.fingerprint.toUpperCase(), url: "https://security.example.test/security/pgp-key.asc" }],
+      publisher: { category: "vendor", namespace: "https://security.example.test" },
+    });
+    expect(metadata.last_updated).toBe("2026-11-02T10:00:00.000Z");
+    expect((await get("/.well-known/security.txt")).body).toContain("CSAF: https://security.example.test/.well-known/csaf/provider-metadata.json");
+  });
+
+  it("lists the published documents in index.txt and changes.csv (latest change first), never a draft", async () => {
+    const index = (await get("/.well-known/csaf/white/index.txt")).body;
+    expect(index).toBe(`${pathOf(ids[0]!)}\n${pathOf(ids[1]!)}\n`);
+    const changes = (await get("/.well-known/csaf/white/changes.csv")).body;
+    expect(changes).toBe(`"${pathOf(ids[1]!)}","2026-11-02T10:00:00.000Z"\n"${pathOf(ids[0]!)}","2026-11-02T09:00:00.000Z"\n`);
+    expect(index + changes).not.toContain(draftId.toLowerCase());
+    expect((await get(`/.well-known/csaf/white/${pathOf(draftId)}`)).statusCode).toBe(404);
+    expect((await get(`/.well-known/csaf/white/2025/${ids[0]!.toLowerCase()}.json`)).statusCode).toBe(404);
+  });
+
+  it("serves each document as on its advisory's page, with its SHA-256 and a team-key signature that GnuPG verifies", async () => {
+    gpg.import((await get("/security/pgp-key.asc")).body);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-csaf-"));
+    try {
+      for (const id of ids) {
+        const document = await get(`/.well-known/csaf/white/${pathOf(id)}`);
+        expect(document.statusCode).toBe(200);
+        expect(document.body).toBe((await get(`/security/advisories/${id}/csaf.json`)).body);
+        expect(document.json().document.tracking.id).toBe(id);
+        const sha = (await get(`/.well-known/csaf/white/${pathOf(id)}.sha256`)).body;
+        expect(sha).toBe(`${createHash("sha256").update(document.rawPayload).digest("hex")}  ${id.toLowerCase()}.json\n`);
+        const signature = await get(`/.well-known/csaf/white/${pathOf(id)}.asc`);
+        expect(signature.body).toContain("-----BEGIN PGP SIGNATURE-----");
+        const file = path.join(dir, `${id}.json`);
+        fs.writeFileSync(file, document.rawPayload);
+        fs.writeFileSync(`${file}.asc`, signature.body);
+        const verified = gpg.run(["--verify", `${file}.asc`, file]);
+        expect(verified.code, verified.stderr).toBe(0);
+        expect(verified.stderr).toContain("Good signature");
+        // A changed byte no longer verifies.
+        fs.writeFileSync(file, Buffer.concat([document.rawPayload, Buffer.from(" ")]));
+        expect(gpg.run(["--verify", `${file}.asc`, file]).code).not.toBe(0);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
