@@ -212,7 +212,7 @@ log(row("second client (1/s)", calmDelays));
 log(row("flood", floodDelays));
 log("");
 log(`Backlog after the flood: ${drained} receipts in ${seconds(drainEnd - drainStart)} (${Math.round(drained / ((drainEnd - drainStart) / 1000))}/s)`);
-log(`CPU per receipt, Shield working off the backlog: ${cpuPerReceipt.toFixed(2)} ms (all of Shield's process: worker, claims, the second client's intake)`);
+log(`CPU per receipt, Shield working off the backlog: ${cpuPerReceipt.toFixed(2)} ms (all of Shield's process: worker, claims, the second client's intake; each report also mails the team a notice, to the security address while no team exists)`);
 log(`CPU per mail, bare nodemailer pool to the same sink: ${baseline.cpuMsPerMail.toFixed(2)} ms (${Math.round(baseline.mailsPerSecond)}/s); ratio Shield/bare ${(cpuPerReceipt / baseline.cpuMsPerMail).toFixed(2)}`);
 log("");
 log(`Target: second client's receipts within 10 s at p99: ${calmDelays.p99 <= TARGET_P99_MS ? "met" : "NOT met"} (${seconds(calmDelays.p99)})`);
