@@ -8,6 +8,7 @@ export {
   TeamKeyring,
   decryptForTeam,
   decryptBinaryForTeam,
+  decryptMailForTeam,
   MasterKeyMismatchError,
   MAX_DECRYPTED_BYTES,
   type TeamKey,

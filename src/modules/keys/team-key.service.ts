@@ -4,6 +4,7 @@ import { loadMasterKey, type MasterKey } from "../../platform/crypto/master-key.
 import {
   armorPrivateKey,
   armorPublicKey,
+  decryptAndCheckSignatures,
   decryptMessage,
   describeKey,
   generateKeyPair,
@@ -13,6 +14,7 @@ import {
   unlockPrivateKey,
   type PgpKey,
   type PgpPrivateKey,
+  type SignatureCheck,
 } from "../../platform/crypto/openpgp.js";
 import { DomainError } from "../../shared/errors.js";
 import type { Clock } from "../../shared/clock.js";
@@ -266,9 +268,15 @@ export class TeamKeyring {
   }
 
   /** As decryptForTeam, for a binary or armoured message whose content is bytes (a file). */
-  async decryptBinaryForTeam(message: string | Uint8Array, maxBytes = MAX_DECRYPTED_BYTES): Promise<Uint8Array> {
+  /** Every private key the team ever had (current and retired), unlocked, for decrypting. */
+  async allPrivateKeys(): Promise<PgpPrivateKey[]> {
     const keys: PgpPrivateKey[] = [];
     for (const row of await listTeamKeyRows(this.db)) keys.push(await this.unseal(row));
+    return keys;
+  }
+
+  async decryptBinaryForTeam(message: string | Uint8Array, maxBytes = MAX_DECRYPTED_BYTES): Promise<Uint8Array> {
+    const keys = await this.allPrivateKeys();
     try {
       return await decryptMessage(message, keys, { maxBytes });
     } catch (error) {
@@ -277,6 +285,28 @@ export class TeamKeyring {
       if (error.reason === "unreadable") throw UndecryptableMessageError("This is not an OpenPGP message.");
       throw UndecryptableMessageError("The message is not encrypted to the team key, or it was altered.");
     }
+  }
+}
+
+/**
+ * Decrypts mail encrypted to the team key (current or retired) and checks the
+ * signatures inside it against `verificationKeys`.
+ * @throws UndecryptableMessageError; DomainError `message_too_large`
+ */
+export async function decryptMailForTeam(
+  keyring: TeamKeyring,
+  message: string | Uint8Array,
+  verificationKeys: PgpKey[],
+  maxBytes = MAX_DECRYPTED_BYTES,
+): Promise<{ data: Uint8Array; signatures: SignatureCheck[] }> {
+  const keys = await keyring.allPrivateKeys();
+  try {
+    return await decryptAndCheckSignatures(message, keys, verificationKeys, { maxBytes });
+  } catch (error) {
+    if (!(error instanceof PgpError)) throw error;
+    if (error.reason === "too_large") throw new DomainError("message_too_large", "too_large", `The decrypted message is larger than ${maxBytes} bytes.`);
+    if (error.reason === "unreadable") throw UndecryptableMessageError("This is not an OpenPGP message.");
+    throw UndecryptableMessageError("The message is not encrypted to a key the team holds, or it was altered.");
   }
 }
 

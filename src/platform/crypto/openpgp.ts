@@ -229,3 +229,94 @@ export async function decryptMessage(input: string | Uint8Array, keys: PgpPrivat
     throw new PgpError("undecryptable", "the message is not encrypted to these keys, or it was altered");
   }
 }
+
+/** One signature of a message, checked against the keys at hand. */
+export interface SignatureCheck {
+  /** Upper-case hex key ID of the signing key, as the signature names it. */
+  keyId: string;
+  /** The fingerprint of the key that verified it; null when no key at hand was the signer. */
+  fingerprint: string | null;
+  valid: boolean;
+  detail: string;
+}
+
+async function checkSignatures(
+  signatures: Array<{ keyID: { toHex(): string }; verified: Promise<unknown> }>,
+  verificationKeys: PgpKey[],
+): Promise<SignatureCheck[]> {
+  const out: SignatureCheck[] = [];
+  for (const sig of signatures) {
+    const keyId = sig.keyID.toHex().toUpperCase();
+    const signer = verificationKeys.find((k) => k.getKeyIDs().some((id) => id.toHex().toUpperCase() === keyId));
+    try {
+      await sig.verified;
+      out.push({ keyId, fingerprint: signer ? signer.getFingerprint().toUpperCase() : null, valid: true, detail: "good signature" });
+    } catch (error) {
+      const message = (error as Error).message ?? "";
+      out.push(
+        signer
+          ? { keyId, fingerprint: signer.getFingerprint().toUpperCase(), valid: false, detail: `bad signature: ${message.slice(0, 200)}` }
+          : { keyId, fingerprint: null, valid: false, detail: "signed with a key Shield does not have" },
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * As `decryptMessage`, also checking the signatures inside the message against
+ * `verificationKeys` (a signature by a key not among them is reported, not trusted).
+ */
+export async function decryptAndCheckSignatures(
+  input: string | Uint8Array,
+  keys: PgpPrivateKey[],
+  verificationKeys: PgpKey[],
+  options: DecryptOptions,
+): Promise<{ data: Uint8Array; signatures: SignatureCheck[] }> {
+  let message: openpgp.Message<Uint8Array | string>;
+  try {
+    message = typeof input === "string" ? await openpgp.readMessage({ armoredMessage: input }) : await openpgp.readMessage({ binaryMessage: input });
+  } catch {
+    throw new PgpError("unreadable", "not an OpenPGP message");
+  }
+  let result: { data: unknown; signatures: Array<{ keyID: { toHex(): string }; verified: Promise<unknown> }> };
+  try {
+    result = await openpgp.decrypt({
+      message,
+      decryptionKeys: keys,
+      verificationKeys,
+      format: "binary",
+      config: { maxDecompressedMessageSize: options.maxBytes },
+    });
+  } catch (error) {
+    const text = (error as Error).message ?? "";
+    if (/decompress|too large|maxDecompressed/i.test(text)) throw new PgpError("too_large", `the plaintext is larger than ${options.maxBytes} bytes`);
+    throw new PgpError("undecryptable", "the message is not encrypted to these keys, or it was altered");
+  }
+  const data = result.data as Uint8Array;
+  if (data.length > options.maxBytes) throw new PgpError("too_large", `the plaintext is larger than ${options.maxBytes} bytes`);
+  return { data, signatures: await checkSignatures(result.signatures, verificationKeys) };
+}
+
+/** Checks a detached signature (PGP/MIME multipart/signed) over the exact signed bytes. */
+export async function checkDetachedSignature(signedBytes: Uint8Array, signature: string | Uint8Array, verificationKeys: PgpKey[]): Promise<SignatureCheck[]> {
+  let parsed: openpgp.Signature;
+  try {
+    parsed = typeof signature === "string" ? await openpgp.readSignature({ armoredSignature: signature }) : await openpgp.readSignature({ binarySignature: signature });
+  } catch {
+    throw new PgpError("unreadable", "not an OpenPGP signature");
+  }
+  const message = await openpgp.createMessage({ binary: signedBytes });
+  const result = await openpgp.verify({ message, signature: parsed, verificationKeys, format: "binary" });
+  return checkSignatures(result.signatures, verificationKeys);
+}
+
+/** The public keys in an armoured or binary key block; none when it holds no readable key. */
+export async function readPublicKeys(input: string | Uint8Array): Promise<PgpKey[]> {
+  try {
+    const keys = typeof input === "string" ? await openpgp.readKeys({ armoredKeys: input }) : await openpgp.readKeys({ binaryKeys: input });
+    return keys.map((k) => k.toPublic());
+  } catch {
+    return [];
+  }
+}

@@ -38,6 +38,7 @@ export interface Tables {
   advisories: AdvisoriesTable;
   advisory_reports: AdvisoryReportsTable;
   advisory_revisions: AdvisoryRevisionsTable;
+  inbound_messages: InboundMessagesTable;
 }
 
 export interface SettingsTable {
@@ -420,4 +421,30 @@ export interface AdvisoryRevisionsTable {
   summary: string;
   content: string;
   published_at: string;
+}
+
+/** 019: one received e-mail as it arrived, and what it became (see modules/inbound-mail). */
+export interface InboundMessagesTable {
+  id: Generated<number>;
+  dedup_key: string;
+  /** smtp | imap */
+  via: string;
+  message_id_header: string | null;
+  raw_sha256: string;
+  raw_size: number;
+  envelope_from: string | null;
+  /** JSON array of the envelope recipients. */
+  envelope_to: string;
+  remote_address: string | null;
+  from_address: string | null;
+  subject: string | null;
+  received_at: string;
+  /** report | reply | bounce */
+  outcome: string;
+  report_id: number | null;
+  thread_message_id: number | null;
+  /** JSON array of sentences for the team (parse failures, no receipt and why, keys offered). */
+  notes: string;
+  /** JSON: authentication results, OpenPGP findings, which parts arrived encrypted. */
+  details: string;
 }

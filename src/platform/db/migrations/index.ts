@@ -18,6 +18,7 @@ import * as serviceTerms from "./015-service-terms.js";
 import * as advisories from "./016-advisories.js";
 import * as fairOutbox from "./017-fair-outbox.js";
 import * as apiTokenExpiry from "./018-api-token-expiry.js";
+import * as inboundMail from "./019-inbound-mail.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -43,6 +44,7 @@ const all: Record<string, ShieldMigration> = {
   "016-advisories": advisories,
   "017-fair-outbox": fairOutbox,
   "018-api-token-expiry": apiTokenExpiry,
+  "019-inbound-mail": inboundMail,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
