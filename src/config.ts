@@ -100,6 +100,21 @@ export const configSchema = z.object({
   SHIELD_SIGN_IN_WINDOW_MINUTES: positiveInt
     .default(15)
     .describe("The window of `SHIELD_SIGN_IN_MAX_FAILURES`, in minutes."),
+  SHIELD_SMTP_LISTEN: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "must be HOST:PORT, e.g. 0.0.0.0:25 or 127.0.0.1:2525")
+    .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "must name a port up to 65535")
+    .optional()
+    .describe("Run the SMTP listener on HOST:PORT for the program's addresses (off when unset). Mail for any other recipient is refused with 550."),
+  SHIELD_SMTP_TLS_CERT: z.string().optional().describe("PEM certificate file for STARTTLS on the SMTP listener (with `SHIELD_SMTP_TLS_KEY`); unset: no STARTTLS."),
+  SHIELD_SMTP_TLS_KEY: z.string().optional().describe("PEM private key file for STARTTLS on the SMTP listener."),
+  SHIELD_MAIL_MAX_BYTES: positiveInt
+    .default(40 * 1024 * 1024)
+    .describe("Largest message the SMTP listener or IMAP poller takes, in bytes (announced with SIZE)."),
+  SHIELD_SMTP_MAX_CONNECTIONS: positiveInt.default(10).describe("Open SMTP connections one client address may hold; more are answered 421 (try later)."),
+  SHIELD_SMTP_MESSAGES_PER_MINUTE: positiveInt
+    .default(60)
+    .describe("Messages one client address may hand the SMTP listener per minute; more are deferred with 451, so the sending server retries."),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -138,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: "postgres", url }
       : { kind: "sqlite", file: url ? path.resolve(url.replace(/^sqlite:(\/\/)?/, "")) : path.join(dataDir, "shield.db") };
   const host = values.SHIELD_HOST.includes(":") ? `[${values.SHIELD_HOST}]` : values.SHIELD_HOST;
+  if (Boolean(values.SHIELD_SMTP_TLS_CERT) !== Boolean(values.SHIELD_SMTP_TLS_KEY)) {
+    throw new ConfigError("Shield cannot start, these settings are wrong:\n  SHIELD_SMTP_TLS_CERT and SHIELD_SMTP_TLS_KEY: give both files for STARTTLS, or neither.");
+  }
   const baseUrl = (values.SHIELD_BASE_URL ?? `http://${host}:${values.SHIELD_PORT}`).replace(/\/+$/, "");
   return { ...values, dataDir, database, baseUrl };
 }

@@ -45,6 +45,7 @@ import { registerPublicSite } from "./web/public/public-site.plugin.js";
 import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
+import { createInboundMail, type InboundMail } from "./modules/inbound-mail/index.js";
 import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
 import { ADVISORY_PUBLISH_JOB, createScheduledPublicationJob } from "./modules/advisories/index.js";
 import { registerAdvisoryRoutes } from "./modules/advisories/advisory.routes.js";
@@ -64,6 +65,8 @@ export interface Shield {
   scheduler: Scheduler;
   /** Team sign-in: sessions, second factors; `requireSession(shield.auth, permission)` guards team pages. */
   auth: AuthContext;
+  /** The e-mail channel: `receive` stores a message; `smtp` is the listener when `SHIELD_SMTP_LISTEN` is set (not listening until `serve` or a test says so). */
+  inboundMail: InboundMail;
   /** Stops the worker after its current job, closes the HTTP server after in-flight requests, then the database. */
   close(): Promise<void>;
 }
@@ -104,7 +107,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   // Reports stored before each kept its own terms get today's, once (migration 015).
   await fixTermsOfEarlierReports(db, await loadSettings(db));
   const baseUrl = () => config.baseUrl;
-  const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM };
+  const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
   const receiptDeps = {
     ...mailDeps,
     clock,
@@ -119,6 +122,19 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     sealer: createMasterKeySealer(masterKey.bytes),
     baseUrl,
   };
+
+  const inboundMail = createInboundMail({
+    config,
+    db,
+    clock,
+    blobs,
+    keyring,
+    masterKey: masterKey.bytes,
+    settings: () => settings.get(),
+    mailFrom: config.SHIELD_MAIL_FROM,
+    logger: logger.child({ component: "mail-intake" }),
+    onReceived: () => worker.wake(),
+  });
 
   let requestsInFlight = 0;
   const worker = new OutboxWorker(
@@ -197,6 +213,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   });
   await app.ready();
 
+
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -208,8 +225,10 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     keyring,
     scheduler,
     auth,
+    inboundMail,
     close: () =>
       (closing ??= (async () => {
+        await inboundMail.close();
         await scheduler.stop();
         await worker.stop();
         await app.close();
@@ -233,6 +252,10 @@ export async function serve(config: Config, logger: Logger): Promise<Shield> {
     shield.scheduler.start();
   }
   logger.info({ address, database: shield.database.kind, worker: config.SHIELD_WORKER }, "Shield is listening");
+  if (shield.inboundMail.smtp) {
+    const port = await shield.inboundMail.smtp.listen();
+    logger.info({ smtp: `${config.SHIELD_SMTP_LISTEN?.replace(/:\d+$/, "")}:${port}` }, "Shield takes mail over SMTP");
+  }
 
   const setupToken = await openSetupIfNeeded(shield.database.db, systemClock);
   if (setupToken) {

@@ -35,6 +35,12 @@ export interface SubmitOptions {
    * other senders' in the outbox, so one client flooding the intake delays only itself.
    */
   sender?: string;
+  /**
+   * False for mail that must not be answered automatically (RFC 3834: auto-submitted,
+   * bulk and list mail, the null sender, Shield's own addresses): the report is stored
+   * and its clocks run, but no receipt goes out.
+   */
+  sendReceipt?: boolean;
 }
 
 /**
@@ -78,7 +84,7 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
     );
     await appendAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
     const fairnessKey = options.sender === undefined ? undefined : `client:${options.sender}`;
-    await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
+    if (options.sendReceipt !== false) await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
     // An account under attack pages the team: its notice goes before any backlog.
     await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack" });
     await options.onStored?.(tx, report, trackingToken);

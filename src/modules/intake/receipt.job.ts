@@ -1,6 +1,6 @@
 import type { Db } from "../../platform/db/database.js";
 import type { JobHandler } from "../../platform/jobs/worker.js";
-import type { Mailer } from "../../platform/mail/mailer.js";
+import { inThread, type Mailer, type MailThread } from "../../platform/mail/mailer.js";
 import type { Clock } from "../../shared/clock.js";
 import { CHANNEL_LABELS, findReport, subjectSafe, type Report } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
@@ -15,6 +15,8 @@ export interface MailJobDeps {
   baseUrl: () => string;
   /** SHIELD_MAIL_FROM; default the program's security address. */
   mailFrom?: string;
+  /** The reporter's e-mail thread, for reports that came in by e-mail (the e-mail channel provides it). */
+  threadOfReport?: (reportId: number) => Promise<MailThread | null>;
 }
 
 export interface ReceiptJobDeps extends MailJobDeps {
@@ -24,7 +26,7 @@ export interface ReceiptJobDeps extends MailJobDeps {
 }
 
 /** What a receipt says about one report: what was received, when a person will answer, and where to follow it. */
-function describeReceived(report: Report, settings: Settings, trackingUrl: string): string[] {
+function describeReceived(report: Report, settings: Settings, trackingUrl: string, byMail = false): string[] {
   const { minutes, dueAt } = firstResponsePromise(report, settings, new Date());
   const promise = minutes && dueAt
     ? `A person from the security team will answer you within ${describeDuration(minutes)} (by ${formatUtc(dueAt)}).`
@@ -34,7 +36,7 @@ function describeReceived(report: Report, settings: Settings, trackingUrl: strin
     `Channel:  ${CHANNEL_LABELS[report.channel]}`,
     `Received: ${formatUtc(report.receivedAt)}`,
     promise,
-    "Follow your report, answer us and add information here:",
+    byMail ? "Answer this e-mail to add information, or follow your report here:" : "Follow your report, answer us and add information here:",
     trackingUrl,
   ];
 }
@@ -65,12 +67,13 @@ export function createReceiptJob(deps: ReceiptJobDeps): JobHandler {
       now: deps.clock.now(),
     });
     if (admission !== "send") return;
+    const thread = (await deps.threadOfReport?.(report.id)) ?? null;
     const text = [
       `Hello ${report.reporterName},`,
       "",
       `Thank you for your report to the ${settings.companyName} security team. We have received it.`,
       "",
-      ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token)),
+      ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token), thread !== null),
       "",
       "Keep this link private: anyone who has it can read and answer your report.",
       "This is an automatic receipt; a person will write to you.",
@@ -78,15 +81,18 @@ export function createReceiptJob(deps: ReceiptJobDeps): JobHandler {
       ...signatureOf(settings),
     ].join("\n");
     await deps.mailer.send(
-      {
-        from: deps.mailFrom ?? settings.securityEmail,
-        to: report.reporterEmail,
-        // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
-        encryptTo: encryptionFor(report),
-        subject: `[#${report.id}] We received your report: ${subjectSafe(report.title)}`,
-        text,
-        headers: { "Auto-Submitted": "auto-replied" },
-      },
+      inThread(
+        {
+          from: deps.mailFrom ?? settings.securityEmail,
+          to: report.reporterEmail,
+          // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
+          encryptTo: encryptionFor(report),
+          subject: `[#${report.id}] We received your report: ${subjectSafe(report.title)}`,
+          text,
+          headers: { "Auto-Submitted": "auto-replied" },
+        },
+        thread,
+      ),
       `receipt-${report.id}-job-${job.id}`,
     );
   };

@@ -4,6 +4,7 @@ export {
   submitReportFromWeb,
   openConfirmation,
   replyAsReporter,
+  replyAsReporterByMail,
   changeCredit,
   escalateReport,
   TrackingLinkNotValidError,

@@ -2,16 +2,17 @@ import { createHash } from "node:crypto";
 import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import { openSecret, sealSecret } from "../../platform/crypto/at-rest.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
-import type { Db, Executor } from "../../platform/db/database.js";
+import type { Db, Executor, Tx } from "../../platform/db/database.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
-import { DomainError } from "../../shared/errors.js";
+import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
 import { recordAttachments, storeUploads, listAttachmentsOfReport, type AcceptedUpload, type Attachment } from "../attachments/index.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { ENCRYPTED_CONTENT_TYPE, markBrowserEncrypted } from "../browser-encryption/index.js";
 import { notifyOwnerOfReporterReply } from "../notifications/index.js";
 import { submitReport } from "../intake/index.js";
 import {
+  findReport,
   findReportByTrackingHash,
   insertMessage,
   listMessages,
@@ -158,28 +159,64 @@ export async function replyAsReporter(
   return db.transaction().execute(async (tx) => {
     const report = await reportByToken(tx, token);
     if (!report) throw TrackingLinkNotValidError();
-    if (!canReporterReply(report.state)) throw ReplyClosedError();
-    const now = clock.now();
-    const at = now.toISOString();
-    const message = await insertMessage(tx, { reportId: report.id, authorKind: "reporter", authorUserId: null, body: input.body, internal: false, createdAt: at });
-    const attachments = await recordAttachments(tx, { reportId: report.id, messageId: message.id }, input.uploads, at);
-    await appendAuditEvent(
-      tx,
-      { kind: "reporter" },
-      { action: "report.reporter_replied", subjectType: "report", subjectId: String(report.id), data: { messageId: message.id, attachmentIds: attachments.map((a) => a.id) } },
-      at,
-    );
-
-    let updated = report;
-    const resumedTo = stateAfterReporterReply(report);
-    if (resumedTo) {
-      ({ report: updated } = await moveReport(tx, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
-    } else {
-      await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
-    }
-    await notifyOwnerOfReporterReply(tx, updated, message.id, now);
-    return { report: updated, message, resumedTo };
+    return recordReporterReply(tx, clock, report, input);
   });
+}
+
+/**
+ * The reporter answers by e-mail, to the report's reply address (checked by the caller).
+ * The same as an answer on the tracking page; `onStored` runs in the same transaction
+ * (the received message's own record). The uploads must be stored already.
+ * @throws ReportNotFoundError, ReplyClosedError (409), IllegalTransitionError
+ */
+export async function replyAsReporterByMail(
+  db: Db,
+  clock: Clock,
+  reportId: number,
+  input: { body: string; uploads: AcceptedUpload[] },
+  onStored: (tx: Tx, report: Report, message: Message) => Promise<void>,
+): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
+  return db.transaction().execute(async (tx) => {
+    const report = await findReport(tx, reportId);
+    if (!report) throw ReportNotFoundError(reportId);
+    const outcome = await recordReporterReply(tx, clock, report, input);
+    await onStored(tx, outcome.report, outcome.message);
+    return outcome;
+  });
+}
+
+/**
+ * A report waiting for information goes back to the state it came from and its clocks
+ * resume (the pause is added to `pausedMs`); message, attachments, state change, the
+ * owner's notice and the audit commit together.
+ */
+async function recordReporterReply(
+  tx: Tx,
+  clock: Clock,
+  report: Report,
+  input: { body: string; uploads: AcceptedUpload[] },
+): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
+  if (!canReporterReply(report.state)) throw ReplyClosedError();
+  const now = clock.now();
+  const at = now.toISOString();
+  const message = await insertMessage(tx, { reportId: report.id, authorKind: "reporter", authorUserId: null, body: input.body, internal: false, createdAt: at });
+  const attachments = await recordAttachments(tx, { reportId: report.id, messageId: message.id }, input.uploads, at);
+  await appendAuditEvent(
+    tx,
+    { kind: "reporter" },
+    { action: "report.reporter_replied", subjectType: "report", subjectId: String(report.id), data: { messageId: message.id, attachmentIds: attachments.map((a) => a.id) } },
+    at,
+  );
+
+  let updated = report;
+  const resumedTo = stateAfterReporterReply(report);
+  if (resumedTo) {
+    ({ report: updated } = await moveReport(tx, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
+  } else {
+    await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
+  }
+  await notifyOwnerOfReporterReply(tx, updated, message.id, now);
+  return { report: updated, message, resumedTo };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { JobHandler } from "../../platform/jobs/worker.js";
+import { inThread } from "../../platform/mail/mailer.js";
 import type { MailJobDeps } from "../intake/receipt.job.js";
 import { encryptionFor } from "../keys/index.js";
 import { loadSettings } from "../settings/index.js";
@@ -14,6 +15,7 @@ export function createReportUpdateJob(deps: MailJobDeps): JobHandler {
     const settings = await loadSettings(deps.db);
     const messageId = payload.messageId == null ? null : Number(payload.messageId);
     const message = messageId == null ? undefined : (await listMessages(deps.db, reportId, { includeInternal: false })).find((m) => m.id === messageId);
+    const thread = (await deps.threadOfReport?.(report.id)) ?? null;
     const text = [
       `Hello ${report.reporterName},`,
       "",
@@ -22,21 +24,24 @@ export function createReportUpdateJob(deps: MailJobDeps): JobHandler {
       `Status: ${describeStateForReporter(String(payload.to) as ReportState)}`,
       ...(message ? ["", "Message from the security team:", "", message.body] : []),
       "",
-      "Follow the report with the link from your receipt e-mail.",
+      thread ? "Answer this e-mail to reply, or follow the report with the link from your receipt." : "Follow the report with the link from your receipt e-mail.",
       "",
       "-- ",
       `${settings.programName}, ${settings.companyName}`,
       settings.securityEmail,
     ].join("\n");
     await deps.mailer.send(
-      {
-        from: deps.mailFrom ?? settings.securityEmail,
-        to: report.reporterEmail,
-        // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
-        encryptTo: encryptionFor(report),
-        subject: `[#${report.id}] Update on your report: ${subjectSafe(report.title)}`,
-        text,
-      },
+      inThread(
+        {
+          from: deps.mailFrom ?? settings.securityEmail,
+          to: report.reporterEmail,
+          // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
+          encryptTo: encryptionFor(report),
+          subject: `[#${report.id}] Update on your report: ${subjectSafe(report.title)}`,
+          text,
+        },
+        thread,
+      ),
       `update-${report.id}-job-${job.id}`,
     );
   };

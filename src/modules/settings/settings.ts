@@ -89,6 +89,13 @@ export const settingsSchema = z.object({
     vulnerability: businessCalendarSchema.nullable(),
     sensitive: businessCalendarSchema.nullable(),
   }),
+  /** The channel of reports e-mailed to `securityEmail` (the policy's "urgent or sensitive reports by e-mail"). */
+  securityEmailChannel: z.enum(["account_attack", "vulnerability", "sensitive"]),
+  /** Further addresses Shield takes mail for (its SMTP listener and IMAP poller), each with the channel of its reports. */
+  inboundAddresses: z
+    .array(z.object({ address: z.email("must be an e-mail address").max(254), channel: z.enum(["account_attack", "vulnerability", "sensitive"]) }).strict())
+    .max(50)
+    .refine((list) => new Set(list.map((a) => a.address.toLowerCase())).size === list.length, "must not repeat an address"),
   /** Bounty amounts suggested to the triager by severity, in `currency` (ISO 4217); the amount awarded is set per report. */
   bountyTable: z.object({
     currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 currency code such as USD"),
@@ -138,6 +145,8 @@ export const DEFAULT_SETTINGS: Settings = {
   calendars: { account_attack: null, vulnerability: null, sensitive: null },
   bountyTable: { currency: "USD", critical: 5000, high: 2000, medium: 500, low: 100 },
   advisories: { idPrefix: "SEC", disclosureDeadlineDays: 90, cveOrgId: null, cveShortName: null },
+  securityEmailChannel: "sensitive",
+  inboundAddresses: [],
 };
 
 /** "72 hours", "2 hours", "5 days": how a target reads on a page or in a receipt. */

@@ -15,6 +15,27 @@ export interface OutgoingMail {
   headers?: Record<string, string>;
   /** Send as PGP/MIME encrypted to this key and signed with the mailer's signing key. */
   encryptTo?: PgpMimeEncryption;
+  /** The Message-ID, with its angle brackets; default one made from the send key. */
+  messageId?: string;
+}
+
+/**
+ * How a mail to a reporter who wrote in by e-mail joins their thread: it comes from the
+ * report's reply address, answers their first message (In-Reply-To, References) under
+ * their own subject with "Re:", and carries a Message-ID that leads back to the report.
+ */
+export interface MailThread {
+  from: string;
+  replyTo: string;
+  subject: string;
+  headers: Record<string, string>;
+  messageId: string;
+}
+
+/** Applies a thread (when there is one) to a mail for a reporter. */
+export function inThread(mail: OutgoingMail, thread: MailThread | null): OutgoingMail {
+  if (!thread) return mail;
+  return { ...mail, from: thread.from, replyTo: thread.replyTo, subject: thread.subject, headers: { ...mail.headers, ...thread.headers }, messageId: thread.messageId };
 }
 
 export interface PgpMimeEncryption {
@@ -35,8 +56,8 @@ export interface MailerOptions {
  * encrypted is never sent in the clear.
  */
 async function prepareMail(mail: OutgoingMail, key: string, options: MailerOptions): Promise<SendMailOptions> {
-  const messageId = `<${key}@shield>`;
-  const { encryptTo, ...plain } = mail;
+  const { encryptTo, messageId: ownMessageId, ...plain } = mail;
+  const messageId = ownMessageId ?? `<${key}@shield>`;
   if (!encryptTo) return { ...plain, messageId };
   if (!options.signingKey) throw new Error("this mailer has no signing key, so it cannot send encrypted mail");
   const { raw, envelope } = await buildPgpMimeMessage(plain, encryptTo, messageId, await options.signingKey(), new Date());

@@ -65,6 +65,7 @@ export class SmtpListener {
   private readonly recent = new Map<string, number[]>();
   private readonly lanes = new Map<string, { running: number; waiting: Array<() => void> }>();
   private readonly now: () => number;
+  private listening = false;
 
   constructor(private readonly options: SmtpListenerOptions) {
     this.now = options.now ?? Date.now;
@@ -109,14 +110,17 @@ export class SmtpListener {
       this.server.server.once("error", reject);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.server.off("error", reject);
+        this.listening = true;
         const address = this.server.server.address();
         resolve(typeof address === "object" && address ? address.port : this.options.port);
       });
     });
   }
 
-  /** Stops taking connections; a message being stored finishes first. */
+  /** Stops taking connections; a message being stored finishes first. Nothing to do when it never listened. */
   close(): Promise<void> {
+    if (!this.listening) return Promise.resolve();
+    this.listening = false;
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
