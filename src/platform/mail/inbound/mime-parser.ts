@@ -44,7 +44,7 @@ export interface MimeParserLimits {
 }
 
 export const DEFAULT_MIME_PARSER_LIMITS: MimeParserLimits = {
-  timeoutMs: 5_000,
+  timeoutMs: 15_000,
   maxNestingDepth: 32,
   maxPartCount: 500,
   maxHeadersBytes: 512 * 1024,
