@@ -122,7 +122,9 @@ describe("SMTP listener", () => {
     await waitUntil(() => releases.length === 1);
     releases.shift()!();
     await Promise.all(flood);
-    expect(order).toEqual(["calm@example.org", "flood1@example.org", "flood2@example.org"]);
+    // Which of the flood's two messages took the lane first is up to the two clients.
+    expect(order[0]).toBe("calm@example.org");
+    expect(order.slice(1).sort()).toEqual(["flood1@example.org", "flood2@example.org"]);
   });
 
   it("answers 421 to a client holding too many connections", async () => {
