@@ -201,6 +201,8 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
     "email",
     {
       sendReceipt: noReceipt === null,
+      // One flooding sender's receipts take turns with everyone else's (see the outbox's fair order).
+      sender: fromAddress ?? envelope.remoteAddress ?? undefined,
       onStored: async (tx: Tx, stored: Report) => {
         const attachments = await recordAttachments(tx, { reportId: stored.id, messageId: null }, uploads, stored.receivedAt);
         await insertInboundMessage(tx, row("report", stored.id, null, details));
