@@ -37,6 +37,8 @@ import { registerAdvisoryPages } from "./web/public/advisories.routes.js";
 import { registerCsafProviderRoutes } from "./web/public/csaf-provider.routes.js";
 import { BlobStore } from "./platform/blobs/blob-store.js";
 import { prepareDataDirectory } from "./platform/blobs/data-directory.js";
+import { removeStaleTemporaryFiles } from "./platform/blobs/durable-file.js";
+import { removeLeftoverBlobs, STALE_FILE_AGE_MS } from "./modules/attachments/index.js";
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
 import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/index.js";
 import { registerAdminPages } from "./web/admin/admin.routes.js";
@@ -114,6 +116,11 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     receiptLimit: { perWindow: config.SHIELD_RECEIPT_LIMIT, windowMs: config.SHIELD_RECEIPT_WINDOW_MINUTES * 60_000 },
   };
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  // What crashes left (uploads never finished, blobs whose report never committed, mail
+  // files never named), old enough that no process is still working on it.
+  const leftovers = await removeLeftoverBlobs(db, blobs, clock.now());
+  const mailTemporaries = await removeStaleTemporaryFiles(path.join(config.dataDir, "outbox"), new Date(clock.now().getTime() - STALE_FILE_AGE_MS));
+  if (leftovers.staging + leftovers.unreferenced + mailTemporaries > 0) logger.info({ ...leftovers, mailTemporaries }, "removed files that crashes left behind");
   const auth: AuthContext = {
     db,
     clock,

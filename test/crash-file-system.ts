@@ -227,6 +227,11 @@ export class CrashFileSystem implements FileSystem {
     target.dir.entries.set(target.name, node);
   }
 
+  async touch(target: string): Promise<void> {
+    this.step(`touch ${target}`);
+    this.fileAt(target).mtimeMs = Date.now();
+  }
+
   async remove(target: string): Promise<void> {
     this.step(`remove ${target}`);
     const { dir, name } = this.parentOf(target);

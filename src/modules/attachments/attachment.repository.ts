@@ -43,3 +43,10 @@ export async function findAttachment(db: Executor, reportId: number, attachmentI
   const row = await db.selectFrom("attachments").selectAll().where("id", "=", attachmentId).where("report_id", "=", reportId).executeTakeFirst();
   return row && toAttachment(row);
 }
+
+/** Which of these blobs some attachment row names. */
+export async function referencedBlobs(db: Executor, sha256s: readonly string[]): Promise<Set<string>> {
+  if (sha256s.length === 0) return new Set();
+  const rows = await db.selectFrom("attachments").select("blob_sha256").distinct().where("blob_sha256", "in", [...sha256s]).execute();
+  return new Set(rows.map((row) => row.blob_sha256));
+}

@@ -8,7 +8,7 @@ import { ReportNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findReport } from "../reports/index.js";
 import { AttachmentNotEncryptedError, AttachmentNotFoundError, classifyContent, type Attachment } from "./attachment.js";
-import { findAttachment, insertAttachment, listAttachments } from "./attachment.repository.js";
+import { findAttachment, insertAttachment, listAttachments, referencedBlobs } from "./attachment.repository.js";
 
 /** A received file that passed the content check, still in the staging area. */
 export interface AcceptedUpload {
@@ -137,4 +137,17 @@ export async function openAttachmentAsTeam(
   });
   const { stream, size } = await blobs.open(attachment.sha256);
   return { attachment, stream, size };
+}
+
+/** Files a crash can leave behind are this old before start-up removes them: no upload or commit in progress is that slow. */
+export const STALE_FILE_AGE_MS = 60 * 60_000;
+
+/**
+ * Start-up clean-up after crashes: staging files of uploads that never finished, and blobs
+ * no attachment row names (their report never committed). Only files older than
+ * `STALE_FILE_AGE_MS`: another process on the same PostgreSQL database may be committing
+ * a blob right now, between its link into the store and its row's commit.
+ */
+export async function removeLeftoverBlobs(db: Executor, blobs: BlobStore, now: Date): Promise<{ staging: number; unreferenced: number }> {
+  return blobs.removeLeftovers(new Date(now.getTime() - STALE_FILE_AGE_MS), (sha256s) => referencedBlobs(db, sha256s));
 }

@@ -9,6 +9,8 @@ export {
   listAttachmentsOfReport,
   listAttachmentsAsTeam,
   openAttachmentAsTeam,
+  removeLeftoverBlobs,
+  STALE_FILE_AGE_MS,
   type AcceptedUpload,
   type UploadOutcome,
 } from "./attachment.service.js";

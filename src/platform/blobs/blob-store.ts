@@ -80,10 +80,50 @@ export class BlobStore {
       await this.files.link(staged.tempPath, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // The same bytes are stored already, perhaps unreferenced and old: made young again, so
+      // that start-up clean-up elsewhere (`removeLeftovers`) leaves them to the row about to name them.
+      await this.files.touch(target);
     } finally {
       await this.files.remove(staged.tempPath);
     }
     await this.files.syncDir(dir);
+  }
+
+  /**
+   * Removes what crashes left, older than `before`: staging files, and blobs that
+   * `referenced` (asked a page of digests at a time) does not name. Returns how many of each.
+   */
+  async removeLeftovers(before: Date, referenced: (sha256s: string[]) => Promise<Set<string>>): Promise<{ staging: number; unreferenced: number }> {
+    const old = async (file: string) => ((await this.files.stat(file))?.mtimeMs ?? Infinity) < before.getTime();
+    let staging = 0;
+    if (await this.files.stat(this.stagingDir)) {
+      for (const entry of await this.files.readdir(this.stagingDir)) {
+        const file = path.join(this.stagingDir, entry.name);
+        if (!entry.isDirectory && (await old(file))) {
+          await this.files.remove(file);
+          staging++;
+        }
+      }
+    }
+    let unreferenced = 0;
+    if (!(await this.files.stat(this.root))) return { staging, unreferenced };
+    for (const dir of await this.files.readdir(this.root)) {
+      if (!dir.isDirectory || !/^[0-9a-f]{2}$/.test(dir.name)) continue;
+      const candidates: string[] = [];
+      for (const entry of await this.files.readdir(path.join(this.root, dir.name))) {
+        if (!entry.isDirectory && SHA256_HEX.test(entry.name) && entry.name.startsWith(dir.name) && (await old(this.pathOf(entry.name)))) candidates.push(entry.name);
+      }
+      for (let i = 0; i < candidates.length; i += 500) {
+        const page = candidates.slice(i, i + 500);
+        const named = await referenced(page);
+        for (const sha256 of page) {
+          if (named.has(sha256)) continue;
+          await this.files.remove(this.pathOf(sha256));
+          unreferenced++;
+        }
+      }
+    }
+    return { staging, unreferenced };
   }
 
   async discard(staged: StagedBlob): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { DurableDirectories } from "./durable-directories.js";
+import { nodeFileSystem, type FileSystem } from "./file-system.js";
 
 export interface DurableWriteOptions {
   /**
@@ -48,4 +49,17 @@ export async function writeFileDurably(target: string, data: string | Uint8Array
   }
   await files.syncDir(dir);
   return true;
+}
+
+/** Removes the temporary files (`TEMPORARY_FILE`) in `dir` older than `before`, left by writes a crash cut short; returns how many. */
+export async function removeStaleTemporaryFiles(dir: string, before: Date, files: FileSystem = nodeFileSystem): Promise<number> {
+  if (!(await files.stat(dir))?.isDirectory) return 0;
+  let removed = 0;
+  for (const entry of await files.readdir(dir)) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory || !TEMPORARY_FILE.test(entry.name) || ((await files.stat(file))?.mtimeMs ?? Infinity) >= before.getTime()) continue;
+    await files.remove(file);
+    removed++;
+  }
+  return removed;
 }

@@ -45,6 +45,8 @@ export interface FileSystem {
   rename(from: string, to: string): Promise<void>;
   /** A second name for a file; EEXIST when `to` exists (never replaces it). */
   link(from: string, to: string): Promise<void>;
+  /** Sets a file's modification time to now. */
+  touch(file: string): Promise<void>;
   /** Removes a file; nothing happens when it is not there. */
   remove(file: string): Promise<void>;
   /** Removes an empty directory. */
@@ -88,6 +90,10 @@ export const nodeFileSystem: FileSystem = {
   syncDir: (dir) => nodeFileSystem.syncFile(dir),
   rename: (from, to) => fs.rename(from, to),
   link: (from, to) => fs.link(from, to),
+  touch: async (file) => {
+    const now = new Date();
+    await fs.utimes(file, now, now);
+  },
   remove: (file) => fs.rm(file, { force: true }),
   removeDir: (dir) => fs.rmdir(dir),
   async stat(file) {
