@@ -41,4 +41,9 @@ export const COMMAND_GROUPS: CommandGroup[] = [
     load: () => import("./commands/policy.cli.js"),
   },
   { name: "import", description: "Bring existing data into Shield.", load: () => import("./commands/import.cli.js") },
+  {
+    name: "advisory",
+    description: "Security advisories: write, schedule and publish them through the disclosure guard.",
+    load: () => import("./commands/advisory.cli.js"),
+  },
 ];

@@ -24,7 +24,7 @@ import {
   type AdvisoryCaller,
   type AdvisoryDeps,
 } from "./advisory.service.js";
-import { advisoryPageUrl } from "./export-context.js";
+import { presentAdvisory } from "./advisory.presenter.js";
 
 export interface AdvisoryRouteDeps extends AdvisoryDeps {
   settings: SettingsCache;
@@ -33,23 +33,6 @@ export interface AdvisoryRouteDeps extends AdvisoryDeps {
 }
 
 const errorView = z.object({ error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.string()).optional() }) });
-
-/** An advisory as the team API shows it. */
-export function presentAdvisory(advisory: Advisory, baseUrl: string): z.infer<typeof advisoryView> {
-  return {
-    id: advisory.publicId,
-    state: advisory.state,
-    content: advisory.content,
-    reportIds: advisory.reportIds,
-    scheduledAt: advisory.scheduledAt,
-    publishedAt: advisory.publishedAt,
-    guardOverride: advisory.guardOverride,
-    createdAt: advisory.createdAt,
-    updatedAt: advisory.updatedAt,
-    url: advisory.state === "published" ? advisoryPageUrl({ baseUrl }, advisory) : null,
-    revisions: advisory.revisions.map((r) => ({ number: r.number, summary: r.summary, publishedAt: r.publishedAt })),
-  };
-}
 
 /** `/api/v1/advisories`: write, schedule and publish advisories (the disclosure guard answers 409 `disclosure_guard`). */
 export function registerAdvisoryRoutes(app: HttpApp, deps: AdvisoryRouteDeps): void {

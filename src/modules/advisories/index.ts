@@ -19,6 +19,7 @@ export {
   type AdvisoryCaller,
 } from "./advisory.service.js";
 export { listAdvisoryIdsOfReport } from "./advisory.repository.js";
+export { presentAdvisory } from "./advisory.presenter.js";
 export { createAdvisoryBody, patchAdvisoryBody, scheduleAdvisoryBody, publishAdvisoryBody, type CreateAdvisoryBody, type PatchAdvisoryBody } from "./advisory.schemas.js";
 export { createScheduledPublicationJob } from "./advisory-publish.job.js";
 export { CSAF_ROOT, CSAF_WHITE, csafFileName, csafPathOf, csafDocumentText, composeChangesCsv, composeIndexTxt, composeProviderMetadata } from "./csaf-provider.js";
