@@ -1,4 +1,4 @@
-export { composeTeamMail, composeWebhookText, formatUtcMinute, teamReportLink, type TeamNotice } from "./notice.js";
+export { composeTeamMail, composeWebhookText, type TeamNotice } from "./notice.js";
 export {
   listTeam,
   notifyOwnerOfReporterReply,

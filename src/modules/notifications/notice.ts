@@ -1,3 +1,4 @@
+import { formatInstantIn } from "../../shared/human-time.js";
 import { CHANNEL_LABELS, subjectSafe, type Report } from "../reports/index.js";
 import type { SlaTarget } from "../sla/index.js";
 
@@ -26,26 +27,21 @@ const TARGET_WORDS: Record<SlaTarget, string> = {
   resolution: "resolution",
 };
 
-/** "2026-03-02 09:00 UTC": the same on every page and mail. */
-export function formatUtcMinute(iso: string): string {
-  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
-}
-
-/** Where a team member opens the report. */
-export function teamReportLink(baseUrl: string, reportId: number): string {
-  return `${baseUrl}/api/v1/reports/${reportId}`;
-}
-
 export function isUrgent(notice: TeamNotice): boolean {
   return notice.kind === "account_attack" || notice.kind === "sla_missed";
 }
 
 type NoticeReport = Pick<Report, "id" | "channel" | "title" | "receivedAt">;
 
-export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: string): ComposedTeamMail {
+/**
+ * One notice as mail to the team. Times are written in `timeZone` (the settings'), named;
+ * `link` is the report's page on the desk.
+ */
+export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: string, timeZone: string): ComposedTeamMail {
+  const at = (iso: string) => formatInstantIn(iso, timeZone);
   const channel = CHANNEL_LABELS[report.channel];
   const title = subjectSafe(report.title);
-  const facts = [`Report:   #${report.id} ${subjectSafe(report.title, 200)}`, `Channel:  ${channel}`, `Received: ${formatUtcMinute(report.receivedAt)}`];
+  const facts = [`Report:   #${report.id} ${subjectSafe(report.title, 200)}`, `Channel:  ${channel}`, `Received: ${at(report.receivedAt)}`];
   let subject: string;
   let lead: string[];
   switch (notice.kind) {
@@ -58,12 +54,12 @@ export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: 
       lead = ["URGENT: someone reports that an account is under attack. The promise is a first response within the target, around the clock: answer now."];
       break;
     case "sla_warning":
-      subject = `[#${report.id}] ${capitalize(TARGET_WORDS[notice.target])} due ${formatUtcMinute(notice.dueAt)}: ${title}`;
-      lead = [`Three quarters of the ${TARGET_WORDS[notice.target]} time for this report are used up.`, `Due: ${formatUtcMinute(notice.dueAt)}`];
+      subject = `[#${report.id}] ${capitalize(TARGET_WORDS[notice.target])} due ${at(notice.dueAt)}: ${title}`;
+      lead = [`Three quarters of the ${TARGET_WORDS[notice.target]} time for this report are used up.`, `Due: ${at(notice.dueAt)}`];
       break;
     case "sla_missed":
       subject = `[URGENT] [#${report.id}] Missed ${TARGET_WORDS[notice.target]} target: ${title}`;
-      lead = [`The ${TARGET_WORDS[notice.target]} target for this report was missed.`, `It was due: ${formatUtcMinute(notice.dueAt)}`];
+      lead = [`The ${TARGET_WORDS[notice.target]} target for this report was missed.`, `It was due: ${at(notice.dueAt)}`];
       break;
     case "reporter_reply":
       subject = `[#${report.id}] The reporter answered: ${title}`;
@@ -77,15 +73,16 @@ export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: 
 }
 
 /** The text of a Slack-compatible webhook message (`{"text": …}`). */
-export function composeWebhookText(notice: TeamNotice, report: Pick<Report, "id" | "channel">, link: string): string {
+export function composeWebhookText(notice: TeamNotice, report: Pick<Report, "id" | "channel">, link: string, timeZone: string): string {
+  const at = (iso: string) => formatInstantIn(iso, timeZone);
   const channel = CHANNEL_LABELS[report.channel];
   switch (notice.kind) {
     case "account_attack":
       return `URGENT: new report #${report.id} (${channel}): an account is under attack. Answer now: ${link}`;
     case "sla_missed":
-      return `Missed ${TARGET_WORDS[notice.target]} target on report #${report.id} (${channel}); it was due ${formatUtcMinute(notice.dueAt)}. ${link}`;
+      return `Missed ${TARGET_WORDS[notice.target]} target on report #${report.id} (${channel}); it was due ${at(notice.dueAt)}. ${link}`;
     case "sla_warning":
-      return `Report #${report.id} (${channel}): ${TARGET_WORDS[notice.target]} due ${formatUtcMinute(notice.dueAt)}. ${link}`;
+      return `Report #${report.id} (${channel}): ${TARGET_WORDS[notice.target]} due ${at(notice.dueAt)}. ${link}`;
     case "report_received":
       return `New report #${report.id} (${channel}). ${link}`;
     case "reporter_reply":

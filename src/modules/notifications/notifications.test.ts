@@ -54,7 +54,8 @@ forEachDatabase((kind) => {
         expect(eml).not.toMatch(/^Bcc:/m);
         expect(eml).toContain(`#${id} IDOR in invoices Bcc: victim@example.com`);
         expect(eml).toContain("Channel:  Vulnerability report");
-        expect(eml).toContain(`https://security.example.test/api/v1/reports/${id}`);
+        expect(eml).toContain("Received: Mon 2 Mar 2026, 09:00 UTC");
+        expect(eml).toContain(`https://security.example.test/desk/reports/${id}`);
         expect(eml).not.toContain("SECRET-BODY-MARKER");
         expect(eml).not.toContain(trackingUrl.split("/").pop());
         expect(eml).not.toMatch(/^Importance: high/m);
@@ -80,7 +81,7 @@ forEachDatabase((kind) => {
       expect(posts[0]!.contentType).toBe("application/json");
       const payload = JSON.parse(posts[0]!.body);
       expect(Object.keys(payload)).toEqual(["text"]);
-      expect(payload.text).toBe(`URGENT: new report #${id} (Account under attack): an account is under attack. Answer now: https://security.example.test/api/v1/reports/${id}`);
+      expect(payload.text).toBe(`URGENT: new report #${id} (Account under attack): an account is under attack. Answer now: https://security.example.test/desk/reports/${id}`);
       // The reporter's title never reaches the chat channel.
       expect(payload.text).not.toContain("channel>");
     });

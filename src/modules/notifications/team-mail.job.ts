@@ -3,9 +3,9 @@ import type { JobHandler } from "../../platform/jobs/worker.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { Clock } from "../../shared/clock.js";
 import { findUserById } from "../people/index.js";
-import { findReport } from "../reports/index.js";
+import { findReport, teamReportLink } from "../reports/index.js";
 import { loadSettings } from "../settings/index.js";
-import { composeTeamMail, teamReportLink } from "./notice.js";
+import { composeTeamMail } from "./notice.js";
 import { notifyTeamOfNewReport, type TeamMailPayload } from "./notification.service.js";
 
 export interface TeamMailDeps {
@@ -32,7 +32,7 @@ export function createTeamMailJob(deps: TeamMailDeps): JobHandler {
       if (!member || member.disabledAt) return;
       to = member.email;
     }
-    const mail = composeTeamMail(payload.notice, report, teamReportLink(deps.baseUrl(), report.id));
+    const mail = composeTeamMail(payload.notice, report, teamReportLink(deps.baseUrl(), report.id), settings.timeZone);
     await deps.mailer.send(
       { from: deps.mailFrom ?? settings.securityEmail, to, subject: mail.subject, text: mail.text, headers: mail.headers },
       `team-${payload.notice.kind}-${report.id}-job-${job.id}`,

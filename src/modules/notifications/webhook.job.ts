@@ -1,8 +1,8 @@
 import type { Db } from "../../platform/db/database.js";
 import type { JobHandler } from "../../platform/jobs/worker.js";
-import { findReport } from "../reports/index.js";
+import { findReport, teamReportLink } from "../reports/index.js";
 import { loadSettings } from "../settings/index.js";
-import { composeWebhookText, teamReportLink } from "./notice.js";
+import { composeWebhookText } from "./notice.js";
 import type { WebhookPayload } from "./notification.service.js";
 
 export interface WebhookDeps {
@@ -25,7 +25,7 @@ export function createWebhookJob(deps: WebhookDeps): JobHandler {
     if (!settings.webhookUrl) return;
     const report = await findReport(deps.db, Number(payload.reportId));
     if (!report) throw new Error(`report ${payload.reportId} is gone`);
-    const text = composeWebhookText(payload.notice, report, teamReportLink(deps.baseUrl(), report.id));
+    const text = composeWebhookText(payload.notice, report, teamReportLink(deps.baseUrl(), report.id), settings.timeZone);
     await postToWebhook(settings.webhookUrl, text, deps.timeoutMs ?? 10_000);
   };
 }

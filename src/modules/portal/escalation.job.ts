@@ -11,7 +11,7 @@ async function loadEscalation(deps: Pick<MailJobDeps, "db" | "baseUrl">, payload
   const report = await findReport(deps.db, reportId);
   if (!report) throw new Error(`report ${reportId} is gone`);
   const settings = await loadSettings(deps.db);
-  const page = describeEscalation(report, String(payload.firstResponseDue), String(payload.escalatedAt), deps.baseUrl());
+  const page = describeEscalation(report, String(payload.firstResponseDue), String(payload.escalatedAt), deps.baseUrl(), settings.timeZone);
   return { report, settings, page };
 }
 

@@ -14,3 +14,4 @@ export {
   type ReporterView,
 } from "./portal.service.js";
 export { createEscalationMailJob, createEscalationWebhookJob } from "./escalation.job.js";
+export { listEscalationsOf } from "./portal.repository.js";

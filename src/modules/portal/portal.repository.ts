@@ -5,6 +5,13 @@ export async function readLastEscalation(db: Executor, reportId: number): Promis
   return row?.last_escalated_at ?? null;
 }
 
+/** The reporter's escalations of these reports, for the team: when the last one was and how many. */
+export async function listEscalationsOf(db: Executor, reportIds: readonly number[]): Promise<Map<number, { lastEscalatedAt: string; count: number }>> {
+  if (reportIds.length === 0) return new Map();
+  const rows = await db.selectFrom("report_escalations").select(["report_id", "last_escalated_at", "count"]).where("report_id", "in", [...reportIds]).execute();
+  return new Map(rows.map((r) => [r.report_id, { lastEscalatedAt: r.last_escalated_at, count: Number(r.count) }]));
+}
+
 /**
  * Records an escalation unless one happened after `notBefore`. One statement (insert,
  * or update guarded by the previous time), so two presses at the same moment, even in

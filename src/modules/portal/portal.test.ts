@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkEscalation, creditFor, escalationRecipients, stateAfterReporterReply } from "./portal.js";
+import { checkEscalation, creditFor, describeEscalation, escalationRecipients, stateAfterReporterReply } from "./portal.js";
 
 const due = "2026-03-02T11:00:00.000Z";
 const at = (iso: string) => new Date(iso);
@@ -24,6 +24,22 @@ describe("escalation by the reporter", () => {
       availableAt: "2026-03-03T00:00:00.000Z",
     });
     expect(checkEscalation({ state: "new" }, { firstResponse: due }, last, at("2026-03-03T00:00:00.000Z"))).toEqual({ ok: true });
+  });
+});
+
+describe("the escalation page to the team", () => {
+  const report = { id: 7, channel: "account_attack" as const, title: "Locked out", receivedAt: "2026-03-02T09:00:00.000Z" };
+
+  it("links to the report's desk page, writes times in the settings' time zone with the zone named, and counts in agreeing nouns", () => {
+    const page = describeEscalation(report, due, "2026-03-02T11:01:00.000Z", "https://security.example.test", "Europe/Berlin");
+    expect(page.text).toContain("Answer the reporter and acknowledge the report: https://security.example.test/desk/reports/7");
+    expect(page.text).toContain("Received: Mon 2 Mar 2026, 10:00 CET (Europe/Berlin)");
+    expect(page.text).toContain("Promised first response by: Mon 2 Mar 2026, 12:00 CET (Europe/Berlin) (overdue by 1 minute)");
+    expect(page.webhookText).toContain("(1 minute ago)");
+    expect(page.webhookText).toContain("https://security.example.test/desk/reports/7");
+    expect(page.text).not.toContain("/api/");
+    expect(describeEscalation(report, due, "2026-03-03T11:00:00.000Z", "https://s.example", "UTC").text).toContain("Mon 2 Mar 2026, 11:00 UTC (overdue by 24 hours)");
+    expect(describeEscalation(report, due, "2026-03-05T11:00:00.000Z", "https://s.example", "UTC").text).toContain("(overdue by 3 days)");
   });
 });
 

@@ -3,7 +3,8 @@
  * A reporter has no account; the secret tracking link is their identity.
  */
 import { DomainError } from "../../shared/errors.js";
-import { CHANNEL_LABELS, subjectSafe, type Report, type ReportState } from "../reports/index.js";
+import { describeElapsedMinutes, formatInstantIn } from "../../shared/human-time.js";
+import { CHANNEL_LABELS, subjectSafe, teamReportLink, type Report, type ReportState } from "../reports/index.js";
 import type { Deadlines } from "../sla/index.js";
 
 /** "Ping us if you don't hear back", but not more than twice a day per report. */
@@ -77,26 +78,28 @@ export function escalationRecipients(members: Array<{ email: string; role: strin
 
 /**
  * What a page says. The webhook text carries no reporter-written text (titles may hold
- * secrets or chat markup); the mail to the team names the title, made one-line.
+ * secrets or chat markup); the mail to the team names the title, made one-line. Times
+ * are written in `timeZone` (the settings'), named; the link opens the desk page.
  */
 export function describeEscalation(
   report: Pick<Report, "id" | "channel" | "title" | "receivedAt">,
   firstResponseDue: string,
   escalatedAt: string,
   baseUrl: string,
+  timeZone: string,
 ): { subject: string; text: string; webhookText: string } {
-  const overdueMinutes = Math.max(0, Math.round((Date.parse(escalatedAt) - Date.parse(firstResponseDue)) / 60_000));
-  const overdue = overdueMinutes >= 120 ? `${Math.floor(overdueMinutes / 60)} hours` : `${overdueMinutes} minutes`;
+  const overdue = describeElapsedMinutes((Date.parse(escalatedAt) - Date.parse(firstResponseDue)) / 60_000);
+  const due = formatInstantIn(firstResponseDue, timeZone);
   const channel = CHANNEL_LABELS[report.channel];
-  const link = `${baseUrl}/api/v1/reports/${report.id}`;
-  const webhookText = `Escalation: report #${report.id} (${channel}) has had no reply; the promised first response was due ${firstResponseDue} (${overdue} ago). The reporter pressed Escalate. ${link}`;
+  const link = teamReportLink(baseUrl, report.id);
+  const webhookText = `Escalation: report #${report.id} (${channel}) has had no reply; the promised first response was due ${due} (${overdue} ago). The reporter pressed Escalate. ${link}`;
   const text = [
     `The reporter of #${report.id} escalated it: nobody has answered yet.`,
     "",
     `Report:   #${report.id} ${subjectSafe(report.title, 200)}`,
     `Channel:  ${channel}`,
-    `Received: ${report.receivedAt}`,
-    `Promised first response by: ${firstResponseDue} (overdue by ${overdue})`,
+    `Received: ${formatInstantIn(report.receivedAt, timeZone)}`,
+    `Promised first response by: ${due} (overdue by ${overdue})`,
     "",
     `Answer the reporter and acknowledge the report: ${link}`,
   ].join("\n");

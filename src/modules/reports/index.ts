@@ -9,3 +9,4 @@ export { reportIdParams, reportView, upstreamView, transitionBody, type Transiti
 export { computeNextDeadline } from "./next-deadline.js";
 export { searchWords } from "./report-search.js";
 export * from "./report-details.js";
+export { teamReportLink } from "./report-link.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { countOf } from "../../shared/human-time.js";
 
 /**
  * Program settings: what the company running Shield decides, kept in the database and
@@ -81,6 +82,8 @@ export const settingsSchema = z.object({
     .array(z.string().trim().min(1).max(200))
     .max(200)
     .refine((list) => new Set(list).size === list.length, "must not repeat an asset"),
+  /** The IANA time zone in which mails to the team write times ("Europe/Berlin"); each time names it. */
+  timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin"),
   /** Where escalations are also posted as Slack-compatible JSON `{"text": …}`; null: e-mail only. */
   webhookUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).nullable(),
   /** Business hours per tracked channel; null: its clocks run around the clock. */
@@ -141,6 +144,7 @@ export const DEFAULT_SETTINGS: Settings = {
   brandColor: "#1f5fbf",
   assets: [],
   webhookUrl: null,
+  timeZone: "UTC",
   // PRODUCT.md: business-hours calendars are optional; account_attack stays 24/7.
   calendars: { account_attack: null, vulnerability: null, sensitive: null },
   bountyTable: { currency: "USD", critical: 5000, high: 2000, medium: 500, low: 100 },
@@ -151,11 +155,7 @@ export const DEFAULT_SETTINGS: Settings = {
 
 /** "72 hours", "2 hours", "5 days": how a target reads on a page or in a receipt. */
 export function describeDuration(totalMinutes: number): string {
-  if (totalMinutes % DAY === 0 && totalMinutes > 72 * HOUR) return plural(totalMinutes / DAY, "day");
-  if (totalMinutes % HOUR === 0) return plural(totalMinutes / HOUR, "hour");
-  return plural(totalMinutes, "minute");
-}
-
-function plural(n: number, unit: string): string {
-  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (totalMinutes % DAY === 0 && totalMinutes > 72 * HOUR) return countOf(totalMinutes / DAY, "day");
+  if (totalMinutes % HOUR === 0) return countOf(totalMinutes / HOUR, "hour");
+  return countOf(totalMinutes, "minute");
 }

@@ -86,7 +86,7 @@ forEachDatabase((kind) => {
       await shield.worker.drain();
       const mails = mailsStartingWith(shield, `team-sla_warning-${id}-`);
       expect(mails.map(recipientOf).sort()).toEqual([admin.member.email, triager.member.email].sort());
-      expect(mails[0]).toMatch(/^Subject: \[#\d+\] First response due 2026-03-02 11:00 UTC: /m);
+      expect(mails[0]).toMatch(/^Subject: \[#\d+\] First response due Mon 2 Mar 2026, 11:00 UTC: /m);
       expect(mails[0]).toContain("Three quarters of the first response time for this report are used up.");
     });
 
@@ -124,7 +124,7 @@ forEachDatabase((kind) => {
       expect(mails[0]).toMatch(/^Importance: high$/m);
       const posts = webhook.received.slice(postsBefore).map((p) => JSON.parse(p.body));
       expect(posts).toEqual([
-        { text: `Missed first response target on report #${id} (Account under attack); it was due 2026-03-02 11:00 UTC. https://security.example.test/api/v1/reports/${id}` },
+        { text: `Missed first response target on report #${id} (Account under attack); it was due Mon 2 Mar 2026, 11:00 UTC. https://security.example.test/desk/reports/${id}` },
       ]);
 
       // Later the triage target is missed too: that is a new alert, sent once.

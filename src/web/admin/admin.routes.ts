@@ -1,15 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
 import type { HttpApp } from "../../platform/http/app.js";
-import { DomainError } from "../../shared/errors.js";
-import { createInvite, requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
+import { requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
 import { describeSeconds, describeShare, METRIC_LABELS, renderShareChart, type ServiceLevelMetrics } from "../../modules/metrics/index.js";
-import { actorOf, addTeamMember, changeMemberRole, disableMember, listUsers, ROLES } from "../../modules/people/index.js";
+import { actorOf } from "../../modules/people/index.js";
 import { describeDuration, loadSettings, updateSetting, type SettingsCache } from "../../modules/settings/index.js";
 import { WEB_ROOT } from "../render.js";
-import { formField, pageErrorHandler, sendPage } from "../team/team-pages.js";
+import { pageErrorHandler, sendPage } from "../team/team-pages.js";
 import { CHANNEL_LABELS, parseSettingsSection, readPostedValues, SECTIONS, sectionById, settingsFormValues, WEEKDAY_LABELS, type FormValues, type SectionId } from "./settings-form.js";
 
 export interface AdminPageDeps {
@@ -19,8 +17,6 @@ export interface AdminPageDeps {
   serviceLevels: ServiceLevelMetrics;
 }
 
-const idParams = z.object({ id: z.coerce.number().int().positive() });
-
 const SAVED: Record<string, string> = {
   program: "Program and contacts saved.",
   targets: "Response targets saved; the queue order follows them.",
@@ -29,8 +25,6 @@ const SAVED: Record<string, string> = {
   bounty: "Bounty table saved.",
   canned: "Canned responses saved.",
   assets: "Assets saved.",
-  role: "Role changed.",
-  disabled: "Member disabled; their sessions and tokens no longer work.",
 };
 
 interface SettingsPageState {
@@ -38,14 +32,13 @@ interface SettingsPageState {
   section?: string;
   values?: FormValues;
   errors?: Record<string, string>;
-  invite?: { email: string; url: string; expiresAt: string };
   status?: number;
 }
 
 /**
  * The desk's pages for the whole team and for admins: `/desk/metrics` (any signed-in
  * member) and `/desk/settings` (admins: program settings, service levels, business hours,
- * bounty table, canned responses, assets, team members). Every form is CSRF-checked,
+ * bounty table, canned responses, assets; members are on /team/members). Every form is CSRF-checked,
  * works without JavaScript, saves through the audited services and shows what is wrong
  * next to the field that is wrong.
  */
@@ -97,8 +90,6 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
   const settingsPage = async (request: FastifyRequest, reply: FastifyReply, state: SettingsPageState = {}) => {
     const saved = (request.query as Record<string, unknown> | undefined)?.saved;
     const current = settingsFormValues(await loadSettings(auth.db));
-    const me = sessionOf(request).member;
-    const members = (await listUsers(auth.db)).map((m) => ({ ...m, disabled: m.disabledAt !== null, isMe: m.id === me.id }));
     return sendPage(
       reply,
       "admin-settings",
@@ -107,63 +98,17 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
         csrf: reply.generateCsrf(),
         sections: SECTIONS,
         weekdays: Object.entries(WEEKDAY_LABELS).map(([value, label]) => ({ value, label })),
-        roles: ROLES,
-        members,
         // The refused form keeps what was typed; the others show what is stored.
         valuesFor: (section: string) => (section === state.section && state.values ? { ...current, ...state.values } : current),
         errorsFor: (section: string) => (section === state.section ? (state.errors ?? {}) : {}),
         failedSection: state.section,
         notice: typeof saved === "string" ? SAVED[saved] : undefined,
-        invite: state.invite,
       },
       state.status ?? 200,
     );
   };
 
   app.get("/desk/settings", { schema: { hide: true }, preHandler: admin }, async (request, reply) => settingsPage(request, reply));
-
-  // ---- team members (static routes win over /desk/settings/:section) ------------------
-
-  const memberRefused = (request: FastifyRequest, reply: FastifyReply, section: string, values: FormValues, error: unknown) => {
-    if (error instanceof DomainError && (error.kind === "invalid" || error.kind === "conflict" || error.kind === "not_found")) {
-      const fields = error.fields && Object.keys(error.fields).length ? error.fields : { [section === "add-member" ? "email" : "role"]: error.message };
-      return settingsPage(request, reply, { section, values, errors: fields, status: error.kind === "not_found" ? 404 : error.kind === "conflict" ? 409 : 400 });
-    }
-    throw error;
-  };
-
-  app.post("/desk/settings/members", { schema: { hide: true }, preHandler: [csrf, admin] }, async (request, reply) => {
-    const values = { email: formField(request.body, "email", 320), name: formField(request.body, "name", 200), role: formField(request.body, "role", 20) };
-    const actor = actorOf(sessionOf(request).member);
-    try {
-      const added = await addTeamMember(auth.db, auth.clock, actor, { email: values.email, name: values.name.trim() || undefined, role: values.role });
-      const invite = await createInvite(auth, actor, added.email, auth.baseUrl());
-      return settingsPage(request, reply, { invite: { email: added.email, url: invite.url, expiresAt: invite.expiresAt.slice(0, 16).replace("T", " ") } });
-    } catch (error) {
-      return memberRefused(request, reply, "add-member", values, error);
-    }
-  });
-
-  app.post("/desk/settings/members/:id/role", { schema: { hide: true, params: idParams }, preHandler: [csrf, admin] }, async (request, reply) => {
-    const { id } = request.params as z.infer<typeof idParams>;
-    const role = formField(request.body, "role", 20);
-    try {
-      await changeMemberRole(auth.db, auth.clock, actorOf(sessionOf(request).member), id, role);
-      return reply.code(303).redirect("/desk/settings?saved=role#members");
-    } catch (error) {
-      return memberRefused(request, reply, `member-${id}`, { role }, error);
-    }
-  });
-
-  app.post("/desk/settings/members/:id/disable", { schema: { hide: true, params: idParams }, preHandler: [csrf, admin] }, async (request, reply) => {
-    const { id } = request.params as z.infer<typeof idParams>;
-    try {
-      await disableMember(auth.db, auth.clock, actorOf(sessionOf(request).member), id);
-      return reply.code(303).redirect("/desk/settings?saved=disabled#members");
-    } catch (error) {
-      return memberRefused(request, reply, `member-${id}`, {}, error);
-    }
-  });
 
   // ---- program settings ---------------------------------------------------------------
 

@@ -35,7 +35,7 @@ type SettingKey = keyof Settings;
 
 /** Which settings each form saves. */
 const KEYS_OF: Record<SectionId, SettingKey[]> = {
-  program: ["programName", "companyName", "securityEmail", "supportEmail", "supportUrl", "brandColor", "webhookUrl"],
+  program: ["programName", "companyName", "securityEmail", "supportEmail", "supportUrl", "brandColor", "webhookUrl", "timeZone"],
   targets: ["targets"],
   resolution: ["resolutionTargets"],
   calendars: ["calendars"],
@@ -76,6 +76,7 @@ export const SECTIONS: SectionSpec[] = [
           { name: "supportEmail", label: "Support e-mail", type: "email" },
           { name: "supportUrl", label: "Support URL", type: "url", hint: "Optional." },
           { name: "webhookUrl", label: "Webhook URL", type: "url", hint: "Optional. Escalations and missed targets are also posted here as Slack-compatible JSON." },
+          { name: "timeZone", label: "Time zone of team mail", type: "text", hint: "An IANA time zone such as Europe/Berlin: times in mail to the team are written in it, with its name." },
         ],
       },
     ],
@@ -162,6 +163,7 @@ export function settingsFormValues(settings: Settings): FormValues {
     supportEmail: settings.supportEmail,
     supportUrl: settings.supportUrl ?? "",
     webhookUrl: settings.webhookUrl ?? "",
+    timeZone: settings.timeZone,
     "bountyTable.currency": settings.bountyTable.currency,
     assets: settings.assets.join("\n"),
   };

@@ -139,6 +139,11 @@ export function presentClocks(report: Report, settings: Settings, now: Date, pau
   return out;
 }
 
+/** An escalation stays flagged until someone answers the reporter: the report leaves `new`. */
+export function isAwaitingFirstAnswer(state: ReportState): boolean {
+  return state === "new";
+}
+
 export interface QueueRow {
   id: number;
   channel: string;
@@ -149,10 +154,36 @@ export interface QueueRow {
   owner: string | null;
   severity: Severity | null;
   clocks: Array<ClockView | null>;
+  /** Which of `clocks` is the nearest deadline still to keep (or missed); null when none runs. */
+  nearest: number | null;
+  /** The reporter escalated the report and nobody has answered yet. */
+  escalated: boolean;
 }
 
-export function presentQueueRow(report: Report, settings: Settings, now: Date, members: Map<number, TeamMember>, pauses?: readonly PauseInterval[]): QueueRow {
+/** The clock a narrow screen shows: the running or missed one due first, else a paused one. */
+export function nearestClock(clocks: ReadonlyArray<ClockView | null>): number | null {
+  let best: number | null = null;
+  for (const [i, c] of clocks.entries()) {
+    if (!c || c.state === "met" || c.state === "paused" || c.dueAt === null) continue;
+    if (best === null || c.dueAt < clocks[best]!.dueAt!) best = i;
+  }
+  if (best === null) {
+    const paused = clocks.findIndex((c) => c?.state === "paused");
+    return paused === -1 ? null : paused;
+  }
+  return best;
+}
+
+export function presentQueueRow(
+  report: Report,
+  settings: Settings,
+  now: Date,
+  members: Map<number, TeamMember>,
+  pauses?: readonly PauseInterval[],
+  escalation?: { lastEscalatedAt: string },
+): QueueRow {
   const clocks = presentClocks(report, settings, now, pauses);
+  const shown = [clocks.firstResponse, clocks.triage, clocks.resolution];
   const owner = report.ownerId == null ? null : (members.get(report.ownerId)?.name ?? `member ${report.ownerId}`);
   return {
     id: report.id,
@@ -163,7 +194,9 @@ export function presentQueueRow(report: Report, settings: Settings, now: Date, m
     stateCode: report.state,
     owner,
     severity: report.severity,
-    clocks: [clocks.firstResponse, clocks.triage, clocks.resolution],
+    clocks: shown,
+    nearest: nearestClock(shown),
+    escalated: escalation !== undefined && isAwaitingFirstAnswer(report.state),
   };
 }
 

@@ -1,18 +1,10 @@
-import { generate } from "otplib";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, launchChromium, newPage, serveTestShield, wcagViolations, type PageIncidents, type ServedShield } from "../../../test/browser.js";
 import { buildReportInput } from "../../../test/factories.js";
-import type { TestShield } from "../../../test/shield.js";
-import { addEnrolledMember, type EnrolledMember } from "../../../test/sign-in.js";
-import { addTeamMember, createApiToken, type Role } from "../../modules/people/index.js";
+import type { EnrolledMember } from "../../../test/sign-in.js";
+import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
 import type { SubmitReportBody } from "../../modules/reports/index.js";
-import { systemClock } from "../../shared/clock.js";
-
-/** A code for the next 30-second step: accepted, and never the step the enrolment used. */
-function nextStepCode(secret: string): Promise<string> {
-  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
-}
 
 /** Reporter input that tries every way we know to run script or load something from outside. */
 const XSS_TITLE = `<script>alert("title")</script><img src=x onerror=alert("title-img")>"'><svg onload=alert(1)>`;
@@ -55,19 +47,10 @@ describeInBrowser("the desk in Chromium", () => {
 
   beforeAll(async () => {
     served = await serveTestShield("sqlite");
-    // addEnrolledMember wants the test Shield's addMember; a served Shield gets the same here.
-    const asTestShield = {
-      ...served.shield,
-      async addMember(role: Role, email = `${role}-${Math.random().toString(36).slice(2, 8)}@team.example.test`) {
-        const member = await addTeamMember(served.shield.database.db, systemClock, { kind: "cli" }, { email, role, name: `${role[0]!.toUpperCase()}${role.slice(1)} Person` });
-        const { token } = await createApiToken(served.shield.database.db, systemClock, { kind: "cli" }, email);
-        return { member, token, auth: { authorization: `Bearer ${token}` } };
-      },
-    } as unknown as TestShield;
-    triager = await addEnrolledMember(asTestShield, systemClock, "triager");
-    colleague = await addEnrolledMember(asTestShield, systemClock, "admin");
-    viewer = await addEnrolledMember(asTestShield, systemClock, "viewer");
-    auditor = await addEnrolledMember(asTestShield, systemClock, "admin");
+    triager = await addBrowserMember(served, "triager");
+    colleague = await addBrowserMember(served, "admin");
+    viewer = await addBrowserMember(served, "viewer");
+    auditor = await addBrowserMember(served, "admin");
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -84,20 +67,11 @@ describeInBrowser("the desk in Chromium", () => {
     });
   };
 
-  const signIn = async (who: EnrolledMember) => {
-    await page.goto(`${served.baseUrl}/login`);
-    await page.getByLabel("E-mail address").fill(who.member.email);
-    await page.getByLabel("Password", { exact: true }).fill(who.password);
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.waitForURL(`${served.baseUrl}/login/second-factor`);
-    await page.getByLabel("Authentication code").fill(await nextStepCode(who.secret));
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.waitForURL(`${served.baseUrl}/desk`);
-  };
+  const signIn = (who: EnrolledMember) => signInInBrowser(page, served.baseUrl, who);
 
   const cspViolations = () => incidents.consoleErrors.filter((text) => /Content Security Policy/i.test(text));
 
-  it("takes a triager from sign-in to a closed report: acknowledge, triage with CVSS, assign, reply, close", async () => {
+  it("takes a triager from sign-in to a closed report: acknowledge, triage with CVSS, assign, reply, close", { timeout: 60_000 }, async () => {
     await submit({ channel: "vulnerability", title: "Browser: open redirect" });
     const id = await submit({ channel: "account_attack", title: "Browser: someone is resetting my password" });
     await openBrowserPage();
@@ -131,6 +105,7 @@ describeInBrowser("the desk in Chromium", () => {
     expect(await page.getByLabel("CVSS 3.1 vector").inputValue()).toBe("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:N");
     await page.getByLabel(/^Weakness/).fill("CWE-640");
     await page.getByLabel("Affected asset").fill("accounts.example.com");
+    await page.getByLabel("Also mark the report as triaged").check();
     await page.getByRole("button", { name: "Save assessment" }).click();
     await page.waitForURL(/done=assessment/);
     expect(await page.locator("#report-state").textContent()).toBe("Triaged");
@@ -142,7 +117,7 @@ describeInBrowser("the desk in Chromium", () => {
     expect(await page.locator("#report-owner").textContent()).toBe(colleague.member.name);
 
     await page.getByLabel("Your message (Markdown)").fill("We have locked the account and are **investigating**.");
-    await page.getByRole("button", { name: "Send" }).click();
+    await page.getByRole("button", { name: "Send to the reporter" }).click();
     await page.waitForURL(/done=reply/);
     expect(await page.locator(".thread .message strong", { hasText: "investigating" }).count()).toBe(1);
 

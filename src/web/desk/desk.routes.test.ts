@@ -267,7 +267,7 @@ forEachDatabase((kind) => {
       expect(ack.headers.location).toBe(`/desk/reports/${id}?done=transition#actions`);
       expect(await reportState(id)).toBe("acknowledged");
       const after = parseHtml((await b.get(ack.headers.location as string)).body);
-      expect(textOf(after.querySelector("[role=status]"))).toBe("The report's state is changed.");
+      expect(textOf(after.querySelector("[role=status]"))).toBe("The report is now Acknowledged.");
       expect(textOf(after.querySelector("#report-owner"))).toBe(triager.member.name);
 
       const triaged = await b.post(`/desk/reports/${id}/assessment`, {
@@ -281,6 +281,7 @@ forEachDatabase((kind) => {
         reason: "Triaged on the desk",
       });
       expect(triaged.statusCode).toBe(303);
+      expect(triaged.headers.location).toBe(`/desk/reports/${id}?done=assessment-triaged#assessment`);
       expect(await reportState(id)).toBe("triaged");
       const triagedPage = parseHtml((await b.get(`/desk/reports/${id}`)).body);
       expect(textOf(triagedPage.querySelector("#cvss31-score"))).toBe("Score 9.8 (critical)");

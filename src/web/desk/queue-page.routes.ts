@@ -2,6 +2,7 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf } from "../../modules/people/index.js";
+import { listEscalationsOf } from "../../modules/portal/index.js";
 import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, SEVERITIES, listReportsForTeam, resolveOwnerFilter, searchWords } from "../../modules/reports/index.js";
 import { readPausesOf } from "../../modules/sla/index.js";
 import { views } from "../render.js";
@@ -41,10 +42,10 @@ export function registerQueuePage(app: HttpApp, ctx: DeskContext): void {
       offset,
     });
     const now = clock.now();
-    const pauses = await readPausesOf(db, reports);
+    const [pauses, escalations] = await Promise.all([readPausesOf(db, reports), listEscalationsOf(db, reports.map((r) => r.id))]);
     const data = {
       title: "Report desk",
-      rows: reports.map((r) => presentQueueRow(r, settings, now, members.all, pauses.get(r.id))),
+      rows: reports.map((r) => presentQueueRow(r, settings, now, members.all, pauses.get(r.id), escalations.get(r.id))),
       total: totalIsExact ? String(total) : `more than ${total}`,
       from: total === 0 ? 0 : offset + 1,
       to: offset + reports.length,

@@ -19,6 +19,7 @@ const ANCHORS: Record<string, string> = {
   note: "messages",
   transition: "actions",
   assessment: "assessment",
+  "assessment-triaged": "assessment",
   owner: "assessment",
   bounty: "bounty",
   upstream: "upstreams",
@@ -89,6 +90,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
       const actor = actorOf(member);
       const settings = await ctx.settings.get();
       await updateReportTriage(db, clock, settings, actor, id, patch);
+      // Only a ticked box moves the report: it is never ticked for the member.
       if (formField(request.body, "markTriaged") === "yes") {
         try {
           await transitionReport(db, clock, settings, actor, id, { to: "triaged", reason: formField(request.body, "reason", 5000).trim() || "Triaged on the desk" });
@@ -99,6 +101,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
           }
           throw error;
         }
+        return "assessment-triaged";
       }
       return "assessment";
     }),

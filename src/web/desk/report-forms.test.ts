@@ -19,6 +19,8 @@ describe("the report page's forms", () => {
     const empty = refusal(() => readForm(messageForm, { kind: "note", body: "  " }));
     expect(empty.fields).toEqual({ body: "is required" });
     expect(empty.message).toBe("Please correct this field: body.");
+    // Which of the two it is comes from the button pressed, never from a default.
+    expect(refusal(() => readForm(messageForm, { body: "Which one?" })).fields).toEqual({ kind: "choose whether it goes to the reporter or stays an internal note" });
   });
 
   it("asks for the question when asking the reporter for information, and for the earlier report of a duplicate", () => {

@@ -27,9 +27,9 @@ function dateToInstant(value: string): string | null {
 
 const isDateInput = (value: string) => value.trim() === "" || (/^\d{4}-\d{2}-\d{2}$/.test(value.trim()) && !Number.isNaN(Date.parse(`${value.trim()}T00:00:00Z`)));
 
-/** A reply to the reporter or, with `kind=note`, an internal note. */
+/** A reply to the reporter (`kind=reply`) or an internal note (`kind=note`): the button pressed says which, never a default. */
 export const messageForm = z
-  .object({ kind: field(10), body: field(60_000) })
+  .object({ kind: z.enum(["reply", "note"], "choose whether it goes to the reporter or stays an internal note"), body: field(60_000) })
   .transform((f): unknown => ({ body: f.body, internal: f.kind === "note" }))
   .pipe(messageBody);
 

@@ -7,24 +7,25 @@ import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audi
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
 import { actorOf, hasPermission } from "../../modules/people/index.js";
+import { listEscalationsOf } from "../../modules/portal/index.js";
 import { CHANNEL_LABELS, CLOSING_STATES, SEVERITIES, TRANSITIONS, UPSTREAM_STATUSES, readReportAsTeam, suggestBounty, type ReportState } from "../../modules/reports/index.js";
 import { readPauses } from "../../modules/sla/index.js";
 import { CWE_VERSION, findSimilarReports, listCvssMetrics, searchCwe } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
 import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";
-import { STATE_LABELS, UPSTREAM_STATUS_LABELS, presentAuditEvent, presentClocks } from "./desk-view.js";
+import { STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks } from "./desk-view.js";
 
 const attachmentParams = idParams.extend({ attachmentId: z.coerce.number().int().positive() });
 
 /** Audit events shown on a report page unless all are asked for. */
 const AUDIT_TRAIL_SHOWN = 100;
 
-/** What a successful action says at the top of the page (`?done=…`). */
+/** What a successful action says at the top of the page (`?done=…`); a change of state names the new one. */
 const NOTICES: Record<string, string> = {
   reply: "Your reply is saved and on its way to the reporter.",
   note: "Your internal note is saved. The reporter does not see it.",
-  transition: "The report's state is changed.",
-  assessment: "The assessment is saved.",
+  assessment: "The assessment is saved; the report's state is unchanged.",
+  "assessment-triaged": "The assessment is saved and the report is marked Triaged.",
   owner: "The owner is changed.",
   bounty: "The bounty is saved.",
   upstream: "The upstream is saved.",
@@ -82,7 +83,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
   const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
   // The audit trail: the latest events, or all of them when asked (every view of the report is one).
   const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
-  const [attachments, trail, pauses, similar, members] = await Promise.all([
+  const [attachments, trail, pauses, similar, members, escalations] = await Promise.all([
     listAttachmentsOfReport(db, id),
     wholeTrail
       ? listAuditEventsFor(db, "report", String(id)).then((events) => ({ events, total: events.length }))
@@ -90,7 +91,9 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     readPauses(db, report),
     findSimilarReports(db, id),
     listDeskMembers(db),
+    listEscalationsOf(db, [id]),
   ]);
+  const escalation = escalations.get(id);
   const now = clock.now();
   const clocks = presentClocks(report, settings, now, pauses);
   const canWrite = hasPermission(member.role, "reports:write");
@@ -106,7 +109,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       csrf: reply.generateCsrf(),
       member,
       canWrite,
-      notice: typeof done === "string" ? NOTICES[done] : undefined,
+      notice: done === "transition" ? `The report is now ${STATE_LABELS[report.state]}.` : typeof done === "string" ? NOTICES[done] : undefined,
       problem: problem ?? null,
       report,
       stateLabel: STATE_LABELS[report.state],
@@ -114,6 +117,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       details,
       ownerName: report.ownerId == null ? null : (members.all.get(report.ownerId)?.name ?? details.ownerEmail),
       encryption: encryption ?? null,
+      escalation: escalation ? { ...escalation, unanswered: isAwaitingFirstAnswer(report.state) } : null,
       html: {
         description: markdownOfReport(readable.description ?? ""),
         steps: readable.steps ? markdownOfReport(readable.steps) : null,

@@ -32,6 +32,13 @@ forEachDatabase((kind) => {
     };
     const policyVersions = async () => shield.database.db.selectFrom("policy_versions").selectAll().execute();
 
+    it("sends a visitor of the site's root to the policy page, not to a JSON answer", async () => {
+      const response = await shield.app.inject({ method: "GET", url: "/" });
+      expect(response.statusCode).toBe(302);
+      expect(response.headers.location).toBe("/security");
+      expect(response.body).not.toMatch(/^\{/);
+    });
+
     it("shows a complete default policy on a fresh install, with the promised times and contacts from the settings", async () => {
       const { response, doc } = await page();
       const text = doc.querySelector("article.policy")?.textContent ?? "";

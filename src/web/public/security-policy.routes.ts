@@ -10,8 +10,12 @@ export interface SecurityPolicyRouteDeps {
   baseUrl: () => string;
 }
 
-/** `GET /security`: the policy page, imported with `shield policy import` or Shield's default one. */
+/**
+ * `GET /security`: the policy page, imported with `shield policy import` or Shield's
+ * default one. `GET /` sends a visitor there: it is the site's front page.
+ */
 export function registerSecurityPolicyRoutes(app: HttpApp, deps: SecurityPolicyRouteDeps): void {
+  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.code(302).header("cache-control", "public, max-age=300").redirect("/security"));
   app.get("/security", { schema: { hide: true } }, async (request, reply) => {
     const settings = await deps.settings.get();
     setSiteInfo(settings);

@@ -1,13 +1,53 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { DomainError } from "../../shared/errors.js";
+import type { TeamMember } from "../../modules/people/index.js";
 import { renderPage, type PageData } from "../render.js";
 
 /**
  * Team pages answer with HTML, never with the API's JSON errors, and are never cached:
- * they show who is signed in, recovery codes, secrets.
+ * they show who is signed in, recovery codes, secrets. A page for a signed-in member
+ * carries the one team header (teamHeaderOf).
  */
 export function sendPage(reply: FastifyReply, template: string, data: PageData, status = 200): FastifyReply {
-  return reply.code(status).header("cache-control", "no-store").type("text/html; charset=utf-8").send(renderPage(template, data));
+  const team = teamHeaderOf(reply, data);
+  return reply
+    .code(status)
+    .header("cache-control", "no-store")
+    .type("text/html; charset=utf-8")
+    .send(renderPage(template, team ? { ...data, team } : data));
+}
+
+export interface TeamHeader {
+  member: Pick<TeamMember, "name" | "role">;
+  csrf: string;
+  links: Array<{ href: string; label: string; current: boolean }>;
+}
+
+/** The team pages every signed-in member can reach, in the header's order; settings for admins only. */
+const TEAM_LINKS: Array<{ href: string; label: string; adminOnly?: boolean; covers: RegExp }> = [
+  { href: "/desk", label: "Queue", covers: /^\/desk(\/reports\/.*)?$/ },
+  { href: "/desk/metrics", label: "Metrics", covers: /^\/desk\/metrics$/ },
+  { href: "/desk/settings", label: "Settings", adminOnly: true, covers: /^\/desk\/settings(\/.*)?$/ },
+  { href: "/team/members", label: "Team", covers: /^\/team\/members(\/.*)?$/ },
+  { href: "/team/account", label: "Account", covers: /^\/team(\/account(\/.*)?)?$/ },
+];
+
+/**
+ * The header of a signed-in member's pages: the same links everywhere, the current page
+ * marked, who is signed in and a sign-out button. Nothing for pages before sign-in
+ * (the second factor, enrolment after an invite).
+ */
+function teamHeaderOf(reply: FastifyReply, data: PageData): TeamHeader | undefined {
+  const signedIn = reply.request.teamSession;
+  if (!signedIn || signedIn.session.kind !== "signed_in") return undefined;
+  const path = reply.request.url.split("?")[0] ?? "";
+  const { member } = signedIn;
+  return {
+    member: { name: member.name, role: member.role },
+    // A page that has a form token already shares it: a second one would replace the cookie's secret.
+    csrf: typeof data.csrf === "string" ? data.csrf : reply.generateCsrf(),
+    links: TEAM_LINKS.filter((l) => !l.adminOnly || member.role === "admin").map((l) => ({ href: l.href, label: l.label, current: l.covers.test(path) })),
+  };
 }
 
 export function sendMessage(reply: FastifyReply, status: number, title: string, message: string, link?: { href: string; text: string }): FastifyReply {

@@ -249,11 +249,11 @@ forEachDatabase((kind) => {
 
     it("answers 403 when the role lacks the permission, and lets an admin in", async () => {
       const viewer = await signedIn(await addEnrolledMember(shield, clock, "viewer"));
-      const forbidden = await viewer.get("/team/members");
+      const forbidden = await viewer.get("/desk/settings");
       expect(forbidden.statusCode).toBe(403);
       expect(textOf(forbidden.body)).toContain("Your role (viewer) does not allow this page; it needs an admin.");
       const triager = await signedIn(await addEnrolledMember(shield, clock, "triager"));
-      expect((await triager.get("/team/members")).statusCode).toBe(403);
+      expect((await triager.get("/desk/settings")).statusCode).toBe(403);
       const admin = await signedIn(await addEnrolledMember(shield, clock, "admin"));
       const list = await admin.get("/team/members");
       expect(list.statusCode).toBe(200);

@@ -25,6 +25,7 @@ import {
 import { actorOf, findUserById, listUsers, type Role } from "../../modules/people/index.js";
 import { WEB_ROOT } from "../render.js";
 import { landingPath, registerSignInRoutes } from "./sign-in.routes.js";
+import { registerTeamMemberRoutes } from "./team-members.routes.js";
 import { formField, pageErrorHandler, sendPage } from "./team-pages.js";
 
 export interface TeamRouteDeps {
@@ -50,7 +51,7 @@ const idParams = z.object({ id: z.coerce.number().int().positive() });
 /**
  * Every team page, in one scope whose errors are pages: sign-in and invites
  * (sign-in.routes.ts), the signed-in home, the account page, authenticator enrolment,
- * passkeys, and the team list for admins. Each route names what it needs with
+ * passkeys, and the members page (team-members.routes.ts). Each route names what it needs with
  * `requireSession(auth, …)`; each form is CSRF-checked.
  */
 export async function registerTeamPages(app: HttpApp, deps: TeamRouteDeps): Promise<void> {
@@ -58,6 +59,7 @@ export async function registerTeamPages(app: HttpApp, deps: TeamRouteDeps): Prom
     scope.setErrorHandler(pageErrorHandler);
     registerSignInRoutes(scope as HttpApp, deps);
     registerTeamRoutes(scope as HttpApp, deps);
+    registerTeamMemberRoutes(scope as HttpApp, deps);
   });
 }
 
@@ -206,22 +208,5 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
       if (error instanceof DomainError && error.code === "validation_failed") return enrolPage(request, reply, error.fields ?? {}, 400);
       throw error;
     }
-  });
-
-  // ---- the team, for admins ----------------------------------------------------------
-
-  app.get("/team/members", { schema: { hide: true }, preHandler: admin }, async (_request, reply) => {
-    const members = await Promise.all(
-      (await listUsers(auth.db)).map(async (m) => ({ ...m, disabled: m.disabledAt !== null, ready: (await describeAccount(auth, m)).totpEnrolledAt !== null })),
-    );
-    return sendPage(reply, "team-members", { title: "Team members", csrf: reply.generateCsrf(), members });
-  });
-
-  app.post("/team/members/:id/invite", { schema: { hide: true, params: idParams }, preHandler: [csrf, admin] }, async (request, reply) => {
-    const { id } = request.params as z.infer<typeof idParams>;
-    const target = await findUserById(auth.db, id);
-    if (!target) return sendPage(reply, "message", { title: "Not found", message: "This team member does not exist." }, 404);
-    const invite = await createInvite(auth, actorOf(sessionOf(request).member), target.email, auth.baseUrl());
-    return sendPage(reply, "invite-created", { title: "Invite link", email: target.email, url: invite.url, expiresAt: invite.expiresAt });
   });
 }
