@@ -28,6 +28,7 @@ import { loadSettings, SettingsCache } from "./modules/settings/index.js";
 import { registerSetupRoutes } from "./web/setup/setup.routes.js";
 import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
 import { loadMasterKey } from "./platform/crypto/master-key.js";
+import { keyAuditLog } from "./modules/audit/index.js";
 import { createMasterKeySealer, type AuthContext } from "./modules/auth/index.js";
 import { registerTeamPages } from "./web/team/team.routes.js";
 import { registerDeskPages } from "./web/desk/desk.routes.js";
@@ -83,24 +84,22 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
  */
 export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Shield> {
   await prepareDataDirectory(config.dataDir);
-  // The master key (file or SHIELD_MASTER_KEY) seals the team key, TOTP secrets and the secrets in job payloads.
+  // The master key (file or SHIELD_MASTER_KEY) seals the team key, TOTP secrets and the secrets in job payloads, and keys the audit log.
   const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
-  const database = openDatabase(config.database, {
+  const opened = openDatabase(config.database, {
     masterKey: masterKey.bytes,
     onIdleConnectionError: (error) => logger.warn({ err: error }, "the database closed an idle connection; the next query opens a new one"),
   });
-  try {
-    await migrateToLatest(database);
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
-  // A fresh install gets its master key and team key before anything is served or mailed.
+  // A fresh install gets its team key before anything is served or mailed; every audit
+  // event is keyed from the master key (an older chain is re-chained once here).
+  let database: Database;
   let keyring: TeamKeyring;
   try {
+    await migrateToLatest(opened);
+    database = { ...opened, db: await keyAuditLog(opened.db, masterKey, () => clock.now().toISOString()) };
     keyring = await prepareTeamKeyring({ db: database.db, clock, dataDir: config.dataDir, masterKeyBase64: config.SHIELD_MASTER_KEY });
   } catch (error) {
-    await database.close();
+    await opened.close();
     throw error;
   }
   const db = database.db;

@@ -5,6 +5,9 @@ import path from "node:path";
 import pg from "pg";
 import { describe } from "vitest";
 import type { Config } from "../src/config.js";
+import { keyAuditLog } from "../src/modules/audit/index.js";
+import { MasterKey } from "../src/platform/crypto/master-key.js";
+import type { Database } from "../src/platform/db/database.js";
 
 /** The maintenance database tests create their own databases from. */
 export const TEST_POSTGRES_URL = process.env.SHIELD_TEST_POSTGRES_URL ?? "postgres://root@127.0.0.1:5432/test";
@@ -57,4 +60,15 @@ export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDa
       }
     },
   };
+}
+
+/** A master key for tests that open a database without a Shield around it. */
+export const TEST_MASTER_KEY = new MasterKey(Buffer.alloc(32, 0x5a), "environment");
+
+/**
+ * The same database with its handle carrying the audit key, as Shield opens it (services
+ * append audit events; an unkeyed handle refuses to). Call after `migrateToLatest`.
+ */
+export async function withTestAuditKey(database: Database, masterKey: MasterKey = TEST_MASTER_KEY): Promise<Database> {
+  return { ...database, db: await keyAuditLog(database.db, masterKey, () => new Date().toISOString()) };
 }

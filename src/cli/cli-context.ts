@@ -97,7 +97,11 @@ export class CliContext {
     try {
       if (!(await hasShieldSchema(database))) throw missing;
       await migrateToLatest(database);
-      return await body(database, config);
+      // Commands append audit events too: the handle carries the audit key (and an older chain is re-chained first, as `serve` would).
+      const [{ loadMasterKey }, { keyAuditLog }] = await Promise.all([import("../platform/crypto/master-key.js"), import("../modules/audit/index.js")]);
+      const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
+      const db = await keyAuditLog(database.db, masterKey, () => new Date().toISOString());
+      return await body({ ...database, db }, config);
     } finally {
       await database.close();
     }

@@ -22,7 +22,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   { name: "migrate", description: "Bring the database schema up to date (serve does this at start too).", load: () => import("./commands/migrate.cli.js") },
   { name: "user", description: "Team members.", load: () => import("./commands/user.cli.js") },
   { name: "token", description: "API tokens for automation.", load: () => import("./commands/token.cli.js") },
-  { name: "audit", description: "The hash-chained audit log.", load: () => import("./commands/audit.cli.js") },
+  { name: "audit", description: "The audit log, chained with MACs keyed from the master key.", load: () => import("./commands/audit.cli.js") },
   { name: "jobs", description: "The outbox: background work such as e-mail.", load: () => import("./commands/jobs.cli.js") },
   {
     name: "key",

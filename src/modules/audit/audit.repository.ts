@@ -1,14 +1,19 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
 import { insertRow, runCompiledOnce } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
-import { computeEventHash, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
+import { auditKeyOf } from "./audit-key.plugin.js";
+import { computeEventMac, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
 
 /**
  * Appends one event inside the caller's transaction. The `update … returning` on the
  * single head row takes a row lock on PostgreSQL (and SQLite serialises writers), so
  * concurrent appends from several processes queue up instead of forking the chain.
+ * The MAC is keyed with the key the handle carries (`keyAuditLog`).
+ * @throws Error when the handle carries no audit key, or the chain is keyed with another
+ * master key (or not yet re-chained): an event appended then would not verify.
  */
 export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, at: string): Promise<AuditEvent> {
+  const key = auditKeyOf(tx);
   // Taking the next number first takes the write lock first (SQLite) or the head row's lock
   // (PostgreSQL). On SQLite it is read back by a second statement rather than RETURNING,
   // which would make the full-text index write out its pending entries mid-transaction
@@ -18,14 +23,15 @@ export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, 
       .updateTable("audit_head")
       .set((eb) => ({ seq: eb("seq", "+", 1) }))
       .where("id", "=", 1);
-  let head: { seq: number; hash: string } | undefined;
+  let head: { seq: number; hash: string; key_id: string | null } | undefined;
   if (databaseKindOf(tx) === "sqlite") {
     await runCompiledOnce(tx, "audit head: next number", [1, 1], bump);
-    head = (await runCompiledOnce(tx, "audit head: read", [1], () => tx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1))).rows[0];
+    head = (await runCompiledOnce(tx, "audit head: read", [1], () => tx.selectFrom("audit_head").select(["seq", "hash", "key_id"]).where("id", "=", 1))).rows[0];
   } else {
-    head = (await runCompiledOnce(tx, "audit head: next number, returned", [1, 1], () => bump().returning(["seq", "hash"]))).rows[0];
+    head = (await runCompiledOnce(tx, "audit head: next number, returned", [1, 1], () => bump().returning(["seq", "hash", "key_id"]))).rows[0];
   }
   if (!head) throw new Error("the audit log has no head row");
+  if (head.key_id !== key.id) throw new Error(auditKeyMismatch(head.key_id, key.id));
   const unsigned = {
     seq: head.seq,
     at,
@@ -36,7 +42,7 @@ export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, 
     data: JSON.stringify(entry.data ?? {}),
     prev_hash: head.hash,
   };
-  const event: AuditEvent = { ...unsigned, hash: computeEventHash(unsigned) };
+  const event: AuditEvent = { ...unsigned, hash: computeEventMac(key, unsigned) };
   await insertRow(tx, "audit_events", event);
   await runCompiledOnce(tx, "audit head: hash", [event.hash, 1], () => tx.updateTable("audit_head").set({ hash: event.hash }).where("id", "=", 1));
   return event;
@@ -86,6 +92,14 @@ export async function listAuditEventsOf(db: Executor, subjectType: string, subje
     .execute();
 }
 
-export async function readAuditHead(db: Executor): Promise<{ seq: number; hash: string }> {
-  return db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow();
+/** Why a chain cannot be appended to or verified with this process's key. */
+export function auditKeyMismatch(chainKeyId: string | null, keyId: string): string {
+  return chainKeyId === null
+    ? "the audit log is not keyed yet: it is re-chained when a process with the master key starts (keyAuditLog)"
+    : `the audit log is keyed with master key ${chainKeyId}, but this process has master key ${keyId}`;
+}
+
+/** The last event's number and MAC, and the master key the chain is keyed with (null: not re-chained yet). */
+export async function readAuditHeadRow(db: Executor): Promise<{ seq: number; hash: string; key_id: string | null }> {
+  return db.selectFrom("audit_head").select(["seq", "hash", "key_id"]).where("id", "=", 1).executeTakeFirstOrThrow();
 }

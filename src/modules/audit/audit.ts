@@ -1,4 +1,4 @@
-import { sha256Hex } from "../../platform/crypto/secrets.js";
+import { hmacSha256Hex, sha256Hex } from "../../platform/crypto/secrets.js";
 
 /** Who did something. Stored in the audit log as a short readable string. */
 export type Actor =
@@ -32,18 +32,40 @@ export interface AuditEvent {
 }
 
 /**
- * Each event's hash covers every stored field and the hash of the event before,
- * so editing, inserting or deleting any event breaks the chain from there on.
+ * The key of the chain's MACs: derived from the master key (HKDF, label
+ * `shield audit chain v1`), so someone who can write to the database but does not hold
+ * the master key cannot compute a MAC for an event they add or change. `id` is the master
+ * key's id, recorded in the head so that a process with another master key is told so.
  */
-export function computeEventHash(event: Omit<AuditEvent, "hash">): string {
-  return sha256Hex(
-    `${event.prev_hash}\n${JSON.stringify([event.seq, event.at, event.actor, event.action, event.subject_type, event.subject_id, event.data])}`,
-  );
+export interface AuditKey {
+  id: string;
+  bytes: Uint8Array;
+}
+
+/** How an event's `hash` column is computed: a keyed MAC now, plain SHA-256 before migration 020. */
+export type EventMac = (event: Omit<AuditEvent, "hash">) => string;
+
+function chainedText(event: Omit<AuditEvent, "hash">): string {
+  return `${event.prev_hash}\n${JSON.stringify([event.seq, event.at, event.actor, event.action, event.subject_type, event.subject_id, event.data])}`;
+}
+
+/**
+ * Each event's MAC covers every stored field and the MAC of the event before, so
+ * editing, inserting or deleting any event breaks the chain from there on; without the
+ * key nobody can compute a MAC that verifies.
+ */
+export function computeEventMac(key: AuditKey, event: Omit<AuditEvent, "hash">): string {
+  return hmacSha256Hex(key.bytes, chainedText(event));
+}
+
+/** The unkeyed hash of chains written before migration 020; only read to check a chain before it is re-chained. */
+export function computePlainEventHash(event: Omit<AuditEvent, "hash">): string {
+  return sha256Hex(chainedText(event));
 }
 
 export interface ChainProblem {
   seq: number;
-  problem: "edited" | "missing" | "inserted" | "out_of_chain";
+  problem: "edited" | "missing" | "inserted" | "out_of_chain" | "anchor" | "wrong_key";
   message: string;
 }
 
@@ -54,6 +76,7 @@ export interface ChainProblem {
 export function verifyChainSegment(
   events: AuditEvent[],
   expected: { seq: number; hash: string },
+  mac: EventMac,
 ): { problems: ChainProblem[]; next: { seq: number; hash: string } } {
   const problems: ChainProblem[] = [];
   let { seq, hash } = expected;
@@ -65,9 +88,9 @@ export function verifyChainSegment(
     } else if (event.seq <= seq) {
       problems.push({ seq: event.seq, problem: "inserted", message: `event ${event.seq} repeats a sequence number: it was inserted` });
     }
-    const recomputed = computeEventHash(event);
+    const recomputed = mac(event);
     if (recomputed !== event.hash) {
-      problems.push({ seq: event.seq, problem: "edited", message: `event ${event.seq} (${event.action} on ${event.subject_type} ${event.subject_id}) was edited: its content does not match its hash` });
+      problems.push({ seq: event.seq, problem: "edited", message: `event ${event.seq} (${event.action} on ${event.subject_type} ${event.subject_id}) was edited: its content does not match its MAC` });
     } else if (event.prev_hash !== hash && event.seq === seq + 1) {
       problems.push({ seq: event.seq, problem: "out_of_chain", message: `event ${event.seq} does not follow event ${seq}: an event before it was changed, inserted or deleted` });
     } else if (event.prev_hash !== hash && event.seq > seq + 1) {

@@ -3,11 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabase } from "../../../test/databases.js";
 import { GnuPG } from "../../../test/gnupg.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
-import { MasterKey } from "../../platform/crypto/master-key.js";
+import { loadMasterKey, MasterKey } from "../../platform/crypto/master-key.js";
 import { systemClock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
 import { decryptBinaryForTeam, decryptForTeam, ensureTeamKey, importTeamKey, MasterKeyMismatchError, prepareTeamKeyring, TeamKeyring } from "./index.js";
@@ -108,7 +108,9 @@ forEachDatabase((kind) => {
 
     it("stores one key, and both processes use it", async () => {
       const masterKey = new MasterKey(randomBytes(32), "environment");
-      const results = await Promise.all(handles.map((handle) => ensureTeamKey({ db: handle.db, masterKey, clock: systemClock })));
+      const keyed: Database[] = [];
+      for (const handle of handles) keyed.push(await withTestAuditKey(handle, masterKey));
+      const results = await Promise.all(keyed.map((handle) => ensureTeamKey({ db: handle.db, masterKey, clock: systemClock })));
       expect(results[0]!.key.fingerprint).toBe(results[1]!.key.fingerprint);
       expect(results.filter((r) => r.created)).toHaveLength(1);
       const db = handles[0]!.db;
@@ -129,6 +131,7 @@ forEachDatabase((kind) => {
       testDatabase = await createTestDatabase(kind);
       database = openDatabase(testDatabase.target);
       await migrateToLatest(database);
+      database = await withTestAuditKey(database, masterKey);
       generatedFingerprint = (await ensureTeamKey(deps())).key.fingerprint;
       keyring = new TeamKeyring(database.db, masterKey, 0);
       gpg = GnuPG.create();
@@ -265,8 +268,9 @@ describe("the team key in a data directory", () => {
     try {
       const fingerprints: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const database = openDatabase(testDatabase.target);
-        await migrateToLatest(database);
+        const opened = openDatabase(testDatabase.target);
+        await migrateToLatest(opened);
+        const database = await withTestAuditKey(opened, await loadMasterKey({ dataDir }));
         const keyring = await prepareTeamKeyring({ db: database.db, clock: systemClock, dataDir });
         fingerprints.push((await keyring.current()).fingerprint);
         await (await keyring.signingKey()).armor();

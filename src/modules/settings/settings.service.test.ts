@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabase } from "../../../test/databases.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { FakeClock } from "../../../test/clock.js";
 import { DEFAULT_SETTINGS } from "./settings.js";
@@ -14,6 +14,7 @@ forEachDatabase((kind) => {
       testDatabase = await createTestDatabase(kind);
       database = openDatabase(testDatabase.target);
       await migrateToLatest(database);
+      database = await withTestAuditKey(database);
     });
     afterEach(async () => {
       await database.close();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** A random secret with `bytes` bytes of entropy, URL-safe. 32 bytes = 256 bits. */
 export function generateSecret(bytes = 32): string {
@@ -18,4 +18,17 @@ export function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** HMAC-SHA-256 of UTF-8 text, hex. */
+export function hmacSha256Hex(key: Uint8Array, data: string): string {
+  return createHmac("sha256", key).update(data, "utf8").digest("hex");
+}
+
+/**
+ * A 32-byte key for one purpose, derived from the master key with HKDF-SHA-256 and a
+ * label: knowing one derived key tells nothing about the master key or the others.
+ */
+export function deriveKey(masterKey: Uint8Array, label: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), label, 32));
 }

@@ -170,6 +170,8 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+  /** The id of the master key the chain's MACs are keyed with; null while it is still plain SHA-256 (before migration 020's re-chaining). */
+  key_id: Generated<string | null>;
 }
 
 /** An uploaded file: the row names the report (and reply), the bytes live in the blob store under `blob_sha256`. */

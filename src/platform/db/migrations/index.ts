@@ -19,6 +19,7 @@ import * as advisories from "./016-advisories.js";
 import * as fairOutbox from "./017-fair-outbox.js";
 import * as apiTokenExpiry from "./018-api-token-expiry.js";
 import * as inboundMail from "./019-inbound-mail.js";
+import * as keyedAuditChain from "./020-keyed-audit-chain.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -45,6 +46,7 @@ const all: Record<string, ShieldMigration> = {
   "017-fair-outbox": fairOutbox,
   "018-api-token-expiry": apiTokenExpiry,
   "019-inbound-mail": inboundMail,
+  "020-keyed-audit-chain": keyedAuditChain,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
