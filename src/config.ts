@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -12,6 +13,37 @@ const port = z.coerce.number({ error: PORT_RULE }).int(PORT_RULE).min(0, PORT_RU
 const POSITIVE_RULE = "must be a whole number greater than 0";
 const positiveInt = z.coerce.number({ error: POSITIVE_RULE }).int(POSITIVE_RULE).positive(POSITIVE_RULE);
 const boolFlag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+const TRUST_PROXY_RULE =
+  "must be false, a number of proxy hops (true means 1), or a comma-separated list of the proxies' addresses or CIDR ranges (loopback, linklocal and uniquelocal name the usual ranges)";
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address, prefix, extra] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which `X-Forwarded-For` entries to believe. The client address is read from the right:
+ * the last entry not written by a trusted proxy. `false`: none (the socket's address).
+ * A hop count: that many proxies in front. Addresses: the proxies themselves. `true`,
+ * which once believed every entry (the leftmost, which any client can write), now means
+ * one hop: the entry the nearest proxy appended.
+ */
+const trustProxySetting = z.string().transform((value, ctx): false | number | string[] => {
+  const text = value.trim();
+  if (text === "false" || text === "0") return false;
+  if (text === "true") return 1;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(",").map((e) => e.trim());
+  if (entries.length > 0 && entries.every(isProxyAddress)) return entries;
+  ctx.addIssue({ code: "custom", message: TRUST_PROXY_RULE });
+  return z.NEVER;
+});
 /**
  * A PostgreSQL URL that parses, or a file path. Any other scheme (`mysql://`, a typo such
  * as `postgress://` or `postgres:/host`) would otherwise become a SQLite file of that odd
@@ -71,9 +103,11 @@ export const configSchema = z.object({
   SHIELD_JOB_RETENTION_DAYS: positiveInt
     .default(30)
     .describe("Done outbox jobs (mail sent, webhooks delivered) are deleted this many days after they finished; failed (`dead`) jobs are kept until retried."),
-  SHIELD_TRUST_PROXY: boolFlag
+  SHIELD_TRUST_PROXY: trustProxySetting
     .default(false)
-    .describe("Trust `X-Forwarded-*` headers from a reverse proxy (client address for rate limits, https for cookies)."),
+    .describe(
+      "Which reverse proxies to believe in `X-Forwarded-*` headers (client address for rate limits, logs and the audit log; https): `false`, the proxies' addresses or CIDR ranges (`127.0.0.1`, `10.0.0.0/8,::1`, `loopback`), or a number of hops. The client address is the rightmost entry no trusted proxy wrote. `true` means 1 hop (it used to believe every entry).",
+    ),
   SHIELD_MASTER_KEY: z
     .string()
     .refine((v) => isBase64Of32Bytes(v), "must be the base64 of exactly 32 bytes, e.g. the output of `openssl rand -base64 32`")

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../test/clock.js";
-import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
+import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabase } from "../../../test/databases.js";
 import { buildNewReport } from "../../../test/factories.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { DEFAULT_SETTINGS, loadSettings, updateSetting } from "../settings/index.js";
@@ -18,6 +18,7 @@ describe("the terms a report is promised", () => {
       testDatabase = await createTestDatabase(kind);
       database = openDatabase(testDatabase.target);
       await migrateToLatest(database);
+      database = await withTestAuditKey(database);
     });
     afterAll(async () => {
       await database.close();

@@ -22,7 +22,8 @@ export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, ZodTypeP
 export interface HttpOptions {
   logger: FastifyBaseLogger;
   bodyLimit: number;
-  trustProxy: boolean;
+  /** Fastify's `trustProxy`: false, a hop count, or the proxies' addresses (the client is the rightmost address they did not write). */
+  trustProxy: false | number | string[];
   /** Requests per minute per client address, for every route without its own limit. */
   apiRateLimit: number;
   version: string;
@@ -108,6 +109,10 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
 /**
  * The Fastify application without any product routes: security headers with a CSP that
  * allows no inline script or style and nothing from other origins, request ids, rate
@@ -117,7 +122,8 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
-    trustProxy: options.trustProxy,
+    // A hop count as the function proxy-addr makes of one (Fastify's types leave numbers out): the socket is hop 0.
+    trustProxy: typeof options.trustProxy === "number" ? trustHops(options.trustProxy) : options.trustProxy,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : randomUUID();
