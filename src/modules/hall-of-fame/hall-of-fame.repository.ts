@@ -1,8 +1,8 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
 import type { HallOfFameEntry } from "./hall-of-fame.js";
 
-function toEntry(row: { id: number; name: string; url: string | null; affiliation: string | null; position: number; source: string; added_at: string }): HallOfFameEntry {
-  return { id: row.id, name: row.name, url: row.url, affiliation: row.affiliation, position: row.position, source: row.source, addedAt: row.added_at };
+function toEntry(row: { id: number; name: string; url: string | null; affiliation: string | null; year: number | null; position: number; source: string; added_at: string }): HallOfFameEntry {
+  return { id: row.id, name: row.name, url: row.url, affiliation: row.affiliation, year: row.year, position: row.position, source: row.source, addedAt: row.added_at };
 }
 
 /** Every entry in the order it was added. */
@@ -29,7 +29,7 @@ export async function readLastPosition(db: Executor): Promise<number> {
 
 export async function insertHallOfFameEntry(
   tx: Tx,
-  row: { name: string; url: string | null; affiliation: string | null; content_key: string; position: number; source: string; added_at: string },
+  row: { name: string; url: string | null; affiliation: string | null; year: number | null; content_key: string; position: number; source: string; added_at: string },
 ): Promise<HallOfFameEntry> {
   const inserted = await tx.insertInto("hall_of_fame_entries").values(row).returningAll().executeTakeFirstOrThrow();
   return toEntry(inserted);

@@ -23,11 +23,11 @@ function contentKeyOf(entry: HallOfFameEntryInput): string {
 }
 
 async function insertEntry(tx: Tx, actor: Actor, entry: HallOfFameEntryInput, key: string, position: number, source: string, at: string): Promise<HallOfFameEntry> {
-  const stored = await insertHallOfFameEntry(tx, { ...entry, content_key: key, position, source, added_at: at });
+  const stored = await insertHallOfFameEntry(tx, { name: entry.name, url: entry.url, affiliation: entry.affiliation, year: entry.year ?? null, content_key: key, position, source, added_at: at });
   await appendAuditEvent(
     tx,
     actor,
-    { action: "hall_of_fame.entry_added", subjectType: "hall_of_fame_entry", subjectId: String(stored.id), data: { name: entry.name, url: entry.url, affiliation: entry.affiliation, position, source } },
+    { action: "hall_of_fame.entry_added", subjectType: "hall_of_fame_entry", subjectId: String(stored.id), data: { name: entry.name, url: entry.url, affiliation: entry.affiliation, year: entry.year ?? null, position, source } },
     at,
   );
   return stored;
@@ -57,8 +57,8 @@ export interface HallOfFameImport {
 }
 
 /**
- * Imports a Markdown list (a whole policy page with a "Thanks" section, or just the
- * list) in one transaction: every entry is checked before anything is stored, entries
+ * Imports a Markdown list (a whole policy page with a "Thanks" section, a "# Hall of
+ * fame" file, or the first list of any file) in one transaction: every entry is checked before anything is stored, entries
  * keep the file's order, and entries listed already are skipped, so a second import of
  * the same file adds nothing. Two imports running at once on PostgreSQL can collide on
  * the position index; the second then fails whole and can simply be run again.

@@ -72,8 +72,26 @@ describe("reading a hall of fame list", () => {
     expect(entry).toMatchObject({ entry: { name: "Eve", url: null }, refusedUrl: "mailto:eve@example.org" });
   });
 
+  it("takes the list under the usual headings, or else the first list in the file", () => {
+    const names = (source: string) => read(source).map((r) => r.entry.name);
+    expect(names("# Hall of fame\n\nThank you all.\n\n* Ada\n* Grace\n")).toEqual(["Ada", "Grace"]);
+    expect(names("# Security\n\n* not this\n\n## Acknowledgements\n\n1. Alan\n")).toEqual(["Alan"]);
+    expect(names("# Credits\n\n- Linus\n")).toEqual(["Linus"]);
+    expect(names("# Researchers we thank\n\n* Barbara\n")).toEqual(["Barbara"]);
+    expect(names("Our people, in order.\n\n* Edsger\n* Tony\n\nMore text.\n\n* other list\n")).toEqual(["Edsger", "Tony"]);
+  });
+
+  it("reads a URL in parentheses as the link and a year in parentheses as the year", () => {
+    expect(read("* Jane Doe (https://janedoe.example)\n* Peggy (2023)\n* Ken (https://ken.example/) (2021)\n* Dennis (Bell Labs)\n").map((r) => r.entry)).toEqual([
+      { name: "Jane Doe", url: "https://janedoe.example", affiliation: null },
+      { name: "Peggy", url: null, affiliation: null, year: 2023 },
+      { name: "Ken", url: "https://ken.example/", affiliation: null, year: 2021 },
+      { name: "Dennis (Bell Labs)", url: null, affiliation: null },
+    ]);
+  });
+
   it("refuses a file that is neither a list nor has a Thanks section", () => {
-    expect(() => read("# Security\n\nJust text.")).toThrow(DomainError);
+    expect(() => read("# Security\n\nJust text.")).toThrow(/Found no list to import/);
     expect(() => read("# Security\n\n## Thanks\n\nNo list here.\n\n## Other\n\n* not this")).toThrow(/has no list under it/);
   });
 });

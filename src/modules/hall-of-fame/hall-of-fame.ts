@@ -18,6 +18,8 @@ export interface HallOfFameEntryInput {
   /** Only http(s); anything else is not kept. */
   url: string | null;
   affiliation: string | null;
+  /** The year the entry is thanked for, when the list said so ("Peggy (2023)"); otherwise the year it was added stands. */
+  year?: number | null;
 }
 
 export interface HallOfFameEntry extends HallOfFameEntryInput {
@@ -40,12 +42,13 @@ export interface ListItem {
 }
 export type Block = { kind: "heading"; level: number; text: string; line: number } | { kind: "list"; line: number; items: ListItem[] } | { kind: "other"; line: number };
 
-const THANKS_HEADING = /\bthank/i;
+/** Headings a hall of fame goes by: "Thanks", "Hall of fame", "Acknowledgements", "Credits", "Researchers"… */
+const THANKS_HEADING = /\b(thank|hall[\s-]+of[\s-]+fame|acknowledge?ments?|credits?\b|researchers\b|contributors\b)/i;
 
 /**
- * The items to import: the top-level items of the first list under a heading that
- * says "Thanks" (a full policy page like the seed), or every item when the file is
- * nothing but a list.
+ * The items to import: the top-level items of the first list under a heading a hall of
+ * fame goes by (a full policy page like the seed, or a "# Hall of fame" file), every item
+ * of a file that is only a list, or else the first list in the file.
  * @throws HallOfFameListNotFoundError
  */
 export function findHallOfFameItems(blocks: Block[]): ListItem[] {
@@ -58,10 +61,11 @@ export function findHallOfFameItems(blocks: Block[]): ListItem[] {
     }
     throw HallOfFameListNotFoundError(`The heading "${heading.text}" on line ${heading.line} has no list under it.`);
   }
-  if (blocks.length > 0 && blocks.every((b) => b.kind === "list")) {
-    return blocks.flatMap((b) => (b.kind === "list" ? b.items : []));
-  }
-  throw HallOfFameListNotFoundError("Found no list to import: the file has no heading with \"Thanks\" followed by a list, and it is not just a list (`* Name` or `* [Name](https://…)` lines).");
+  // A file that is nothing but a list (a change of bullet character starts another).
+  if (blocks.length > 0 && blocks.every((b) => b.kind === "list")) return blocks.flatMap((b) => (b.kind === "list" ? b.items : []));
+  const first = blocks.find((b) => b.kind === "list");
+  if (first) return first.items;
+  throw HallOfFameListNotFoundError("Found no list to import: the file has no list (`* Name` or `* [Name](https://…)` lines).");
 }
 
 function collapse(text: string): string {
@@ -85,10 +89,25 @@ export interface ReadEntry {
  * split into people or affiliations: "A, B, and C" and "Name (Company)" stay as written.
  */
 export function readHallOfFameItem(item: ListItem): ReadEntry {
-  const name = collapse(item.runs.map((r) => r.text).join(""));
+  let name = collapse(item.runs.map((r) => r.text).join(""));
   const hrefs = item.runs.map((r) => r.href).filter((h): h is string => h !== null);
-  const url = hrefs.find(isWebUrl) ?? null;
-  return { line: item.line, entry: { name, url, affiliation: null }, refusedUrl: url === null ? (hrefs[0] ?? null) : null };
+  let url = hrefs.find(isWebUrl) ?? null;
+  // "Peggy (2023)": the year thanked for; "Jane Doe (https://janedoe.example)": the link. Either order, each once, at the end.
+  let year: number | null = null;
+  for (let round = 0; round < 2; round++) {
+    const yearMatch: RegExpExecArray | null = year === null ? /^(.+?)\s*\(((?:19|20)\d\d)\)$/.exec(name) : null;
+    if (yearMatch) {
+      name = yearMatch[1]!;
+      year = Number(yearMatch[2]);
+      continue;
+    }
+    const linkMatch = /^(.+?)\s*\((https?:\/\/[^\s()]+)\)$/i.exec(name);
+    if (linkMatch && (url === null || url === linkMatch[2])) {
+      name = linkMatch[1]!;
+      url = linkMatch[2]!;
+    }
+  }
+  return { line: item.line, entry: { name, url, affiliation: null, ...(year !== null ? { year } : {}) }, refusedUrl: url === null ? (hrefs[0] ?? null) : null };
 }
 
 /**
@@ -107,7 +126,10 @@ export function checkHallOfFameEntry(input: HallOfFameEntryInput, where = ""): H
   if (input.url !== null && (!isWebUrl(input.url) || input.url.length > MAX_URL)) {
     throw ValidationError(`A link must be an http(s) URL of at most ${MAX_URL} characters${at}.`, { url: "an http(s) URL" });
   }
-  return { name, url: input.url, affiliation };
+  if (input.year != null && !(Number.isInteger(input.year) && input.year >= 1900 && input.year <= 2999)) {
+    throw ValidationError(`A year is a year such as 2023${at}.`, { year: "a year such as 2023" });
+  }
+  return { name, url: input.url, affiliation, ...(input.year != null ? { year: input.year } : {}) };
 }
 
 /** What the hall of fame shows for an entry. */
@@ -123,5 +145,6 @@ export function describeHallOfFameEntry(entry: HallOfFameEntryInput): string {
 export function normaliseEntryForKey(entry: HallOfFameEntryInput): string {
   const text = (s: string | null) => (s === null ? "" : collapse(s.normalize("NFKC")).toLowerCase());
   const url = entry.url === null ? "" : entry.url.trim().toLowerCase().replace(/\/+$/, "");
-  return JSON.stringify([text(entry.name), text(entry.affiliation), url]);
+  // Without a year the key is what it was before entries had years, so earlier imports still match.
+  return JSON.stringify(entry.year == null ? [text(entry.name), text(entry.affiliation), url] : [text(entry.name), text(entry.affiliation), url, entry.year]);
 }

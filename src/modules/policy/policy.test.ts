@@ -43,10 +43,15 @@ describe("parsePolicySource", () => {
     expect(parsePolicySource(`\ufeff---\r\ntitle: Hi\r\n---\r\nBody`).frontMatter).toEqual({ title: "Hi", description: null });
   });
 
-  it("refuses a file without front matter, saying what is expected", () => {
-    const error = errorOf(() => parsePolicySource("# Security\n\nText"));
+  it("takes the title of a file without front matter from its first heading, and keeps the whole file as the page", () => {
+    const source = "Intro line before any heading.\n\n```md\n# not a heading, code\n```\n\n## Security *Policy* ##\n\nReport to {{ site.email_security }}.\n";
+    expect(parsePolicySource(source)).toEqual({ frontMatter: { title: "Security Policy", description: null }, body: source, bodyStartLine: 1 });
+  });
+
+  it("refuses a file with neither front matter nor a heading, saying what is expected", () => {
+    const error = errorOf(() => parsePolicySource("Just text.\n\n```\n# in code\n```\n"));
     expect(error.code).toBe("invalid_policy");
-    expect(error.message).toMatch(/Line 1 is not `---`.*title/);
+    expect(error.message).toMatch(/no title: start it with a heading .*front matter/);
   });
 
   it("refuses front matter that is never closed", () => {

@@ -70,7 +70,7 @@ export function parsePolicySource(raw: string): ParsedPolicy {
     throw InvalidPolicyError("The policy contains control characters; is it a text file?");
   }
   const lines = source.split("\n");
-  if (lines[0]?.trimEnd() !== "---") throw InvalidPolicyError(`Line 1 is not \`---\`. ${FRONT_MATTER_HELP}`, { line_1: "expected ---" });
+  if (lines[0]?.trimEnd() !== "---") return withTitleFromFirstHeading(source, lines);
   const close = lines.findIndex((line, i) => i > 0 && /^(---|\.\.\.)\s*$/.test(line));
   if (close < 0) throw InvalidPolicyError(`The front matter is not closed. ${FRONT_MATTER_HELP}`);
   const yamlText = lines.slice(1, close).join("\n");
@@ -111,6 +111,31 @@ export function parsePolicySource(raw: string): ParsedPolicy {
     body: lines.slice(close + 1).join("\n"),
     bodyStartLine: close + 2,
   };
+}
+
+/**
+ * A policy without front matter, as most SECURITY.md files are: its title is the text of
+ * its first heading (`# Security Policy`), and the whole file is the page.
+ * @throws InvalidPolicyError when it has no heading
+ */
+function withTitleFromFirstHeading(source: string, lines: string[]): ParsedPolicy {
+  let fence: string | null = null;
+  for (const line of lines) {
+    const fenceMatch = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (fenceMatch) {
+      if (fence === null) fence = fenceMatch[1]!;
+      else if (fenceMatch[1]!.startsWith(fence)) fence = null;
+      continue;
+    }
+    if (fence !== null) continue;
+    const heading = /^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/.exec(line);
+    const title = heading?.[1]?.replace(/[*_`]/g, "").trim();
+    if (title) {
+      if (title.length > 200) throw InvalidPolicyError("The first heading, the page's title, is longer than 200 characters.", { title: "at most 200 characters" });
+      return { frontMatter: { title, description: null }, body: source, bodyStartLine: 1 };
+    }
+  }
+  throw InvalidPolicyError(`The policy has no title: start it with a heading (\`# Security policy\`), or with front matter. ${FRONT_MATTER_HELP}`, { title: "is required" });
 }
 
 export interface VariableUse {

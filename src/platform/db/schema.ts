@@ -321,6 +321,8 @@ export interface HallOfFameEntriesTable {
   name: string;
   url: string | null;
   affiliation: string | null;
+  /** 021: the year the entry is thanked for, when its list said so; null: the year it was added. */
+  year: number | null;
   content_key: string;
   position: number;
   source: string;

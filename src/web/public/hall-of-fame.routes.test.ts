@@ -114,7 +114,7 @@ forEachDatabase((kind) => {
       const nextYear = String(Number(thisYear) + 1);
       await importHallOfFame(shield.database.db, new FakeClock(`${nextYear}-02-01T10:00:00.000Z`), admin, "* Grace Hopper\n* [Katherine Johnson](https://kj.example/)\n");
       const doc = await thanks();
-      expect([...doc.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`Added in ${thisYear}`, `Added in ${nextYear}`]);
+      expect([...doc.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`${thisYear}`, `${nextYear}`]);
       const lists = [...doc.querySelectorAll("ul.hall-of-fame")];
       expect(lists.map((ul) => ul.children.length)).toEqual([88, 2]);
       expect([...lists[1]!.children].map((li) => li.textContent)).toEqual(["Grace Hopper", "Katherine Johnson"]);
@@ -123,8 +123,21 @@ forEachDatabase((kind) => {
       // Added later by a process whose clock says this year still: under this year's heading, not a second one.
       await importHallOfFame(shield.database.db, new FakeClock(`${thisYear}-12-31T23:59:00.000Z`), admin, "* Mary Jackson\n");
       const again = await thanks();
-      expect([...again.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`Added in ${thisYear}`, `Added in ${nextYear}`]);
+      expect([...again.querySelectorAll("main h2")].map((h) => h.textContent)).toEqual([`${thisYear}`, `${nextYear}`]);
       expect([...again.querySelectorAll("ul.hall-of-fame")].map((ul) => ul.lastElementChild?.textContent)).toEqual(["Mary Jackson", "Katherine Johnson"]);
+    });
+
+    it("imports a \"# Hall of fame\" file with links and years in parentheses, each entry under its own year, once", async () => {
+      const file = "# Hall of fame\n\nWith thanks to:\n\n* Jane Doe (https://janedoe.example)\n* Peggy (2023)\n* [Ken](https://ken.example/) (2019)\n";
+      expect(await importHallOfFame(shield.database.db, systemClock, admin, file)).toMatchObject({ total: 3, added: 3 });
+      expect(await importHallOfFame(shield.database.db, systemClock, admin, file)).toMatchObject({ total: 3, added: 0, skipped: 3 });
+      const doc = await thanks();
+      const section = (year: string) => doc.querySelector(`#year-${year} + ul.hall-of-fame`);
+      expect([...section("2019")!.children].map((li) => li.textContent)).toEqual(["Ken"]);
+      expect(section("2019")!.querySelector("a")?.getAttribute("href")).toBe("https://ken.example/");
+      expect([...section("2023")!.children].map((li) => li.textContent)).toEqual(["Peggy"]);
+      const jane = [...doc.querySelectorAll("ul.hall-of-fame a")].find((a) => a.textContent === "Jane Doe");
+      expect(jane?.getAttribute("href")).toBe("https://janedoe.example");
     });
   });
 });

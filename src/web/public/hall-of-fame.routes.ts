@@ -20,9 +20,9 @@ export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps
       affiliation: entry.affiliation,
       // Checked when stored; checked again here because a link on this page is an invitation to click.
       url: entry.url !== null && isWebUrl(entry.url) ? entry.url : null,
-      year: entry.addedAt.slice(0, 4),
+      year: entry.year === null ? entry.addedAt.slice(0, 4) : String(entry.year),
     }));
-    // Under the year each was added (each year once, oldest first), in the order they were added.
+    // Under its own year (the one its list gave, else the year it was added; each year once, oldest first), in the order they were added.
     const byYear = new Map<string, typeof entries>();
     for (const entry of entries) {
       const listed = byYear.get(entry.year);

@@ -154,6 +154,16 @@ forEachDatabase((kind) => {
       expect(await policyVersions()).toEqual(before);
     });
 
+    it("imports a SECURITY.md without front matter, titled by its first heading, as the whole page", async () => {
+      const source = "# Security Policy\n\n## Reporting a vulnerability\n\nMail {{ site.email_security }}.\n";
+      const result = await importPolicy(shield.database.db, systemClock, admin, source);
+      expect(result.unchanged).toBe(false);
+      const { doc } = await page();
+      expect(doc.querySelector("title")?.textContent).toMatch(/^Security Policy/);
+      expect(doc.querySelector("article.policy h1")?.textContent).toBe("Security Policy");
+      expect(doc.querySelector("article.policy")?.textContent).toMatch(/Mail [^\s{}]+@[^\s{}]+\./);
+    });
+
     it("fills a custom variable once it is set, audited, and then accepts the policy", async () => {
       const set = await setPolicyVariable(shield.database.db, systemClock, admin, "bounty_url", "https://hackerone.com/acme");
       expect(set).toEqual({ name: "bounty_url", value: "https://hackerone.com/acme", previous: null });

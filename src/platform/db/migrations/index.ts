@@ -20,6 +20,7 @@ import * as fairOutbox from "./017-fair-outbox.js";
 import * as apiTokenExpiry from "./018-api-token-expiry.js";
 import * as inboundMail from "./019-inbound-mail.js";
 import * as keyedAuditChain from "./020-keyed-audit-chain.js";
+import * as hallOfFameYear from "./021-hall-of-fame-year.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -47,6 +48,7 @@ const all: Record<string, ShieldMigration> = {
   "018-api-token-expiry": apiTokenExpiry,
   "019-inbound-mail": inboundMail,
   "020-keyed-audit-chain": keyedAuditChain,
+  "021-hall-of-fame-year": hallOfFameYear,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
