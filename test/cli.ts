@@ -123,7 +123,8 @@ export function spawnShield(args: string[], env: Record<string, string | undefin
 /** Runs a `--json` command that must succeed and returns its parsed output. */
 export async function runShieldJson<T = any>(args: string[], env: Record<string, string | undefined>): Promise<T> {
   const result = await runShield([...args, "--json"], env);
-  if (result.code !== 0) throw new Error(`shield ${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
+  // With --json an error is JSON on stdout; anything else on stderr.
+  if (result.code !== 0) throw new Error(`shield ${args.join(" ")} exited ${result.code}:\n${result.stdout}${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
 

@@ -80,9 +80,14 @@ function postReportAndKillOn201(server: ServerProcess, input: object): Promise<n
   });
 }
 
-/** A team member with an API token, made the way an operator makes one: with the CLI. */
+/**
+ * A team member with an API token, made the way an operator makes one: with the CLI. A
+ * fresh database gets its schema first (`shield migrate`): the other commands refuse a
+ * database Shield has not set up rather than create one.
+ */
 async function createMemberWithCli(env: Record<string, string>, role: string): Promise<string> {
   const email = `${role}-${randomBytes(3).toString("hex")}@team.example.test`;
+  await runShieldJson(["migrate"], env);
   await runShieldJson(["user", "add", email, "--role", role], env);
   const { token } = await runShieldJson<{ token: string }>(["token", "create", email], env);
   return token;

@@ -36,7 +36,7 @@ describe("the public site's look", () => {
     await expect(updateSetting(shield.database.db, now, cli, "assets", ["a", "a"])).rejects.toMatchObject({ code: "validation_failed" });
   });
 
-  it("shows the company from the settings, a skip link and the three sections in every page's header", async () => {
+  it("shows the company from the settings, a skip link and the four sections in every page's header", async () => {
     await updateSetting(shield.database.db, now, cli, "companyName", "Acme <Corp>");
     shield.settings.invalidate();
     const doc = parseHtml((await shield.app.inject({ method: "GET", url: "/security/report" })).body);
@@ -47,6 +47,7 @@ describe("the public site's look", () => {
     expect(nav).toEqual([
       ["Policy", "/security", null],
       ["Report", "/security/report", "page"],
+      ["Advisories", "/security/advisories", null],
       ["Thanks", "/security/thanks", null],
     ]);
     // One stylesheet, in the program's colours, named by its content so browsers keep it.
