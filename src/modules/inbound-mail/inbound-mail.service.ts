@@ -96,13 +96,14 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
   const now = deps.clock.now();
   const at = now.toISOString();
 
-  const firstRead = await readInboundMail({ parser: deps.parser, keyring: deps.keyring }, raw);
-  const messageIdHeader = firstRead.mail?.messageId ?? messageIdFromRaw(raw);
+  // A redelivery is recognised from the raw bytes, before any parsing or decryption.
+  const messageIdHeader = messageIdFromRaw(raw);
   const dedupKey = createHash("sha256")
     .update(`${messageIdHeader ?? ""}\n`)
     .update(withoutTransportHeaders(raw))
     .digest("hex");
   if (await hasInboundMessage(deps.db, dedupKey)) return { outcome: "duplicate" };
+  const firstRead = await readInboundMail({ parser: deps.parser, keyring: deps.keyring }, raw);
 
   const fromAddress = firstRead.mail?.from?.address ? normaliseAddress(firstRead.mail.from.address) : null;
   const headers = headersOf(firstRead.mail?.headers ?? headerFields(splitHeader(raw).headerText).map((f) => ({ key: f.name, value: f.value })));
