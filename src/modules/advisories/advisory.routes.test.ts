@@ -89,6 +89,17 @@ forEachDatabase((kind) => {
       response = await api("POST", "/api/v1/advisories", { reportIds: [reportId], title: "x", summary: "y", products: PRODUCTS, cveId: "CVE-26-1" });
       expect(response.statusCode).toBe(400);
       expect(response.json().error.fields).toHaveProperty("cveId");
+      response = await api("POST", "/api/v1/advisories", {
+        reportIds: [reportId], title: "x", summary: "y", products: PRODUCTS,
+        credits: [{ name: "Eve", url: "https://eve.example/\r\nSet-Cookie: a=b", type: "finder" }, { name: "Mallory", url: "javascript:alert(1)" }],
+        references: ["https://ref.example/\u0000"],
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.fields).toMatchObject({
+        "credits.0.url": "must not contain spaces, line breaks, tabs or other control characters",
+        "credits.1.url": "must be an http(s) URL",
+        "references.0": "must not contain spaces, line breaks, tabs or other control characters",
+      });
       expect((await api("POST", "/api/v1/advisories", { reportIds: [reportId], title: "x", summary: "y", products: PRODUCTS }, viewer.auth)).statusCode).toBe(403);
     });
 

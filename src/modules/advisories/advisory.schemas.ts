@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { webUrl } from "../../shared/web-url.js";
 import { reporterText } from "../reports/index.js";
 import { ADVISORY_STATES, CREDIT_TYPES } from "./advisory.js";
 
@@ -6,7 +7,6 @@ import { ADVISORY_STATES, CREDIT_TYPES } from "./advisory.js";
 const text = (max: number) => reporterText(max).refine((s) => s.trim().length > 0, "must not be empty");
 const line = (max: number) => text(max).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "must be one line without control characters");
 const version = line(100).describe('A version as the vendor numbers it, e.g. "4.2.1"');
-const webUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2000);
 const isoInstant = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date and time, e.g. 2026-03-02T09:00:00Z" }).transform((s) => new Date(s).toISOString());
 
 const rangeBody = z
@@ -31,7 +31,7 @@ const productBody = z
 const creditBody = z
   .object({
     name: line(300),
-    url: webUrl.nullable().optional(),
+    url: webUrl().nullable().optional(),
     type: z.enum(CREDIT_TYPES).default("other"),
   })
   .strict();
@@ -44,7 +44,7 @@ const contentFields = {
   cvss40Vector: z.string().max(400).nullable().optional().describe("Default on creation: the highest-scored CVSS 4.0 vector of the linked reports. null: none."),
   cwe: z.string().max(20).nullable().optional().describe('e.g. "CWE-79". Default on creation: the linked reports\' weakness.'),
   cveId: z.string().regex(/^CVE-\d{4}-\d{4,19}$/, "must be a CVE id such as CVE-2026-12345").nullable().optional(),
-  references: z.array(webUrl).max(50).optional(),
+  references: z.array(webUrl()).max(50).optional(),
   workarounds: text(20_000).nullable().optional().describe("Markdown."),
   credits: z.array(creditBody).max(100).optional().describe("Credits the team adds (upstream maintainers…); each linked report's reporter is credited as they chose on their tracking page."),
 };

@@ -47,6 +47,11 @@ describe("advisory rules", () => {
     ]);
   });
 
+  it("credits a reporter whose link was stored before links were checked strictly without that link", () => {
+    const credits = mergeCredits([], [{ id: 3, creditName: "Eve", creditUrl: "https://eve.example/\r\nSet-Cookie: x=1" }]);
+    expect(credits).toEqual([{ name: "Eve", url: null, type: "finder", reportId: 3 }]);
+  });
+
   it("refuses a range with both a fixed and a last affected version", () => {
     const product = { vendor: "V", product: "P", ecosystem: null, packageName: null, fixedVersion: null };
     expect(checkProducts([{ ...product, ranges: [{ introduced: "0", fixed: "2", lastAffected: null }, { introduced: "3", fixed: "4", lastAffected: "3.9" }] }])).toEqual({

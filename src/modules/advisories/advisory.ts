@@ -1,4 +1,5 @@
 import { DomainError } from "../../shared/errors.js";
+import { isWebUrl } from "../../shared/web-url.js";
 
 /**
  * Advisories: the security updates the policy promises once an issue is fixed. Pure rules
@@ -172,7 +173,8 @@ export function mergeCredits(teamCredits: Credit[], reports: Array<{ id: number;
     out.push(credit);
   };
   for (const report of reports) {
-    if (report.creditName) add({ name: report.creditName, url: report.creditUrl, type: "finder", reportId: report.id });
+    // A link stored before links were checked as strictly (a control character, another scheme) is left out, not published.
+    if (report.creditName) add({ name: report.creditName, url: report.creditUrl !== null && isWebUrl(report.creditUrl) ? report.creditUrl : null, type: "finder", reportId: report.id });
   }
   for (const credit of teamCredits) add(credit);
   return out;

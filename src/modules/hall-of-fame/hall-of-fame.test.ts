@@ -102,6 +102,9 @@ describe("hall of fame entries", () => {
     expect(() => checkHallOfFameEntry({ name: "x".repeat(301), url: null, affiliation: null })).toThrow(/at most 300/);
     expect(() => checkHallOfFameEntry({ name: "a\u202eb", url: null, affiliation: null })).toThrow(/control/);
     expect(() => checkHallOfFameEntry({ name: "a", url: "javascript:alert(1)", affiliation: null })).toThrow(/http/);
+    for (const hidden of ["\r\n", "\u0000", "\t"]) {
+      expect(() => checkHallOfFameEntry({ name: "a", url: `https://a.example/${hidden}x`, affiliation: null })).toThrow(/control characters/);
+    }
   });
 
   it("read as the name with the affiliation in parentheses", () => {

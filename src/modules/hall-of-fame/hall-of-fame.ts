@@ -1,4 +1,5 @@
 import { DomainError, ValidationError } from "../../shared/errors.js";
+import { isWebUrl, WEB_URL_MESSAGES, webUrlProblem } from "../../shared/web-url.js";
 
 /**
  * The hall of fame's rules: what an entry is, how one is read from a Markdown list,
@@ -72,10 +73,6 @@ function collapse(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
 
-export function isWebUrl(url: string): boolean {
-  return /^https?:\/\/[^\s]+$/i.test(url);
-}
-
 export interface ReadEntry {
   line: number;
   entry: HallOfFameEntryInput;
@@ -123,7 +120,11 @@ export function checkHallOfFameEntry(input: HallOfFameEntryInput, where = ""): H
     throw ValidationError(`A name may not contain control or text-direction characters${at}.`, { name: "no control characters" });
   }
   if (affiliation && affiliation.length > MAX_AFFILIATION) throw ValidationError(`An affiliation is at most ${MAX_AFFILIATION} characters${at}.`, { affiliation: `at most ${MAX_AFFILIATION} characters` });
-  if (input.url !== null && (!isWebUrl(input.url) || input.url.length > MAX_URL)) {
+  const urlProblem = input.url === null ? null : webUrlProblem(input.url);
+  if (urlProblem === "control_characters") {
+    throw ValidationError(`A link may not contain spaces, line breaks, tabs or other control characters${at}.`, { url: WEB_URL_MESSAGES.control_characters });
+  }
+  if (urlProblem || (input.url !== null && input.url.length > MAX_URL)) {
     throw ValidationError(`A link must be an http(s) URL of at most ${MAX_URL} characters${at}.`, { url: "an http(s) URL" });
   }
   if (input.year != null && !(Number.isInteger(input.year) && input.year >= 1900 && input.year <= 2999)) {

@@ -49,6 +49,14 @@ forEachDatabase((kind) => {
       expect(error.fields.extra).toBe("is not a known field");
     });
 
+    it("refuses a credit link with a line break, tab or NUL in it, saying so", async () => {
+      for (const hidden of ["\r\n", "\t", "\u0000"]) {
+        const response = await submit(buildReportInput({ credit: { name: "Ada", url: `https://ada.example.org/${hidden}Set-Cookie: a=b` } }));
+        expect(response.statusCode).toBe(400);
+        expect(response.json().error.fields).toEqual({ "credit.url": "must not contain spaces, line breaks, tabs or other control characters" });
+      }
+    });
+
     it("reports a missing body as missing fields", async () => {
       const response = await submit({});
       expect(response.statusCode).toBe(400);

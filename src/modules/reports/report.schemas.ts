@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { webUrl } from "../../shared/web-url.js";
 import { SEVERITY_SOURCES, UPSTREAM_STATUSES } from "./report-details.js";
 import { CHANNELS, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS } from "./report.js";
 
@@ -37,7 +38,7 @@ export const submitReportBody = z
     credit: z
       .object({
         name: reporterText(200).optional(),
-        url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(500).optional(),
+        url: webUrl(500).optional(),
         anonymous: z.boolean().optional(),
       })
       .strict()

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { countOf } from "../../shared/human-time.js";
+import { webUrl } from "../../shared/web-url.js";
 
 /**
  * Program settings: what the company running Shield decides, kept in the database and
@@ -59,7 +60,7 @@ export const settingsSchema = z.object({
   companyName: z.string().min(1).max(200),
   securityEmail: z.email(),
   supportEmail: z.email(),
-  supportUrl: z.url().nullable(),
+  supportUrl: webUrl().nullable(),
   targets: z.object({
     account_attack: channelTargets,
     vulnerability: channelTargets,
@@ -85,7 +86,7 @@ export const settingsSchema = z.object({
   /** The IANA time zone in which mails to the team write times ("Europe/Berlin"); each time names it. */
   timeZone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Berlin"),
   /** Where escalations are also posted as Slack-compatible JSON `{"text": …}`; null: e-mail only. */
-  webhookUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).nullable(),
+  webhookUrl: webUrl().nullable(),
   /** Business hours per tracked channel; null: its clocks run around the clock. */
   calendars: z.object({
     account_attack: businessCalendarSchema.nullable(),

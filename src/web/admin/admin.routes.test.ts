@@ -126,6 +126,21 @@ forEachDatabase((kind) => {
       expect(parseHtml(res.body).querySelector("#f-securityEmail")?.getAttribute("aria-invalid")).toBe("true");
       expect((await loadSettings(shield.database.db)).programName).not.toBe("Kept Name");
     });
+
+    it("refuses a support or webhook URL that is not http(s) or holds a line break, naming the field", async () => {
+      const b = await signedIn(admin);
+      const before = await loadSettings(shield.database.db);
+      const script = await submit(b, "program", { supportUrl: "javascript:alert(document.cookie)" });
+      expect(script.statusCode).toBe(400);
+      expect(errorOf(script.body, "supportUrl")).toBe("Support URL: must be an http(s) URL");
+      expect(valueOf(script.body, "supportUrl")).toBe("javascript:alert(document.cookie)");
+      const crlf = await submit(b, "program", { supportUrl: "https://help.acme.test/\r\nSet-Cookie: a=b", webhookUrl: "https://hooks.acme.test/\tx" });
+      expect(crlf.statusCode).toBe(400);
+      expect(errorOf(crlf.body, "supportUrl")).toBe("Support URL: must not contain spaces, line breaks, tabs or other control characters");
+      expect(errorOf(crlf.body, "webhookUrl")).toBe("Webhook URL: must not contain spaces, line breaks, tabs or other control characters");
+      const after = await loadSettings(shield.database.db);
+      expect([after.supportUrl, after.webhookUrl]).toEqual([before.supportUrl, before.webhookUrl]);
+    });
   });
 
   describe("service levels", () => {

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
-import { isWebUrl, LINK_REL, renderMarkdown } from "../../platform/markdown/markdown.js";
+import { LINK_REL, renderMarkdown } from "../../platform/markdown/markdown.js";
+import { isWebUrl } from "../../shared/web-url.js";
 import {
   csafDocumentText,
   exportCsaf,

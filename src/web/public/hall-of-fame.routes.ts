@@ -1,6 +1,7 @@
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
-import { isWebUrl, LINK_REL } from "../../platform/markdown/markdown.js";
+import { LINK_REL } from "../../platform/markdown/markdown.js";
+import { isWebUrl } from "../../shared/web-url.js";
 import { listHallOfFameEntries } from "../../modules/hall-of-fame/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import { renderPage, setSiteInfo } from "../render.js";

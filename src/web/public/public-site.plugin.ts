@@ -87,6 +87,10 @@ function sendErrorPage(error: FastifyError, request: FastifyRequest, reply: Fast
   if (status === 413 || code === "FST_PARTS_LIMIT" || code === "FST_FILES_LIMIT" || code === "FST_FIELDS_LIMIT") {
     return page(413, "Too much at once", "The form carried more files or fields than we accept. Go back and send fewer files.");
   }
+  // A body that is not multipart (a URL-encoded or JSON post): the wrong kind of body is 415, not @fastify/multipart's 406 (which is about the Accept header).
+  if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE") {
+    return page(415, "The form was sent in a format we do not read", "This form is read only as multipart/form-data, the way a browser sends it from our page. Go back, reload the page and send it again; programs can use the JSON API at /api/v1/reports.");
+  }
   if (status === 429) return page(429, "Please wait a moment", "Too many forms were sent from your address in the last minute. Try again in a minute.");
   if (status >= 400 && status < 500) {
     return page(status, "The form could not be read", "Your browser sent something we could not read. Go back, reload the page and try again.");

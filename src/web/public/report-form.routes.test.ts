@@ -280,6 +280,25 @@ forEachDatabase((kind) => {
       expect(await counts(shield)).toEqual(before);
     });
 
+    it("answers a URL-encoded or JSON body with 415 and a page saying how the form is sent, storing nothing", async () => {
+      const before = await counts(shield);
+      const session = await openForm(shield, "/security/report");
+      const fields = Object.fromEntries(reportFormParts().map((p) => [p.name, String(p.value)]));
+      const urlEncoded = await shield.app.inject({
+        method: "POST",
+        url: "/security/report",
+        payload: new URLSearchParams({ _csrf: session.token, ...fields }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: session.cookie },
+      });
+      const json = await shield.app.inject({ method: "POST", url: "/security/report", payload: { _csrf: session.token, ...fields }, headers: { cookie: session.cookie } });
+      for (const response of [urlEncoded, json]) {
+        expect(response.statusCode).toBe(415);
+        expect(response.headers["content-type"]).toMatch(/text\/html/);
+        expect(parseHtml(response.body).querySelector("main")?.textContent).toMatch(/multipart\/form-data/);
+      }
+      expect(await counts(shield)).toEqual(before);
+    });
+
     it("refuses a post without the form's CSRF token or cookie, storing nothing", async () => {
       const before = await counts(shield);
       const session = await openForm(shield, "/security/report");

@@ -238,6 +238,12 @@ forEachDatabase((kind) => {
       expect(badDoc.getElementById("creditUrl-error")?.textContent).toBe("must be an http(s) URL");
       expect((badDoc.getElementById("creditUrl") as HTMLInputElement).value).toBe("javascript:alert(1)");
       expect((await reportRow(report.id)).credit_url).toBe("https://ada.example.org/");
+      for (const hidden of ["\r\n", "\t", "\u0000"]) {
+        const injected = await post(report.url, "credit", [{ name: "creditName", value: "Ada" }, { name: "creditUrl", value: `https://ada.example.org/${hidden}Set-Cookie: a=b` }]);
+        expect(injected.statusCode).toBe(400);
+        expect(parseHtml(injected.body).getElementById("creditUrl-error")?.textContent).toBe("must not contain spaces, line breaks, tabs or other control characters");
+        expect((await reportRow(report.id)).credit_url).toBe("https://ada.example.org/");
+      }
 
       const anonymous = await post(report.url, "credit", [{ name: "creditName", value: "Ada" }, { name: "creditAnonymous", value: "yes" }]);
       expect(anonymous.statusCode).toBe(303);
