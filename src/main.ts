@@ -149,7 +149,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
       [RECEIPT_JOB]: createReceiptJob(receiptDeps),
       [RECEIPT_DIGEST_JOB]: createReceiptDigestJob(receiptDeps),
       [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
-      [SUPPORT_FORWARD_JOB]: createSupportForwardJob(mailDeps),
+      [SUPPORT_FORWARD_JOB]: createSupportForwardJob({ ...mailDeps, keyring }),
       [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
       [ESCALATION_WEBHOOK_JOB]: createEscalationWebhookJob({ db, baseUrl }),
       [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),

@@ -10,7 +10,7 @@ import { serviceTermsFor, type PauseInterval, type ServiceTerms } from "../sla/s
 import { computeNextDeadline } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
-import { arrivingReport, CHANNELS, OPEN_STATES, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
+import { arrivingReport, CHANNELS, type EncryptedArrival, OPEN_STATES, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
 
 type ReportRow = Selectable<ReportsTable>;
 
@@ -118,6 +118,25 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
 export async function indexNewReport(db: Executor, id: number, text: Pick<Report, "title" | "description">): Promise<void> {
   if (databaseKindOf(db) !== "sqlite") return;
   await sql`insert into report_search (rowid, title, description, messages) values (${id}, ${text.title}, ${text.description}, '')`.execute(db);
+}
+
+/**
+ * Whether a report, or a message of its thread, arrived encrypted: in the reporter's browser
+ * (`reports.browser_encrypted`), or as PGP mail, which the e-mail channel decrypted on
+ * arrival and recorded in the message's row (`inbound_messages.details`, read here rather
+ * than through that module, which builds on this one).
+ */
+export async function findEncryptedArrival(db: Executor, id: number): Promise<EncryptedArrival> {
+  const report = await db.selectFrom("reports").select("browser_encrypted").where("id", "=", id).executeTakeFirst();
+  const mails = await db.selectFrom("inbound_messages").select("details").where("report_id", "=", id).where("outcome", "in", ["report", "reply"]).execute();
+  const mail = mails.some((row) => {
+    try {
+      return (JSON.parse(row.details) as { encryption?: { encrypted?: boolean } }).encryption?.encrypted === true;
+    } catch {
+      return false;
+    }
+  });
+  return { browser: Number(report?.browser_encrypted ?? 0) === 1, mail };
 }
 
 export async function findReport(db: Executor, id: number): Promise<Report | undefined> {

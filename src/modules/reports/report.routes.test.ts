@@ -6,6 +6,8 @@ import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { DEFAULT_SETTINGS } from "../settings/index.js";
 import { revokeMemberTokens } from "../people/index.js";
+import { markBrowserEncrypted } from "../browser-encryption/index.js";
+import { encryptAndSign } from "../../platform/crypto/openpgp.js";
 import type { SubmitReportBody } from "./report.schemas.js";
 
 type Member = Awaited<ReturnType<TestShield["addMember"]>>;
@@ -370,6 +372,112 @@ forEachDatabase((kind) => {
         }
       }
       expect((await read(id)).json().state).toBe("new");
+    });
+  });
+
+  describe("routing a report that arrived encrypted to support", () => {
+    let shield: TestShield;
+    let triager: Member;
+    let teamPublicKey: string;
+
+    beforeAll(async () => {
+      shield = await createTestShield(kind);
+      triager = await shield.addMember("triager");
+      teamPublicKey = (await shield.app.inject({ method: "GET", url: "/security/pgp-key.asc" })).body;
+    });
+    afterAll(async () => shield.destroy());
+
+    const SECRET = "My invoice address changed to 12 Hidden Lane; where do I update it?";
+    /** A report as the form stores one the reporter's browser encrypted: ciphertext to the team key, marked. */
+    const submitEncrypted = async () => {
+      const ciphertext = await encryptAndSign(new TextEncoder().encode(SECRET), teamPublicKey, undefined, new Date());
+      const response = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput({ channel: "sensitive", title: "Invoice address", description: ciphertext }) });
+      expect(response.statusCode).toBe(201);
+      const id = response.json().id as number;
+      await markBrowserEncrypted(shield.database.db, id, []);
+      return id;
+    };
+    const move = (id: number, payload: Record<string, unknown>) =>
+      shield.app.inject({ method: "POST", url: `/api/v1/reports/${id}/transitions`, headers: triager.auth, payload });
+    const mailsOf = (prefix: string) => [...outbox(shield)].filter(([name]) => name.startsWith(prefix)).map(([, eml]) => unwrap(eml));
+    const actionsOf = async (id: number) =>
+      (await shield.database.db.selectFrom("audit_events").select(["action", "data"]).where("subject_type", "=", "report").where("subject_id", "=", String(id)).orderBy("seq").execute()).map((e) => ({
+        action: e.action,
+        data: JSON.parse(e.data ?? "null"),
+      }));
+
+    it("refuses to route it without the team's choice (409 support_handover_required) and sends nothing", async () => {
+      const id = await submitEncrypted();
+      const response = await move(id, { to: "routed_to_support", reason: "billing question" });
+      expect(response.statusCode).toBe(409);
+      expect(response.json().error).toMatchObject({ code: "support_handover_required", fields: { supportHandover: expect.any(String) } });
+      expect(response.json().error.message).toContain("arrived encrypted");
+      await shield.worker.drain();
+      expect(mailsOf(`support-forward-${id}-`)).toEqual([]);
+      expect(mailsOf(`update-${id}-`)).toEqual([]);
+      expect((await shield.app.inject({ method: "GET", url: `/api/v1/reports/${id}`, headers: triager.auth })).json().state).toBe("new");
+    });
+
+    it("forwards a decrypted copy when the triager chooses it, never the ciphertext, and the audit log says who sent clear text where", async () => {
+      const id = await submitEncrypted();
+      const response = await move(id, { to: "routed_to_support", reason: "billing question", supportHandover: "forward_decrypted" });
+      expect(response.statusCode, response.body).toBe(200);
+      await shield.worker.drain();
+      const [forwarded] = mailsOf(`support-forward-${id}-`);
+      expect(forwarded).toContain(SECRET);
+      expect(forwarded).not.toContain("BEGIN PGP MESSAGE");
+      const audit = await actionsOf(id);
+      expect(audit.find((e) => e.action === "report.support_copy_decrypted")?.data).toMatchObject({ to: DEFAULT_SETTINGS.supportEmail, browserEncrypted: true, reason: "billing question" });
+      expect(audit.find((e) => e.action === "report.transitioned")?.data).toMatchObject({ to: "routed_to_support", supportHandover: "forward_decrypted" });
+    });
+
+    it("sends support nothing when the triager replies to the reporter instead, and tells the reporter where to write", async () => {
+      const id = await submitEncrypted();
+      const response = await move(id, { to: "routed_to_support", reason: "billing question", supportHandover: "reply_to_reporter" });
+      expect(response.statusCode, response.body).toBe(200);
+      await shield.worker.drain();
+      expect(mailsOf(`support-forward-${id}-`)).toEqual([]);
+      const [update] = mailsOf(`update-${id}-`);
+      expect(update).toContain(`please write to ${DEFAULT_SETTINGS.supportEmail}`);
+      expect(update).not.toMatch(/forwarded/i);
+      expect((await actionsOf(id)).map((e) => e.action)).not.toContain("report.support_copy_decrypted");
+    });
+
+    it("asks the same of a report that came as PGP mail, which is stored decrypted", async () => {
+      const { id } = (await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput({ channel: "sensitive" }) })).json() as { id: number };
+      await shield.database.db
+        .insertInto("inbound_messages")
+        .values({
+          dedup_key: `test-${id}`,
+          via: "smtp",
+          message_id_header: null,
+          raw_sha256: "0".repeat(64),
+          raw_size: 1,
+          envelope_from: null,
+          envelope_to: "[]",
+          remote_address: null,
+          from_address: null,
+          subject: null,
+          received_at: new Date().toISOString(),
+          outcome: "report",
+          report_id: id,
+          thread_message_id: null,
+          notes: "[]",
+          details: JSON.stringify({ encryption: { encrypted: true, decrypted: true } }),
+        })
+        .execute();
+      const refused = await move(id, { to: "routed_to_support", reason: "billing question" });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json().error.message).toContain("as PGP mail");
+      expect((await move(id, { to: "routed_to_support", reason: "billing question", supportHandover: "forward_decrypted" })).statusCode).toBe(200);
+      expect((await actionsOf(id)).find((e) => e.action === "report.support_copy_decrypted")?.data).toMatchObject({ mailEncrypted: true, browserEncrypted: false });
+    });
+
+    it("refuses a hand-over choice with any other move (400)", async () => {
+      const id = await submitEncrypted();
+      const response = await move(id, { to: "spam", reason: "spam", supportHandover: "reply_to_reporter" });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.fields).toMatchObject({ supportHandover: "is only for routed_to_support" });
     });
   });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { webUrl } from "../../shared/web-url.js";
 import { SEVERITY_SOURCES, UPSTREAM_STATUSES } from "./report-details.js";
-import { CHANNELS, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS } from "./report.js";
+import { CHANNELS, REPORT_STATES, SEVERITIES, SUPPORT_HANDOVERS, TRACKED_CHANNELS } from "./report.js";
 
 /**
  * Text from a reporter is kept byte for byte, with two exceptions that no database can
@@ -122,8 +122,15 @@ export const transitionBody = z
     duplicateOf: z.number().int().positive().optional(),
     ownerEmail: z.email().optional().describe("Who owns the report after this change; default the current owner or, for acknowledge, you."),
     severity: z.enum(SEVERITIES).optional(),
+    supportHandover: z
+      .enum(SUPPORT_HANDOVERS)
+      .optional()
+      .describe(
+        "For `routed_to_support` only. `forward_decrypted`: support gets a readable copy; for a report that arrived encrypted (in the browser or as PGP mail) this is a decrypted copy, and sending it is audited. `reply_to_reporter`: support gets nothing and the reporter is told where to write (the message defaults to saying so). A report that arrived encrypted is refused without one of these (409 `support_handover_required`); one that arrived in clear is forwarded as it is.",
+      ),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.supportHandover === undefined || body.to === "routed_to_support", { path: ["supportHandover"], message: "is only for routed_to_support" });
 
 export type TransitionBody = z.infer<typeof transitionBody>;
 

@@ -6,9 +6,23 @@ import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundE
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail, mayOwnReports } from "../people/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { applyTransition, checkTransition, isClosingState, LIFECYCLE, REPORT_TRANSITIONED, type Report, type ReportState, type TransitionInput } from "./report.js";
+import {
+  applyTransition,
+  arrivedEncrypted,
+  checkTransition,
+  isClosingState,
+  LIFECYCLE,
+  REPORT_TRANSITIONED,
+  supportReferralMessage,
+  type EncryptedArrival,
+  type Report,
+  type ReportState,
+  type SupportHandover,
+  type TransitionInput,
+} from "./report.js";
 import type { ReportDetails } from "./report-details.js";
 import {
+  findEncryptedArrival,
   findReport,
   findReportDetails,
   insertMessage,
@@ -21,6 +35,15 @@ import {
 import type { TransitionBody } from "./report.schemas.js";
 
 export const REPORT_UPDATE_JOB = "mail.report_update";
+
+/** A report that arrived encrypted is routed to support only with the team's choice of how (409). */
+export const SupportHandoverRequiredError = (id: number, arrival: EncryptedArrival) =>
+  new DomainError(
+    "support_handover_required",
+    "conflict",
+    `Report ${id} arrived encrypted (${arrival.browser ? "in the reporter's browser" : "as PGP mail"}), so it is not forwarded to support as it is. Choose: forward a decrypted copy to support (supportHandover: forward_decrypted, recorded in the audit log), or reply to the reporter instead (supportHandover: reply_to_reporter).`,
+    { supportHandover: "choose forward_decrypted or reply_to_reporter" },
+  );
 
 /**
  * The audit event of a report's state change, whoever makes it. Besides the trail, the
@@ -77,6 +100,8 @@ export async function resolveOwnerFilter(db: Db, actor: Actor, owner: string | u
 export interface MoveInput extends TransitionInput {
   /** Why, for the audit log. */
   reason: string;
+  /** For a move to `routed_to_support`: how support gets the report (see SUPPORT_HANDOVERS); default forwarded as stored. */
+  supportHandover?: SupportHandover;
   /**
    * A message already stored that goes with the move (the reply that acknowledges a report,
    * the reporter's answer); otherwise `message`, when given, is stored as the team's.
@@ -129,13 +154,16 @@ export async function moveReport(tx: Tx, actor: Actor, report: Report, input: Mo
       duplicateOf: updated.duplicateOf,
       messageId,
       pausedMs: updated.pausedMs,
+      ...(rule.forwardsToSupport ? { supportHandover: input.supportHandover ?? "forward" } : {}),
     },
     at,
   );
   if (rule.tellsReporter && actor.kind !== "reporter") {
     await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: report.id, from: report.state, to: input.to, messageId }, input.at);
   }
-  if (rule.forwardsToSupport) await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: report.id }, input.at);
+  if (rule.forwardsToSupport && input.supportHandover !== "reply_to_reporter") {
+    await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: report.id, decrypted: input.supportHandover === "forward_decrypted" }, input.at);
+  }
   return { report: updated, messageId };
 }
 
@@ -170,8 +198,26 @@ export async function transitionReport(
     if (input.duplicateOf !== undefined && input.duplicateOf !== id && !(await findReport(tx, input.duplicateOf))) {
       throw new DomainError("report_not_found", "invalid", `Report ${input.duplicateOf} does not exist.`, { duplicateOf: "must be an existing report" });
     }
-    const message = input.message ?? (isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
+    let supportHandover = input.supportHandover;
+    if (LIFECYCLE[input.to].forwardsToSupport && report.state !== input.to) {
+      const arrival = await findEncryptedArrival(tx, id);
+      if (arrivedEncrypted(arrival) && supportHandover === undefined) throw SupportHandoverRequiredError(id, arrival);
+      if (supportHandover === "forward_decrypted" && !arrivedEncrypted(arrival)) supportHandover = undefined;
+      if (supportHandover === "forward_decrypted") {
+        // The clear text of an encrypted report leaves the desk: who chose it, and where it goes.
+        await appendAuditEvent(
+          tx,
+          actor,
+          { action: "report.support_copy_decrypted", subjectType: "report", subjectId: String(id), data: { to: settings.supportEmail, browserEncrypted: arrival.browser, mailEncrypted: arrival.mail, reason: input.reason } },
+          clock.now().toISOString(),
+        );
+      }
+    }
+    const message =
+      input.message ??
+      (supportHandover === "reply_to_reporter" ? supportReferralMessage(settings.supportEmail) : isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
     const moved = await moveReport(tx, actor, report, {
+      supportHandover,
       to: input.to,
       viaAdvisory: options.viaAdvisory,
       duplicateOf: input.duplicateOf,

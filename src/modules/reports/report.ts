@@ -279,8 +279,35 @@ export function describeStateForReporter(state: ReportState): string {
     case "spam":
       return "Closed as spam.";
     case "routed_to_support":
-      return "Forwarded to our support team, who will answer you.";
+      // Not "forwarded": a report that arrived encrypted may have been answered instead (see SUPPORT_HANDOVERS).
+      return "Closed: this is a matter for our support team. The security team's message says how it goes on.";
   }
+}
+
+/**
+ * How a report routed to support is handed over when the team chooses: `forward_decrypted`
+ * sends support a readable copy (for a report that arrived encrypted, a decrypted one, which
+ * the triager confirms and the audit log records); `reply_to_reporter` sends support nothing
+ * and tells the reporter where to write instead. Without a choice a report that arrived in
+ * clear is forwarded as it is, and one that arrived encrypted is not moved at all: its
+ * ciphertext is never forwarded, nor its clear text without the triager's say.
+ */
+export const SUPPORT_HANDOVERS = ["forward_decrypted", "reply_to_reporter"] as const;
+export type SupportHandover = (typeof SUPPORT_HANDOVERS)[number];
+
+/** How a report arrived encrypted, if it did: in the reporter's browser (stored as ciphertext), or as PGP mail (decrypted on arrival). */
+export interface EncryptedArrival {
+  browser: boolean;
+  mail: boolean;
+}
+
+export function arrivedEncrypted(arrival: EncryptedArrival): boolean {
+  return arrival.browser || arrival.mail;
+}
+
+/** The reporter's message when the team answers them instead of forwarding to support. */
+export function supportReferralMessage(supportEmail: string): string {
+  return `Thank you for writing. This is not a security issue, but a question for our support team. You sent it encrypted, so we have not passed it on to them: please write to ${supportEmail}, who will answer you.`;
 }
 
 export const CHANNEL_LABELS: Record<Channel, string> = {

@@ -1,21 +1,39 @@
 import type { JobHandler } from "../../platform/jobs/worker.js";
 import type { MailJobDeps } from "../intake/receipt.job.js";
+import { decryptForTeam, type TeamKeyring } from "../keys/index.js";
 import { loadSettings } from "../settings/index.js";
-import { CHANNEL_LABELS, subjectSafe } from "./report.js";
-import { findReport, listMessages } from "./report.repository.js";
+import { arrivedEncrypted, CHANNEL_LABELS, subjectSafe } from "./report.js";
+import { findEncryptedArrival, findReport, listMessages } from "./report.repository.js";
+
+export interface SupportForwardJobDeps extends MailJobDeps {
+  /** Decrypts a browser-encrypted report for the copy the triager chose to forward. */
+  keyring?: TeamKeyring;
+}
 
 export const SUPPORT_FORWARD_JOB = "mail.forward_to_support";
 
 /**
  * Routing to support hands the reporter over: the support address gets the report and
  * its public thread (never internal notes), with Reply-To the reporter, so that support
- * can answer them directly.
+ * can answer them directly. A report that arrived encrypted goes only as the decrypted
+ * copy the triager chose (`decrypted` in the payload, audited with the move), never as
+ * ciphertext: without that choice, or when the team key cannot open it, nothing is sent
+ * and the job fails where admins see it.
  */
-export function createSupportForwardJob(deps: MailJobDeps): JobHandler {
+export function createSupportForwardJob(deps: SupportForwardJobDeps): JobHandler {
   return async (payload, job) => {
     const reportId = Number(payload.reportId);
-    const report = await findReport(deps.db, reportId);
-    if (!report) throw new Error(`report ${reportId} is gone`);
+    const found = await findReport(deps.db, reportId);
+    if (!found) throw new Error(`report ${reportId} is gone`);
+    const arrival = await findEncryptedArrival(deps.db, reportId);
+    if (arrivedEncrypted(arrival) && payload.decrypted !== true) throw new Error(`report ${reportId} arrived encrypted and the team did not choose to forward a decrypted copy: nothing is sent to support`);
+    let report = found;
+    if (arrival.browser) {
+      if (!deps.keyring) throw new Error(`report ${reportId} was encrypted in the reporter's browser and this process has no team key to decrypt it`);
+      const keyring = deps.keyring;
+      const open = async (text: string | null) => (text ? decryptForTeam(keyring, text) : text);
+      report = { ...found, description: (await open(found.description)) ?? "", steps: await open(found.steps), impact: await open(found.impact) };
+    }
     const settings = await loadSettings(deps.db);
     const thread = await listMessages(deps.db, reportId, { includeInternal: false });
     const section = (heading: string, body: string | null) => (body ? ["", `${heading}:`, "", body] : []);

@@ -368,6 +368,17 @@ forEachDatabase((kind) => {
       expect((await b.post(`/desk/reports/${support}/transitions`, { to: "routed_to_support", reason: "support" })).statusCode).toBe(303);
       expect(await reportState(support)).toBe("routed_to_support");
 
+      // Arrived encrypted: a decrypted copy for support only with the box ticked, on the server too.
+      const encrypted = await submit({ title: "Actions: encrypted support question" });
+      await shield.database.db.updateTable("reports").set({ browser_encrypted: 1 }).where("id", "=", encrypted).execute();
+      await b.get(`/desk/reports/${encrypted}`);
+      const plainRoute = await b.post(`/desk/reports/${encrypted}/transitions`, { to: "routed_to_support", reason: "support" });
+      expect(plainRoute.statusCode).toBe(409);
+      const unconfirmed = await b.post(`/desk/reports/${encrypted}/transitions`, { to: "routed_to_support", reason: "support", supportHandover: "forward_decrypted", message: "" });
+      expect(unconfirmed.statusCode).toBe(400);
+      expect(textOf(parseHtml(unconfirmed.body).querySelector("#support-decrypted-confirm-error"))).toBe("tick to confirm that support gets the report in clear text");
+      expect(await reportState(encrypted)).toBe("new");
+
       const bountied = await submit({ title: "Actions: bounty" });
       await b.get(`/desk/reports/${bountied}`);
       await b.post(`/desk/reports/${bountied}/assessment`, { severity: "medium", cvss31Vector: "", cvss40Vector: "", cwe: "", asset: "", affectedVersions: "" });

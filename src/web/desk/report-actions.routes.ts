@@ -77,7 +77,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
   });
 
   app.post("/desk/reports/:id/transitions", routeOptions(), async (request, reply) =>
-    act(request, reply, `transition-${formField(request.body, "to", 40)}`, async (id, member) => {
+    act(request, reply, ["transition", formField(request.body, "to", 40), formField(request.body, "supportHandover", 40)].filter(Boolean).join("-"), async (id, member) => {
       await transitionReport(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(transitionForm, request.body));
       ctx.onChanged();
       return "transition";

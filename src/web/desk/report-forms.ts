@@ -39,7 +39,13 @@ export const messageForm = z
  * duplicate needs the report it repeats.
  */
 export const transitionForm = z
-  .object({ to: field(40), reason: field(5000), message: field(60_000), duplicateOf: field(20), duplicateOfOther: field(20) })
+  .object({ to: field(40), reason: field(5000), message: field(60_000), duplicateOf: field(20), duplicateOfOther: field(20), supportHandover: field(40), confirmDecryptedCopy: field(10) })
+  .superRefine((f, ctx) => {
+    // The API's choice is explicit by itself; on the desk, a decrypted copy also takes a ticked confirmation.
+    if (f.supportHandover === "forward_decrypted" && f.confirmDecryptedCopy !== "yes") {
+      ctx.addIssue({ code: "custom", path: ["confirmDecryptedCopy"], message: "tick to confirm that support gets the report in clear text" });
+    }
+  })
   .transform((f): unknown => {
     const chosen = f.duplicateOf.trim();
     const duplicateOf = (chosen === "other" || chosen === "" ? f.duplicateOfOther : chosen).trim().replace(/^#/, "");
@@ -49,6 +55,7 @@ export const transitionForm = z
       reason: f.reason,
       ...(message ? { message } : {}),
       ...(duplicateOf ? { duplicateOf: /^\d{1,12}$/.test(duplicateOf) ? Number(duplicateOf) : duplicateOf } : {}),
+      ...(f.supportHandover ? { supportHandover: f.supportHandover } : {}),
     };
   })
   .pipe(transitionBody)

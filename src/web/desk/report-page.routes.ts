@@ -8,7 +8,18 @@ import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
 import { actorOf, hasPermission } from "../../modules/people/index.js";
 import { listEscalationsOf } from "../../modules/portal/index.js";
-import { CHANNEL_LABELS, CLOSING_STATES, SEVERITIES, TRANSITIONS, UPSTREAM_STATUSES, readReportAsTeam, suggestBounty, type ReportState } from "../../modules/reports/index.js";
+import {
+  CHANNEL_LABELS,
+  CLOSING_STATES,
+  SEVERITIES,
+  TRANSITIONS,
+  UPSTREAM_STATUSES,
+  findEncryptedArrival,
+  readReportAsTeam,
+  suggestBounty,
+  supportReferralMessage,
+  type ReportState,
+} from "../../modules/reports/index.js";
 import { readPauses } from "../../modules/sla/index.js";
 import { CWE_VERSION, findSimilarReports, listCvssMetrics, searchCwe } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
@@ -94,6 +105,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     listEscalationsOf(db, [id]),
   ]);
   const escalation = escalations.get(id);
+  const arrival = await findEncryptedArrival(db, id);
   const now = clock.now();
   const clocks = presentClocks(report, settings, now, pauses);
   const canWrite = hasPermission(member.role, "reports:write");
@@ -149,6 +161,10 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
         routeToSupport: allowed.has("routed_to_support"),
       },
       closeLabels: STATE_LABELS,
+      // Routing to support: a report that arrived encrypted asks how (never forwarded as it is).
+      encryptedArrival: arrival.browser ? "encrypted in the reporter's browser" : arrival.mail ? "as encrypted PGP mail" : null,
+      supportEmail: settings.supportEmail,
+      supportReferral: supportReferralMessage(settings.supportEmail),
       severities: SEVERITIES,
       upstreamStatuses: UPSTREAM_STATUSES.map((s) => ({ value: s, label: UPSTREAM_STATUS_LABELS[s] })),
       cvss: { "3.1": listCvssMetrics("3.1").filter((m) => m.mandatory), "4.0": listCvssMetrics("4.0").filter((m) => m.mandatory) },
