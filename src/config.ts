@@ -130,7 +130,7 @@ export const configSchema = z.object({
     .describe("A team member's session ends this many hours after sign-in, however active."),
   SHIELD_SIGN_IN_MAX_FAILURES: positiveInt
     .default(10)
-    .describe("Failed sign-in attempts (password or second factor) allowed per client address and per account within the window; then sign-in is refused."),
+    .describe("Failed sign-in attempts (password or second factor) per client address within the window, after which that address is refused; and per account from all addresses together, after which the account asks for password and code together (never locked) and its member is mailed once a window."),
   SHIELD_SIGN_IN_WINDOW_MINUTES: positiveInt
     .default(15)
     .describe("The window of `SHIELD_SIGN_IN_MAX_FAILURES`, in minutes."),

@@ -29,7 +29,7 @@ import { registerSetupRoutes } from "./web/setup/setup.routes.js";
 import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
 import { loadMasterKey } from "./platform/crypto/master-key.js";
 import { keyAuditLog } from "./modules/audit/index.js";
-import { createMasterKeySealer, type AuthContext } from "./modules/auth/index.js";
+import { createGuessingNoticeJob, createMasterKeySealer, GUESSING_NOTICE_JOB, type AuthContext } from "./modules/auth/index.js";
 import { registerTeamPages } from "./web/team/team.routes.js";
 import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
@@ -127,6 +127,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     limits: { maxFailures: config.SHIELD_SIGN_IN_MAX_FAILURES, windowMs: config.SHIELD_SIGN_IN_WINDOW_MINUTES * 60_000 },
     sealer: createMasterKeySealer(masterKey.bytes),
     baseUrl,
+    onNoticeQueued: () => worker.wake(),
   };
 
   const inboundMail = createInboundMail({
@@ -155,6 +156,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
       [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),
       [TEAM_MAIL_JOB]: createTeamMailJob(mailDeps),
       [WEBHOOK_JOB]: createWebhookJob({ db, baseUrl }),
+      [GUESSING_NOTICE_JOB]: createGuessingNoticeJob(mailDeps),
       [ADVISORY_PUBLISH_JOB]: createScheduledPublicationJob({ db, clock, baseUrl, onPublished: () => worker.wake() }),
     },
     clock,

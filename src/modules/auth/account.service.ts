@@ -12,7 +12,7 @@ import { isoNow, type Clock } from "../../shared/clock.js";
 import { UserNotFoundError, ValidationError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { actorOf, closeSetup, completeSetup, createApiToken, findUserByEmail, findUserById, normalizeEmail, type TeamMember } from "../people/index.js";
-import { formatRecoveryCode, INVITE_LIFETIME_MS, isLockedOut, RECOVERY_CODE_COUNT } from "./auth.js";
+import { formatRecoveryCode, INVITE_LIFETIME_MS, isAddressLocked, RECOVERY_CODE_COUNT } from "./auth.js";
 import {
   EnrolmentNotStartedError,
   InviteInvalidError,
@@ -36,7 +36,6 @@ import {
   insertPasskey,
   listPasskeys,
   markInviteUsed,
-  recordFailures,
   replaceRecoveryCodes,
   saveSessionData,
   savePasswordHash,
@@ -47,7 +46,7 @@ import {
 import { hashPassword, verifyPassword } from "./password.hasher.js";
 import { findPasswordProblem } from "./password.rules.js";
 import { startSession, type ActiveSession, type AuthContext } from "./session.service.js";
-import { relyingParty } from "./sign-in.service.js";
+import { recordSignInFailure, relyingParty } from "./sign-in.service.js";
 import { checkTotpCode, createTotpSecret, groupSecret, totpQrCode, totpUri } from "./totp.authenticator.js";
 
 // ---- invites ---------------------------------------------------------------------
@@ -272,23 +271,17 @@ export async function confirmTotpEnrolment(ctx: AuthContext, active: ActiveSessi
  * @throws SignInLockedError, PasswordConfirmationError
  */
 async function confirmCurrentPassword(ctx: AuthContext, member: TeamMember, password: string, ip: string, action: string): Promise<void> {
-  const now = ctx.clock.now();
-  const since = new Date(now.getTime() - ctx.limits.windowMs).toISOString();
-  const failures = { account: await countFailures(ctx.db, "account", member.email, since), ip: await countFailures(ctx.db, "ip", ip, since) };
-  if (isLockedOut(failures, ctx.limits)) throw SignInLockedError(Math.round(ctx.limits.windowMs / 60_000));
+  const since = new Date(ctx.clock.now().getTime() - ctx.limits.windowMs).toISOString();
+  // The address only: a member told that their account is under guessing must still be
+  // able to change the password, however many failures strangers made.
+  if (isAddressLocked(await countFailures(ctx.db, "ip", ip, since), ctx.limits)) throw SignInLockedError(Math.round(ctx.limits.windowMs / 60_000));
   const stored = await findPasswordHash(ctx.db, member.id);
   if (stored && password.length <= 4096 && (await verifyPassword(stored.hash, password))) return;
-  await ctx.db.transaction().execute(async (tx) => {
-    await recordFailures(
-      tx,
-      [
-        { scope: "ip", key: ip },
-        { scope: "account", key: member.email },
-      ],
-      now.toISOString(),
-    );
-    await appendAuditEvent(tx, actorOf(member), { action: "auth.password_confirmation_failed", subjectType: "user", subjectId: String(member.id), data: { for: action, ip } }, now.toISOString());
-  });
+  await recordSignInFailure(
+    ctx,
+    { ip, accountKey: member.email, member, actor: actorOf(member) },
+    { action: "auth.password_confirmation_failed", subjectType: "user", subjectId: String(member.id), data: { for: action, ip } },
+  );
   throw PasswordConfirmationError();
 }
 

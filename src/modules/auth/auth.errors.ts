@@ -2,7 +2,7 @@ import { DomainError } from "../../shared/errors.js";
 
 /**
  * Sign-in errors. Messages never tell whether an e-mail address belongs to a team member:
- * a wrong address and a wrong password read the same, and so does a lock-out.
+ * a wrong address and a wrong password read the same, and so does an account's limit.
  */
 export const SignInFailedError = () => new DomainError("sign_in_failed", "unauthenticated", "The e-mail address or the password is not right.");
 
@@ -10,8 +10,12 @@ export const SignInLockedError = (windowMinutes: number) =>
   new DomainError(
     "sign_in_locked",
     "rate_limited",
-    `Too many failed sign-in attempts for this account or from your network. Wait ${windowMinutes} minutes, then try again.`,
+    `Too many failed sign-in attempts from your network. Wait ${windowMinutes} minutes, then try again.`,
   );
+
+/** Password and code together (a limited account): one message whichever of the three was wrong. */
+export const BothFactorsFailedError = () =>
+  new DomainError("both_factors_failed", "unauthenticated", "The e-mail address, the password or the code is not right.");
 
 export const SecondFactorMissingError = () =>
   new DomainError(

@@ -279,10 +279,24 @@ export async function countFailures(db: Executor, scope: FailureScope, key: stri
   return Number(row.n);
 }
 
-export async function clearFailures(db: Executor, scope: FailureScope, key: string): Promise<void> {
-  await db.deleteFrom("sign_in_failures").where("scope", "=", scope).where("key", "=", key).execute();
-}
-
 export async function pruneFailures(db: Executor, before: string): Promise<void> {
   await db.deleteFrom("sign_in_failures").where("at", "<=", before).execute();
+}
+
+// ---- guessing notices -------------------------------------------------------------
+
+/**
+ * Takes the member's turn for a guessing notice: true when none was sent since
+ * `lastAllowedBefore` (and records `at`), false when one was. One statement (an upsert
+ * whose update is conditional), so two processes counting failures at the same moment
+ * do not both send.
+ */
+export async function claimGuessingNotice(db: Executor, userId: number, at: string, lastAllowedBefore: string): Promise<boolean> {
+  const row = await db
+    .insertInto("sign_in_guessing_notices")
+    .values({ user_id: userId, notified_at: at })
+    .onConflict((oc) => oc.column("user_id").doUpdateSet({ notified_at: at }).where("sign_in_guessing_notices.notified_at", "<=", lastAllowedBefore))
+    .returning("user_id")
+    .executeTakeFirst();
+  return row !== undefined;
 }

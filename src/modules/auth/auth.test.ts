@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatRecoveryCode, isLockedOut, normalizeRecoveryCode, normalizeTotpCode, safeNextPath, whySessionEnded } from "./auth.js";
+import { formatRecoveryCode, isAccountLimited, isAddressLocked, normalizeRecoveryCode, normalizeTotpCode, safeNextPath, whySessionEnded } from "./auth.js";
 
 const policy = { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 };
 const at = (iso: string) => new Date(iso);
@@ -26,12 +26,13 @@ describe("session lifetimes", () => {
   });
 });
 
-describe("the sign-in lock-out", () => {
+describe("the sign-in limits", () => {
   const limits = { maxFailures: 10, windowMs: 15 * 60_000 };
-  it("locks when either the account or the address has used up its failures", () => {
-    expect(isLockedOut({ account: 9, ip: 9 }, limits)).toBe(false);
-    expect(isLockedOut({ account: 10, ip: 0 }, limits)).toBe(true);
-    expect(isLockedOut({ account: 0, ip: 10 }, limits)).toBe(true);
+  it("locks an address that has used up its failures, and limits an account that has", () => {
+    expect(isAddressLocked(9, limits)).toBe(false);
+    expect(isAddressLocked(10, limits)).toBe(true);
+    expect(isAccountLimited(9, limits)).toBe(false);
+    expect(isAccountLimited(10, limits)).toBe(true);
   });
 });
 

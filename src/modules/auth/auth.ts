@@ -65,14 +65,30 @@ export function sessionLifetimeMs(kind: SessionKind, policy: SessionPolicy): num
 }
 
 export interface SignInLimits {
-  /** Failed attempts allowed per client address and per account within the window. */
+  /**
+   * Failed attempts (password or second factor) per client address within the window,
+   * after which that address may not try again; and per account, after which the account
+   * is limited (see `isAccountLimited`).
+   */
   maxFailures: number;
   windowMs: number;
 }
 
-/** True once either the account or the address has used up its failures for the window. */
-export function isLockedOut(failures: { account: number; ip: number }, limits: SignInLimits): boolean {
-  return failures.account >= limits.maxFailures || failures.ip >= limits.maxFailures;
+/** True once this client address has used up its failures for the window: it is refused, whichever account it names. */
+export function isAddressLocked(addressFailures: number, limits: SignInLimits): boolean {
+  return addressFailures >= limits.maxFailures;
+}
+
+/**
+ * True once the account has had its failures for the window, from all addresses together.
+ * A limited account is not locked: the password step then checks nothing and asks for the
+ * password and a second-factor code together, so a guess tells the guesser nothing unless
+ * both are right, while the member, who has both, still signs in. Strangers who know the
+ * team's addresses therefore cannot close the desk, and the password can be tested at most
+ * `maxFailures` times a window.
+ */
+export function isAccountLimited(accountFailures: number, limits: SignInLimits): boolean {
+  return accountFailures >= limits.maxFailures;
 }
 
 /**

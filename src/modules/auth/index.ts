@@ -4,13 +4,16 @@ export { createMasterKeySealer, type SecretSealer } from "./totp-secret.sealer.j
 export { startSession, resumeSession, endSession, type AuthContext, type ActiveSession } from "./session.service.js";
 export {
   verifyPasswordStep,
+  verifyBothFactors,
   verifyTotpStep,
   verifyRecoveryCodeStep,
   verifyPasskeyStep,
   createPasskeySignInOptions,
   hasPasskeys,
   type SignedIn,
+  type PasswordStepResult,
 } from "./sign-in.service.js";
+export { createGuessingNoticeJob, GUESSING_NOTICE_JOB } from "./guessing-notice.job.js";
 export {
   createInvite,
   inviteUrlFor,

@@ -26,6 +26,8 @@ export interface AuthContext {
   sealer: SecretSealer;
   /** Shield's public URL: the WebAuthn origin and relying-party id come from it. */
   baseUrl: () => string;
+  /** Called after a mail job was queued (a guessing notice), so the worker can send it now. */
+  onNoticeQueued?: () => void;
 }
 
 export interface ActiveSession {

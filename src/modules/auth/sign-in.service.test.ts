@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { verifyDummyPassword, verifyPassword } from "./password.hasher.js";
 
@@ -12,6 +13,9 @@ import { FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, GOOD_PASSWORD, inviteTokenOf, totpCodeAt } from "../../../test/sign-in.js";
 import { DomainError } from "../../shared/errors.js";
+import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
+import { createShield, type Shield } from "../../main.js";
+import { createLogger } from "../../platform/logger.js";
 import {
   acceptInvite,
   changePassword,
@@ -20,6 +24,7 @@ import {
   describeTotpEnrolment,
   findOpenInvite,
   resumeSession,
+  verifyBothFactors,
   verifyPasswordStep,
   verifyRecoveryCodeStep,
   verifyTotpStep,
@@ -49,6 +54,13 @@ forEachDatabase((kind) => {
   });
   afterAll(async () => shield.destroy());
 
+  /** The password step where it must open a half-signed-in session (the account is not limited). */
+  const passwordStep = async (input: Parameters<typeof verifyPasswordStep>[1]) => {
+    const result = await verifyPasswordStep(shield.auth, input);
+    if (result.step !== "second_factor") throw new Error("the account is limited");
+    return result;
+  };
+
   const active = async (token: string): Promise<ActiveSession> => {
     const found = await resumeSession(shield.auth, token);
     if (found.state !== "active") throw new Error(`session is ${found.state}`);
@@ -58,7 +70,7 @@ forEachDatabase((kind) => {
   /** Password step, then a fresh TOTP step: a complete sign-in; returns the signed-in session token. */
   const signIn = async (email: string, password: string, secret: string, ip = freshIp()) => {
     clock.advance(30_000);
-    const { token } = await verifyPasswordStep(shield.auth, { email, password, ip });
+    const { token } = await passwordStep({ email, password, ip });
     return verifyTotpStep(shield.auth, await active(token), { code: await totpCodeAt(secret, clock), ip });
   };
 
@@ -81,7 +93,7 @@ forEachDatabase((kind) => {
   describe("the password step", () => {
     it("opens a half-signed-in session for the right password", async () => {
       const { member, password } = await addEnrolledMember(shield, clock, "viewer");
-      const { token } = await verifyPasswordStep(shield.auth, { email: member.email.toUpperCase(), password, ip: freshIp() });
+      const { token } = await passwordStep({ email: member.email.toUpperCase(), password, ip: freshIp() });
       const found = await active(token);
       expect(found.session.kind).toBe("second_factor");
       expect(found.member.id).toBe(member.id);
@@ -89,8 +101,8 @@ forEachDatabase((kind) => {
 
     it("answers a wrong password and an unknown e-mail with the same error", async () => {
       const { member } = await addEnrolledMember(shield, clock, "viewer");
-      const wrong = verifyPasswordStep(shield.auth, { email: member.email, password: "not the password at all", ip: freshIp() });
-      const unknown = verifyPasswordStep(shield.auth, { email: "nobody@team.example.test", password: "not the password at all", ip: freshIp() });
+      const wrong = passwordStep({ email: member.email, password: "not the password at all", ip: freshIp() });
+      const unknown = passwordStep({ email: "nobody@team.example.test", password: "not the password at all", ip: freshIp() });
       const messages = await Promise.all([wrong, unknown].map((p) => p.catch((e: Error) => e.message)));
       expect(messages[0]).toBe("The e-mail address or the password is not right.");
       expect(messages[1]).toBe(messages[0]);
@@ -100,10 +112,10 @@ forEachDatabase((kind) => {
       const { member } = await addEnrolledMember(shield, clock, "viewer");
       vi.mocked(verifyPassword).mockClear();
       vi.mocked(verifyDummyPassword).mockClear();
-      await verifyPasswordStep(shield.auth, { email: member.email, password: "wrong password here", ip: freshIp() }).catch(() => {});
+      await passwordStep({ email: member.email, password: "wrong password here", ip: freshIp() }).catch(() => {});
       expect(vi.mocked(verifyPassword)).toHaveBeenCalledTimes(1);
       expect(vi.mocked(verifyDummyPassword)).not.toHaveBeenCalled();
-      await verifyPasswordStep(shield.auth, { email: "ghost@team.example.test", password: "wrong password here", ip: freshIp() }).catch(() => {});
+      await passwordStep({ email: "ghost@team.example.test", password: "wrong password here", ip: freshIp() }).catch(() => {});
       expect(vi.mocked(verifyDummyPassword)).toHaveBeenCalledTimes(1);
       expect(vi.mocked(verifyPassword)).toHaveBeenCalledTimes(1);
     });
@@ -112,7 +124,7 @@ forEachDatabase((kind) => {
       const { member } = await shield.addMember("triager");
       const invite = await createInvite(shield.auth, { kind: "cli" }, member.email, shield.config.baseUrl);
       await acceptInvite(shield.auth, inviteTokenOf(invite.url), { password: GOOD_PASSWORD, passwordAgain: GOOD_PASSWORD });
-      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password: GOOD_PASSWORD, ip: freshIp() }))).toBe("second_factor_missing");
+      expect(await errorCode(passwordStep({ email: member.email, password: GOOD_PASSWORD, ip: freshIp() }))).toBe("second_factor_missing");
     });
   });
 
@@ -122,12 +134,12 @@ forEachDatabase((kind) => {
       clock.advance(30_000);
       const ip = freshIp();
       const code = await totpCodeAt(secret, clock);
-      const first = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const first = await passwordStep({ email: member.email, password, ip });
       const signedIn = await verifyTotpStep(shield.auth, await active(first.token), { code, ip });
       expect((await active(signedIn.token)).session.kind).toBe("signed_in");
       expect(signedIn.method).toBe("totp");
 
-      const second = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const second = await passwordStep({ email: member.email, password, ip });
       expect(await errorCode(verifyTotpStep(shield.auth, await active(second.token), { code, ip }))).toBe("second_factor_failed");
       clock.advance(30_000);
       const next = await verifyTotpStep(shield.auth, await active(second.token), { code: await totpCodeAt(secret, clock), ip });
@@ -140,24 +152,24 @@ forEachDatabase((kind) => {
       const previous = await totpCodeAt(secret, clock);
       clock.advance(30_000);
       const ip = freshIp();
-      const pending = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const pending = await passwordStep({ email: member.email, password, ip });
       expect((await verifyTotpStep(shield.auth, await active(pending.token), { code: previous, ip })).method).toBe("totp");
 
       clock.advance(5 * MINUTE);
       const old = await totpCodeAt(secret, clock);
       clock.advance(2 * MINUTE);
-      const again = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const again = await passwordStep({ email: member.email, password, ip });
       expect(await errorCode(verifyTotpStep(shield.auth, await active(again.token), { code: old, ip }))).toBe("second_factor_failed");
     });
 
     it("lets each recovery code sign in once, and counts what is left", async () => {
       const { member, password, recoveryCodes } = await addEnrolledMember(shield, clock, "admin");
       const ip = freshIp();
-      const pending = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const pending = await passwordStep({ email: member.email, password, ip });
       const signedIn = await verifyRecoveryCodeStep(shield.auth, await active(pending.token), { recoveryCode: recoveryCodes[3]!.toUpperCase(), ip });
       expect(signedIn).toMatchObject({ method: "recovery_code", recoveryCodesLeft: 9 });
 
-      const again = await verifyPasswordStep(shield.auth, { email: member.email, password, ip });
+      const again = await passwordStep({ email: member.email, password, ip });
       expect(await errorCode(verifyRecoveryCodeStep(shield.auth, await active(again.token), { recoveryCode: recoveryCodes[3]!, ip }))).toBe("second_factor_failed");
       expect((await verifyRecoveryCodeStep(shield.auth, await active(again.token), { recoveryCode: recoveryCodes[4]!, ip })).recoveryCodesLeft).toBe(8);
     });
@@ -166,43 +178,150 @@ forEachDatabase((kind) => {
       const alice = await addEnrolledMember(shield, clock, "viewer");
       const bob = await addEnrolledMember(shield, clock, "viewer");
       const ip = freshIp();
-      const pending = await verifyPasswordStep(shield.auth, { email: alice.member.email, password: alice.password, ip });
+      const pending = await passwordStep({ email: alice.member.email, password: alice.password, ip });
       expect(await errorCode(verifyRecoveryCodeStep(shield.auth, await active(pending.token), { recoveryCode: bob.recoveryCodes[0]!, ip }))).toBe("second_factor_failed");
     });
   });
 
   describe("rate limits", () => {
-    it("locks an account after 10 failures in 15 minutes, even with the right password, and opens it after the window", async () => {
+    it("asks for password and code together once an account had 10 failures from anywhere, and signs its member in from a clean address", async () => {
       const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
       for (let i = 0; i < 10; i++) {
-        expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password: `wrong guess ${i}`, ip: freshIp() }))).toBe("sign_in_failed");
+        expect(await errorCode(passwordStep({ email: member.email, password: `wrong guess ${i}`, ip: freshIp() }))).toBe("sign_in_failed");
       }
-      const locked = verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() });
-      await expect(locked).rejects.toThrow("Too many failed sign-in attempts for this account or from your network. Wait 15 minutes, then try again.");
+      // The right password alone no longer opens anything, and is not even checked.
+      vi.mocked(verifyPassword).mockClear();
+      expect(await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() })).toEqual({ step: "both_factors" });
+      expect(await verifyPasswordStep(shield.auth, { email: member.email, password: "an 11th guess", ip: freshIp() })).toEqual({ step: "both_factors" });
+      expect(vi.mocked(verifyPassword)).not.toHaveBeenCalled();
+
+      clock.advance(30_000);
+      const signedIn = await verifyBothFactors(shield.auth, { email: member.email, password, code: await totpCodeAt(secret, clock), ip: freshIp() });
+      expect((await active(signedIn.token)).session.kind).toBe("signed_in");
+      expect(signedIn.method).toBe("totp");
+    });
+
+    it("answers every failure of password and code together the same, so a guess shows neither factor", async () => {
+      const { member, password, secret, recoveryCodes } = await addEnrolledMember(shield, clock, "viewer");
+      clock.advance(30_000);
+      const code = await totpCodeAt(secret, clock);
+      const attempts = [
+        { email: member.email, password: "wrong password", code },
+        { email: member.email, password, code: "000000" },
+        { email: member.email, password, code: "not a code" },
+        { email: member.email, password: "wrong password", code: "000000" },
+        { email: "nobody@team.example.test", password, code },
+      ];
+      const errors = [];
+      for (const attempt of attempts) {
+        try {
+          await verifyBothFactors(shield.auth, { ...attempt, ip: freshIp() });
+          errors.push("signed in");
+        } catch (error) {
+          errors.push(`${(error as DomainError).code}: ${(error as Error).message}`);
+        }
+      }
+      expect(new Set(errors)).toEqual(new Set(["both_factors_failed: The e-mail address, the password or the code is not right."]));
+      // A recovery code works too, and is spent.
+      const withRecovery = await verifyBothFactors(shield.auth, { email: member.email, password, code: recoveryCodes[0]!, ip: freshIp() });
+      expect(withRecovery).toMatchObject({ method: "recovery_code", recoveryCodesLeft: 9 });
+      expect(await errorCode(verifyBothFactors(shield.auth, { email: member.email, password, code: recoveryCodes[0]!, ip: freshIp() }))).toBe("both_factors_failed");
+    });
+
+    it("bounds password guesses to 10 per account per window from all addresses together", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
+      vi.mocked(verifyPassword).mockClear();
+      const answers = [];
+      for (let i = 0; i < 30; i++) {
+        answers.push(await verifyPasswordStep(shield.auth, { email: member.email, password: i === 25 ? password : `guess ${i}`, ip: freshIp() }).catch((e: DomainError) => e.code));
+      }
+      expect(vi.mocked(verifyPassword)).toHaveBeenCalledTimes(10);
+      expect(answers.slice(0, 10)).toEqual(Array(10).fill("sign_in_failed"));
+      expect(answers.slice(10)).toEqual(Array(20).fill({ step: "both_factors" }));
+      // The member's own sign-in during the attack gives the guesser no fresh allowance.
+      clock.advance(30_000);
+      await verifyBothFactors(shield.auth, { email: member.email, password, code: await totpCodeAt(secret, clock), ip: freshIp() });
+      expect(await verifyPasswordStep(shield.auth, { email: member.email, password: "guess again", ip: freshIp() })).toEqual({ step: "both_factors" });
       clock.advance(15 * MINUTE + 1000);
       expect((await signIn(member.email, password, secret)).method).toBe("totp");
     });
 
-    it("locks an unknown e-mail address the same way, so a lock-out does not reveal who is on the team", async () => {
-      const email = "not-a-member@team.example.test";
-      for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email, password: `guess ${i}`, ip: freshIp() }).catch(() => {});
-      await expect(verifyPasswordStep(shield.auth, { email, password: "guess", ip: freshIp() })).rejects.toThrow(/Too many failed sign-in attempts/);
+    it("keeps no lock across a restart: the member signs in from a clean address after it", async () => {
+      const own = await createTestShield(kind, { clock });
+      let restarted: Shield | undefined;
+      try {
+        const { member, password, secret } = await addEnrolledMember(own, clock, "triager");
+        for (let i = 0; i < 12; i++) await verifyPasswordStep(own.auth, { email: member.email, password: `guess ${i}`, ip: freshIp() }).catch(() => {});
+        await own.close();
+        restarted = await createShield(own.config, createLogger("silent"), clock);
+        expect(await verifyPasswordStep(restarted.auth, { email: member.email, password, ip: freshIp() })).toEqual({ step: "both_factors" });
+        clock.advance(30_000);
+        const signedIn = await verifyBothFactors(restarted.auth, { email: member.email, password, code: await totpCodeAt(secret, clock), ip: freshIp() });
+        expect(signedIn.member.id).toBe(member.id);
+      } finally {
+        await restarted?.close();
+        await own.testDatabase.drop();
+        fs.rmSync(own.dataDir, { recursive: true, force: true });
+      }
     });
 
-    it("locks a client address that tries many accounts", async () => {
+    it("treats an unknown e-mail address the same way, so a limit does not reveal who is on the team", async () => {
+      const email = "not-a-member@team.example.test";
+      for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email, password: `guess ${i}`, ip: freshIp() }).catch(() => {});
+      expect(await verifyPasswordStep(shield.auth, { email, password: "guess", ip: freshIp() })).toEqual({ step: "both_factors" });
+      expect(await errorCode(verifyBothFactors(shield.auth, { email, password: "guess", code: "123456", ip: freshIp() }))).toBe("both_factors_failed");
+    });
+
+    it("locks a client address that tries many accounts, and only that address", async () => {
       const ip = freshIp();
       const { member, password } = await addEnrolledMember(shield, clock, "viewer");
       for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email: `spray${i}@team.example.test`, password: "Winter2026!!", ip }).catch(() => {});
-      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password, ip }))).toBe("sign_in_locked");
-      expect((await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() })).token).toBeTruthy();
+      expect(await errorCode(passwordStep({ email: member.email, password, ip }))).toBe("sign_in_locked");
+      expect(await errorCode(verifyBothFactors(shield.auth, { email: member.email, password, code: "123456", ip }))).toBe("sign_in_locked");
+      await expect(verifyPasswordStep(shield.auth, { email: member.email, password, ip })).rejects.toThrow("Too many failed sign-in attempts from your network. Wait 15 minutes, then try again.");
+      expect((await passwordStep({ email: member.email, password, ip: freshIp() })).token).toBeTruthy();
     });
 
-    it("counts wrong codes towards the lock-out", async () => {
-      const { member, password } = await addEnrolledMember(shield, clock, "viewer");
+    it("counts wrong codes towards the limits, and a half-signed-in member of a limited account still finishes", async () => {
+      const { member, password, secret } = await addEnrolledMember(shield, clock, "viewer");
       const ip = freshIp();
-      const pending = await active((await verifyPasswordStep(shield.auth, { email: member.email, password, ip })).token);
+      const pending = await active((await passwordStep({ email: member.email, password, ip })).token);
       for (let i = 0; i < 10; i++) expect(await errorCode(verifyTotpStep(shield.auth, pending, { code: String(100000 + i), ip }))).toBe("second_factor_failed");
       expect(await errorCode(verifyTotpStep(shield.auth, pending, { code: "123456", ip }))).toBe("sign_in_locked");
+      expect(await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() })).toEqual({ step: "both_factors" });
+      const elsewhere = freshIp();
+      clock.advance(30_000);
+      const code = await totpCodeAt(secret, clock);
+      expect((await verifyBothFactors(shield.auth, { email: member.email, password, code, ip: elsewhere })).method).toBe("totp");
+    });
+
+    it("tells the member by mail once a window that their account is under guessing, through the outbox", async () => {
+      const { member, password } = await addEnrolledMember(shield, clock, "triager");
+      const stranger = await addEnrolledMember(shield, clock, "viewer");
+      const jobsFor = async (userId: number) =>
+        (await shield.database.db.selectFrom("jobs").select(["kind", "payload"]).where("kind", "=", "mail.sign_in_guessing").execute()).filter((j) => JSON.parse(j.payload).userId === userId);
+      for (let i = 0; i < 9; i++) await verifyPasswordStep(shield.auth, { email: member.email, password: `guess ${i}`, ip: freshIp() }).catch(() => {});
+      expect(await jobsFor(member.id)).toHaveLength(0);
+      await verifyPasswordStep(shield.auth, { email: member.email, password: "guess 9", ip: freshIp() }).catch(() => {});
+      expect(await jobsFor(member.id)).toHaveLength(1);
+      // Password and code together keep failing: still one mail in this window.
+      for (let i = 0; i < 5; i++) await verifyBothFactors(shield.auth, { email: member.email, password, code: "000000", ip: freshIp() }).catch(() => {});
+      expect(await jobsFor(member.id)).toHaveLength(1);
+      expect(await jobsFor(stranger.member.id)).toHaveLength(0);
+
+      await shield.worker.drain();
+      const mails = mailsStartingWith(shield, `sign-in-guessing-${member.id}-`);
+      expect(mails).toHaveLength(1);
+      expect(recipientOf(mails[0]!)).toBe(member.email);
+      expect(mails[0]).toContain("Subject: Failed sign-ins to your Shield account");
+      expect(mails[0]).toContain(`10 sign-in attempts to your Shield account (${member.email}) failed within 15 minutes`);
+      expect(mails[0]).toContain("the sign-in page asks for your password");
+      expect(mails[0]).not.toContain("guess 9");
+
+      clock.advance(15 * MINUTE + 1000);
+      for (let i = 0; i < 10; i++) await verifyPasswordStep(shield.auth, { email: member.email, password: `later guess ${i}`, ip: freshIp() }).catch(() => {});
+      expect(await jobsFor(member.id)).toHaveLength(2);
+      expect((await auditRows("auth.guessing_notice_sent")).filter((e) => e.subject_id === String(member.id))).toHaveLength(2);
     });
   });
 
@@ -211,11 +330,11 @@ forEachDatabase((kind) => {
       const { member, password, secret } = await addEnrolledMember(shield, clock, "triager");
       const ip = freshIp();
       const before = (await shield.database.db.selectFrom("audit_head").select("seq").executeTakeFirstOrThrow()).seq;
-      await verifyPasswordStep(shield.auth, { email: member.email, password: "a wrong password", ip }).catch(() => {});
-      await verifyPasswordStep(shield.auth, { email: "stranger@elsewhere.example", password: "another wrong one", ip }).catch(() => {});
-      await verifyPasswordStep(shield.auth, { email: "hunter2 hunter2", password: "x", ip }).catch(() => {});
+      await passwordStep({ email: member.email, password: "a wrong password", ip }).catch(() => {});
+      await passwordStep({ email: "stranger@elsewhere.example", password: "another wrong one", ip }).catch(() => {});
+      await passwordStep({ email: "hunter2 hunter2", password: "x", ip }).catch(() => {});
       clock.advance(30_000);
-      const pending = await active((await verifyPasswordStep(shield.auth, { email: member.email, password, ip })).token);
+      const pending = await active((await passwordStep({ email: member.email, password, ip })).token);
       await verifyTotpStep(shield.auth, pending, { code: "000000", ip }).catch(() => {});
       const code = await totpCodeAt(secret, clock);
       await verifyTotpStep(shield.auth, pending, { code, ip });
@@ -263,7 +382,7 @@ forEachDatabase((kind) => {
 
     it("give the half-signed-in state 10 minutes", async () => {
       const { member, password } = await addEnrolledMember(shield, clock, "viewer");
-      const { token } = await verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() });
+      const { token } = await passwordStep({ email: member.email, password, ip: freshIp() });
       clock.advance(10 * MINUTE);
       expect(await resumeSession(shield.auth, token)).toEqual({ state: "ended", why: "absolute" });
     });
@@ -285,7 +404,7 @@ forEachDatabase((kind) => {
       await changePassword(shield.auth, await active(laptop.token), { currentPassword: password, password: newPassword, passwordAgain: newPassword, ip: freshIp() });
       expect((await resumeSession(shield.auth, laptop.token)).state).toBe("active");
       expect((await resumeSession(shield.auth, phone.token)).state).toBe("none");
-      expect(await errorCode(verifyPasswordStep(shield.auth, { email: member.email, password, ip: freshIp() }))).toBe("sign_in_failed");
+      expect(await errorCode(passwordStep({ email: member.email, password, ip: freshIp() }))).toBe("sign_in_failed");
       expect((await signIn(member.email, newPassword, secret)).method).toBe("totp");
       expect((await auditRows("auth.password_changed")).some((e) => e.subject_id === String(member.id))).toBe(true);
     });

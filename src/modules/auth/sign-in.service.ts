@@ -6,14 +6,16 @@ import {
 } from "@simplewebauthn/server";
 import { z } from "zod";
 import { hashSecret } from "../../platform/crypto/secrets.js";
+import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import { isoNow } from "../../shared/clock.js";
 import { appendAuditEvent, type Actor, type AuditEntry } from "../audit/index.js";
 import { actorOf, findUserByEmail, normalizeEmail, type TeamMember } from "../people/index.js";
-import { isLockedOut, normalizeRecoveryCode, normalizeTotpCode, safeNextPath, type StoredSession } from "./auth.js";
-import { SecondFactorFailedError, SecondFactorMissingError, SignInFailedError, SignInLockedError } from "./auth.errors.js";
+import { isAccountLimited, isAddressLocked, normalizeRecoveryCode, normalizeTotpCode, safeNextPath, type StoredSession } from "./auth.js";
+import { BothFactorsFailedError, SecondFactorFailedError, SecondFactorMissingError, SignInFailedError, SignInLockedError } from "./auth.errors.js";
+import { GUESSING_NOTICE_JOB, type GuessingNoticePayload } from "./guessing-notice.job.js";
 import {
+  claimGuessingNotice,
   claimTotpStep,
-  clearFailures,
   countFailures,
   countUnusedRecoveryCodes,
   findPasskey,
@@ -26,7 +28,6 @@ import {
   saveSessionData,
   takeSessionChallenge,
   useRecoveryCode,
-  type FailureScope,
 } from "./auth.repository.js";
 import { verifyDummyPassword, verifyPassword } from "./password.hasher.js";
 import { startSession, type ActiveSession, type AuthContext } from "./session.service.js";
@@ -53,48 +54,84 @@ function windowMinutes(ctx: AuthContext): number {
   return Math.round(ctx.limits.windowMs / 60_000);
 }
 
-async function isLocked(ctx: AuthContext, accountKey: string, ip: string): Promise<boolean> {
-  const since = new Date(ctx.clock.now().getTime() - ctx.limits.windowMs).toISOString();
-  const [account, byIp] = await Promise.all([countFailures(ctx.db, "account", accountKey, since), countFailures(ctx.db, "ip", ip, since)]);
-  return isLockedOut({ account, ip: byIp }, ctx.limits);
+function windowStart(ctx: AuthContext): string {
+  return new Date(ctx.clock.now().getTime() - ctx.limits.windowMs).toISOString();
 }
 
-/** One failed attempt: counted against the address and the account, and audited, together. */
-async function recordFailure(
+/** @throws SignInLockedError when this client address has used up its failed attempts. */
+async function refuseLockedAddress(ctx: AuthContext, ip: string, audit: { action: string; subjectType: string; subjectId: string; data: Record<string, unknown> }): Promise<void> {
+  if (!isAddressLocked(await countFailures(ctx.db, "ip", ip, windowStart(ctx)), ctx.limits)) return;
+  await ctx.db.transaction().execute((tx) => appendAuditEvent(tx, { kind: "public" }, { ...audit, data: { ...audit.data, reason: "rate_limited", ip } }, isoNow(ctx.clock)));
+  throw SignInLockedError(windowMinutes(ctx));
+}
+
+async function isLimitedAccount(ctx: AuthContext, accountKey: string): Promise<boolean> {
+  return isAccountLimited(await countFailures(ctx.db, "account", accountKey, windowStart(ctx)), ctx.limits);
+}
+
+/**
+ * One failed attempt: counted against the address and the account, and audited,
+ * together. When it brings a member's account to its limit, the member is told by mail
+ * (through the outbox, in the same transaction), at most once a window.
+ */
+export async function recordSignInFailure(
   ctx: AuthContext,
-  count: Array<{ scope: FailureScope; key: string }>,
+  input: { ip: string; accountKey: string; member?: TeamMember; actor?: Actor },
   audit: { action: string; subjectType: string; subjectId: string; data: Record<string, unknown> },
 ): Promise<void> {
   const now = ctx.clock.now();
+  const at = now.toISOString();
+  const since = windowStart(ctx);
   await ctx.db.transaction().execute(async (tx) => {
-    await recordFailures(tx, count, now.toISOString());
-    await appendAuditEvent(tx, { kind: "public" }, audit, now.toISOString());
+    await recordFailures(
+      tx,
+      [
+        { scope: "ip", key: input.ip },
+        { scope: "account", key: input.accountKey },
+      ],
+      at,
+    );
+    await appendAuditEvent(tx, input.actor ?? { kind: "public" }, audit, at);
+    const member = input.member;
+    if (!member || member.disabledAt) return;
+    const failures = await countFailures(tx, "account", input.accountKey, since);
+    if (!isAccountLimited(failures, ctx.limits)) return;
+    if (!(await claimGuessingNotice(tx, member.id, at, since))) return;
+    const payload: GuessingNoticePayload = { userId: member.id, failures, windowMinutes: windowMinutes(ctx), at };
+    await enqueueJob(tx, GUESSING_NOTICE_JOB, payload, now, { urgent: true });
+    await appendAuditEvent(tx, { kind: "system" }, { action: "auth.guessing_notice_sent", subjectType: "user", subjectId: String(member.id), data: { failures } }, at);
   });
-  await pruneFailures(ctx.db, new Date(now.getTime() - ctx.limits.windowMs).toISOString());
+  await pruneFailures(ctx.db, since);
+  ctx.onNoticeQueued?.();
 }
 
 async function audit(ctx: AuthContext, actor: Actor, entry: AuditEntry): Promise<void> {
   await ctx.db.transaction().execute((tx) => appendAuditEvent(tx, actor, entry, isoNow(ctx.clock)));
 }
 
+export type PasswordStepResult =
+  | { step: "second_factor"; token: string; member: TeamMember }
+  /** The account is limited: nothing was checked; ask for the password and a code together (`verifyBothFactors`). */
+  | { step: "both_factors" };
+
 /**
  * The first step: e-mail and password. On success a `second_factor` session is opened
  * (replacing any session the browser had) that grants nothing but the code page.
  * An unknown address costs the same argon2 work as a wrong password and reads the same.
- * @throws SignInLockedError, SignInFailedError, SecondFactorMissingError
+ * While the account is limited (its failures for the window are used up, whoever made
+ * them), the password is not checked at all, so that it cannot be tested; the answer is
+ * to ask for both factors together, for an unknown address as for a member's.
+ * @throws SignInLockedError (this address), SignInFailedError, SecondFactorMissingError
  */
 export async function verifyPasswordStep(
   ctx: AuthContext,
   input: { email: string; password: string; ip: string; next?: string | null; replacing?: StoredSession },
-): Promise<{ token: string; member: TeamMember }> {
+): Promise<PasswordStepResult> {
   const email = normalizeEmail(input.email).slice(0, 320);
-  const failureKeys = [
-    { scope: "ip" as const, key: input.ip },
-    { scope: "account" as const, key: email },
-  ];
-  if (await isLocked(ctx, email, input.ip)) {
-    await audit(ctx, { kind: "public" }, { action: "auth.login_failed", subjectType: "sign_in", subjectId: "locked", data: { reason: "rate_limited", email: typedEmailForAudit(email), ip: input.ip } });
-    throw SignInLockedError(windowMinutes(ctx));
+  await refuseLockedAddress(ctx, input.ip, { action: "auth.login_failed", subjectType: "sign_in", subjectId: "locked", data: { email: typedEmailForAudit(email) } });
+  if (await isLimitedAccount(ctx, email)) {
+    await audit(ctx, { kind: "public" }, { action: "auth.both_factors_asked", subjectType: "sign_in", subjectId: "limited", data: { email: typedEmailForAudit(email), ip: input.ip } });
+    return { step: "both_factors" };
   }
 
   const member = email ? await findUserByEmail(ctx.db, email) : undefined;
@@ -103,7 +140,7 @@ export async function verifyPasswordStep(
 
   if (!member || !stored || !passwordOk || member.disabledAt) {
     const reason = !member ? "unknown_email" : !stored ? "no_password" : !passwordOk ? "wrong_password" : "account_disabled";
-    await recordFailure(ctx, failureKeys, {
+    await recordSignInFailure(ctx, { ip: input.ip, accountKey: email, member }, {
       action: "auth.login_failed",
       subjectType: member ? "user" : "sign_in",
       subjectId: member ? String(member.id) : "unknown",
@@ -122,7 +159,66 @@ export async function verifyPasswordStep(
   const next = safeNextPath(input.next);
   const { token } = await startSession(ctx, member.id, "second_factor", next ? { next } : {}, input.replacing);
   await audit(ctx, { kind: "public" }, { action: "auth.password_verified", subjectType: "user", subjectId: String(member.id), data: { ip: input.ip } });
-  return { token, member };
+  return { step: "second_factor", token, member };
+}
+
+/**
+ * Password and second factor in one attempt: what the sign-in page asks for while an
+ * account is limited (it works at any time). The attempt succeeds only when the e-mail,
+ * the password and the code (six-digit TOTP code or a recovery code) are all right, and
+ * every failure is the same error, so a guess tells nothing about either factor.
+ * @throws SignInLockedError (this address), BothFactorsFailedError
+ */
+export async function verifyBothFactors(
+  ctx: AuthContext,
+  input: { email: string; password: string; code: string; ip: string; next?: string | null; replacing?: StoredSession },
+): Promise<SignedIn> {
+  const email = normalizeEmail(input.email).slice(0, 320);
+  await refuseLockedAddress(ctx, input.ip, { action: "auth.login_failed", subjectType: "sign_in", subjectId: "locked", data: { email: typedEmailForAudit(email) } });
+
+  const member = email ? await findUserByEmail(ctx.db, email) : undefined;
+  const stored = member ? await findPasswordHash(ctx.db, member.id) : undefined;
+  const passwordOk = stored && input.password.length <= 4096 ? await verifyPassword(stored.hash, input.password) : await verifyDummyPassword(input.password.slice(0, 4096));
+  const totp = member && passwordOk ? await findTotp(ctx.db, member.id) : undefined;
+
+  let reason: string | null = !member ? "unknown_email" : !stored ? "no_password" : !passwordOk ? "wrong_password" : member.disabledAt ? "account_disabled" : !totp?.sealed_secret ? "no_second_factor" : null;
+  let method: SecondFactorMethod = "totp";
+  let recoveryCodesLeft: number | undefined;
+  if (reason === null && member && totp?.sealed_secret) {
+    const totpCode = normalizeTotpCode(input.code);
+    const recoveryCode = totpCode ? null : normalizeRecoveryCode(input.code);
+    if (totpCode) {
+      const secret = ctx.sealer.open(totp.sealed_secret, member.id);
+      const step = await checkTotpCode(secret, totpCode, ctx.clock.now(), totp.last_step);
+      if (step === null || !(await claimTotpStep(ctx.db, member.id, step))) reason = "wrong_code";
+    } else if (recoveryCode) {
+      method = "recovery_code";
+      if (await useRecoveryCode(ctx.db, member.id, hashSecret(recoveryCode), isoNow(ctx.clock))) recoveryCodesLeft = await countUnusedRecoveryCodes(ctx.db, member.id);
+      else reason = "wrong_or_used_recovery_code";
+    } else {
+      reason = "malformed_code";
+    }
+  }
+
+  if (reason !== null || !member) {
+    await recordSignInFailure(ctx, { ip: input.ip, accountKey: email, member }, {
+      action: "auth.login_failed",
+      subjectType: member ? "user" : "sign_in",
+      subjectId: member ? String(member.id) : "unknown",
+      data: { reason, both: true, ip: input.ip, ...(member ? {} : { email: typedEmailForAudit(email) }) },
+    });
+    throw BothFactorsFailedError();
+  }
+
+  const { token } = await startSession(ctx, member.id, "signed_in", {}, input.replacing);
+  await ctx.db.transaction().execute(async (tx) => {
+    const at = isoNow(ctx.clock);
+    await appendAuditEvent(tx, actorOf(member), { action: "auth.login_succeeded", subjectType: "user", subjectId: String(member.id), data: { method, both: true, ip: input.ip } }, at);
+    if (method === "recovery_code") {
+      await appendAuditEvent(tx, actorOf(member), { action: "auth.recovery_code_used", subjectType: "user", subjectId: String(member.id), data: { left: recoveryCodesLeft } }, at);
+    }
+  });
+  return { token, member, next: safeNextPath(input.next), method, ...(recoveryCodesLeft === undefined ? {} : { recoveryCodesLeft }) };
 }
 
 /** The second step's lock-out check, then the method's own check, then a new signed-in session. */
@@ -135,25 +231,23 @@ async function finishSecondFactor(
 ): Promise<SignedIn> {
   const { member, session } = pending;
   if (session.kind !== "second_factor") throw SecondFactorFailedError("Sign in with your password first.");
-  if (await isLocked(ctx, member.email, ip)) {
-    await audit(ctx, { kind: "public" }, { action: "auth.second_factor_failed", subjectType: "user", subjectId: String(member.id), data: { method, reason: "rate_limited", ip } });
-    throw SignInLockedError(windowMinutes(ctx));
-  }
+  // Only the address is checked: this session proves the password, so a limited account
+  // (failures made by anyone) does not stop its member here.
+  await refuseLockedAddress(ctx, ip, { action: "auth.second_factor_failed", subjectType: "user", subjectId: String(member.id), data: { method } });
   const outcome = await check();
   if (!outcome.ok) {
-    await recordFailure(
-      ctx,
-      [
-        { scope: "ip", key: ip },
-        { scope: "account", key: member.email },
-      ],
-      { action: "auth.second_factor_failed", subjectType: "user", subjectId: String(member.id), data: { method, reason: outcome.reason, ip } },
-    );
+    await recordSignInFailure(ctx, { ip, accountKey: member.email, member }, {
+      action: "auth.second_factor_failed",
+      subjectType: "user",
+      subjectId: String(member.id),
+      data: { method, reason: outcome.reason, ip },
+    });
     throw SecondFactorFailedError(outcome.message);
   }
+  // The account's failures are not cleared: a member signing in during an attack must not
+  // give the guesser a fresh allowance.
   const { token } = await startSession(ctx, member.id, "signed_in", {}, session);
   await ctx.db.transaction().execute(async (tx) => {
-    await clearFailures(tx, "account", member.email);
     const at = isoNow(ctx.clock);
     await appendAuditEvent(tx, actorOf(member), { action: "auth.login_succeeded", subjectType: "user", subjectId: String(member.id), data: { method, ip } }, at);
     if (method === "recovery_code") {

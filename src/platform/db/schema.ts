@@ -28,6 +28,7 @@ export interface Tables {
   sessions: SessionsTable;
   invites: InvitesTable;
   sign_in_failures: SignInFailuresTable;
+  sign_in_guessing_notices: SignInGuessingNoticesTable;
   sla_alerts: SlaAlertsTable;
   report_upstreams: ReportUpstreamsTable;
   report_deadline_basis: ReportDeadlineBasisTable;
@@ -298,6 +299,11 @@ export interface SignInFailuresTable {
   scope: string;
   key: string;
   at: string;
+}
+
+export interface SignInGuessingNoticesTable {
+  user_id: number;
+  notified_at: string;
 }
 
 export interface PolicyVersionsTable {

@@ -3,6 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, launchChromium, newPage, serveTestShield, type PageIncidents, type ServedShield } from "../../../test/browser.js";
 import { GOOD_PASSWORD } from "../../../test/sign-in.js";
+import { verifyPasswordStep } from "../../modules/auth/index.js";
 import { openSetupIfNeeded } from "../../modules/people/index.js";
 import { systemClock } from "../../shared/clock.js";
 
@@ -22,6 +23,7 @@ describeInBrowser("team sign-in in Chromium", () => {
   let incidents: PageIncidents;
   let closePage: () => Promise<void>;
   let secret = "";
+  let recoveryCodes: string[] = [];
   const email = "ada@example.com";
 
   beforeAll(async () => {
@@ -63,6 +65,7 @@ describeInBrowser("team sign-in in Chromium", () => {
     await page.getByRole("button", { name: "Confirm" }).click();
 
     await expect.poll(() => page.locator("#recovery-codes li").count()).toBe(10);
+    recoveryCodes = (await page.locator("#recovery-codes li").allTextContents()).map((code) => code.trim());
     expect(await page.locator("#api-token").textContent()).toMatch(/^shd_/);
     await page.getByRole("link", { name: /continue/ }).click();
     await page.waitForURL(`${shield.baseUrl}/desk`);
@@ -119,6 +122,24 @@ describeInBrowser("team sign-in in Chromium", () => {
       ["auth.passkey_added", null],
       ["auth.login_succeeded", "passkey"],
     ]);
+  });
+
+  it("signs in with password and a recovery code together while strangers' failures limit the account", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/login\?ended=signed_out$/);
+    for (let i = 0; i < 10; i++) {
+      await verifyPasswordStep(served.shield.auth, { email, password: `a stranger's guess ${i}`, ip: `198.51.100.${i + 1}` }).catch(() => {});
+    }
+    await page.goto(`${shield.baseUrl}/login`);
+    await page.getByLabel("E-mail address").fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(GOOD_PASSWORD);
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("needs your password and your second factor together");
+    await page.getByLabel("Password", { exact: true }).fill(GOOD_PASSWORD);
+    await page.getByLabel("Authentication code or recovery code").fill(recoveryCodes[0]!);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL(`${shield.baseUrl}/team/account?done=recovery-code`);
+    expect(await page.locator("main").textContent()).toContain("You signed in with a recovery code");
   });
 
   it("ran no inline script, broke no CSP rule, and failed no load but the refused code", () => {

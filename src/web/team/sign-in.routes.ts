@@ -15,6 +15,7 @@ import {
   resumeSession,
   sessionOf,
   setSessionCookie,
+  verifyBothFactors,
   verifyPasskeyStep,
   verifyPasswordStep,
   verifyRecoveryCodeStep,
@@ -35,7 +36,7 @@ export function landingPath(app: HttpApp): string {
   return app.hasRoute({ method: "GET", url: "/desk" }) ? "/desk" : "/team";
 }
 
-const STATUS_OF_CODE: Record<string, number> = { sign_in_failed: 401, sign_in_locked: 429, second_factor_missing: 403, second_factor_failed: 401 };
+const STATUS_OF_CODE: Record<string, number> = { sign_in_failed: 401, sign_in_locked: 429, second_factor_missing: 403, second_factor_failed: 401, both_factors_failed: 401 };
 
 function endedNotice(ended: unknown, auth: AuthContext): string | undefined {
   switch (ended) {
@@ -62,7 +63,8 @@ function nextFrom(request: FastifyRequest): string | undefined {
 
 /**
  * Signing in and out: /login (e-mail and password) → /login/second-factor (TOTP code,
- * recovery code or passkey) → the desk; /logout; and /invite/:token, where a new member
+ * recovery code or passkey) → the desk; while an account is limited, /login asks for the
+ * password and a code together instead; /logout; and /invite/:token, where a new member
  * sets a password before enrolling an authenticator. Every form carries a CSRF token.
  */
 export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void {
@@ -83,24 +85,28 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
     return sendPage(reply, "login", { title: "Sign in", csrf: reply.generateCsrf(), values: {}, next: nextFrom(request), notice: endedNotice(ended, auth) });
   });
 
+  // The login form, or (hidden field `factors=both`) the form that asks for password and
+  // code together, which a limited account needs; a failure there redraws that form.
   app.post("/login", { schema: { hide: true }, preHandler: csrf }, async (request, reply) => {
     const email = formField(request.body, "email", 320);
     const next = formField(request.body, "next", 500);
+    const both = formField(request.body, "factors", 10) === "both";
+    const page = (status: number, extra: Record<string, unknown>) =>
+      sendPage(reply, "login", { title: "Sign in", csrf: reply.generateCsrf(), values: { email }, next: next || undefined, bothFactors: both, ...extra }, status);
     try {
       const current = await resumeSession(auth, readSessionToken(request, auth));
-      const { token } = await verifyPasswordStep(auth, {
-        email,
-        password: formField(request.body, "password", 4096),
-        ip: request.ip,
-        next,
-        replacing: current.state === "active" ? current.session : undefined,
-      });
-      setSessionCookie(reply, auth, token);
+      const replacing = current.state === "active" ? current.session : undefined;
+      const password = formField(request.body, "password", 4096);
+      if (both) {
+        const signedIn = await verifyBothFactors(auth, { email, password, code: formField(request.body, "code", 100), ip: request.ip, next, replacing });
+        return reply.code(303).header("cache-control", "no-store").redirect(finish(reply, signedIn));
+      }
+      const result = await verifyPasswordStep(auth, { email, password, ip: request.ip, next, replacing });
+      if (result.step === "both_factors") return page(200, { bothFactors: true });
+      setSessionCookie(reply, auth, result.token);
       return reply.code(303).header("cache-control", "no-store").redirect("/login/second-factor");
     } catch (error) {
-      if (error instanceof DomainError && STATUS_OF_CODE[error.code]) {
-        return sendPage(reply, "login", { title: "Sign in", csrf: reply.generateCsrf(), values: { email }, next: next || undefined, error: error.message }, STATUS_OF_CODE[error.code]);
-      }
+      if (error instanceof DomainError && STATUS_OF_CODE[error.code]) return page(STATUS_OF_CODE[error.code]!, { error: error.message });
       throw error;
     }
   });

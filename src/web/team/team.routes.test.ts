@@ -138,22 +138,69 @@ forEachDatabase((kind) => {
       expect(textOf(account.body)).toContain("9 of 10 unused");
     });
 
-    it("tells a locked-out visitor to wait, the same way whether or not the address exists", async () => {
+    it("asks for password and code together once strangers failed 10 times on the account, the same way whether or not the address exists", async () => {
       const viewer = await addEnrolledMember(shield, clock, "viewer");
       const pages: string[] = [];
       for (const email of [viewer.member.email, "nobody-here@team.example.test"]) {
-        const b = browser();
         for (let i = 0; i < 10; i++) {
-          await b.get("/login");
-          expect((await b.post("/login", { email, password: `wrong ${i}` })).statusCode).toBe(401);
+          const stranger = browser();
+          await stranger.get("/login");
+          expect((await stranger.post("/login", { email, password: `wrong ${i}` })).statusCode).toBe(401);
         }
+        const b = browser();
         await b.get("/login");
-        const locked = await b.post("/login", { email, password: viewer.password });
-        expect(locked.statusCode).toBe(429);
-        pages.push(parseHtml(locked.body).querySelector(".error-summary")!.textContent!.trim());
+        const limited = await b.post("/login", { email, password: viewer.password });
+        expect(limited.statusCode).toBe(200);
+        expect(b.cookies.get(SESSION)).toBeUndefined();
+        const form = parseHtml(limited.body);
+        expect(form.querySelector("label[for=code]")?.textContent).toBe("Authentication code or recovery code");
+        expect(form.querySelector('input[name="factors"]')?.getAttribute("value")).toBe("both");
+        pages.push(textOf(limited.body));
       }
-      expect(pages[0]).toBe("Too many failed sign-in attempts for this account or from your network. Wait 15 minutes, then try again.");
+      expect(pages[0]).toContain("Many sign-in attempts to this account failed recently, so it needs your password and your second factor together.");
       expect(pages[1]).toBe(pages[0]);
+    });
+
+    it("signs a member of a limited account in with password and code together from a clean address; any wrong factor reads the same", async () => {
+      const member = await addEnrolledMember(shield, clock, "triager");
+      for (let i = 0; i < 10; i++) {
+        const stranger = browser();
+        await stranger.get("/login");
+        await stranger.post("/login", { email: member.member.email, password: `wrong ${i}` });
+      }
+      const b = browser();
+      await b.get("/login");
+      await b.post("/login", { email: member.member.email, password: member.password });
+      clock.advance(30_000);
+      const code = await totpCodeAt(member.secret, clock);
+      const errors: string[] = [];
+      for (const attempt of [
+        { password: "wrong", code },
+        { password: member.password, code: "000000" },
+      ]) {
+        const failed = await b.post("/login", { email: member.member.email, factors: "both", ...attempt });
+        expect(failed.statusCode).toBe(401);
+        errors.push(parseHtml(failed.body).querySelector(".error-summary")!.textContent!.trim());
+        expect(parseHtml(failed.body).querySelector('input[name="factors"]')).not.toBeNull();
+      }
+      expect(errors).toEqual(["The e-mail address, the password or the code is not right.", "The e-mail address, the password or the code is not right."]);
+      const done = await b.post("/login", { email: member.member.email, password: member.password, code, factors: "both" });
+      expect(done.statusCode).toBe(303);
+      expect(done.headers.location).toBe("/desk");
+      expect((await b.get("/team")).statusCode).toBe(200);
+    });
+
+    it("tells an address that failed too often to wait, whichever account it names", async () => {
+      const viewer = await addEnrolledMember(shield, clock, "viewer");
+      const b = browser();
+      for (let i = 0; i < 10; i++) {
+        await b.get("/login");
+        await b.post("/login", { email: `spray${i}@team.example.test`, password: "Winter2026!!" });
+      }
+      await b.get("/login");
+      const locked = await b.post("/login", { email: viewer.member.email, password: viewer.password });
+      expect(locked.statusCode).toBe(429);
+      expect(parseHtml(locked.body).querySelector(".error-summary")!.textContent!.trim()).toBe("Too many failed sign-in attempts from your network. Wait 15 minutes, then try again.");
     });
   });
 

@@ -21,6 +21,7 @@ import * as apiTokenExpiry from "./018-api-token-expiry.js";
 import * as inboundMail from "./019-inbound-mail.js";
 import * as keyedAuditChain from "./020-keyed-audit-chain.js";
 import * as hallOfFameYear from "./021-hall-of-fame-year.js";
+import * as signInGuessingNotices from "./022-sign-in-guessing-notices.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -49,6 +50,7 @@ const all: Record<string, ShieldMigration> = {
   "019-inbound-mail": inboundMail,
   "020-keyed-audit-chain": keyedAuditChain,
   "021-hall-of-fame-year": hallOfFameYear,
+  "022-sign-in-guessing-notices": signInGuessingNotices,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
