@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
+import { ImapUrlError, parseImapUrl } from "./platform/mail/inbound/imap-url.js";
 
 /**
  * Every setting Shield reads from the environment, in one schema. Each entry's
@@ -149,6 +150,23 @@ export const configSchema = z.object({
   SHIELD_SMTP_MESSAGES_PER_MINUTE: positiveInt
     .default(60)
     .describe("Messages one client address may hand the SMTP listener per minute; more are deferred with 451, so the sending server retries."),
+  SHIELD_IMAP_URL: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseImapUrl(value);
+      } catch (error) {
+        if (!(error instanceof ImapUrlError)) throw error;
+        ctx.addIssue({ code: "custom", message: error.message });
+      }
+    })
+    .optional()
+    .describe(
+      "A mailbox to take mail from, e.g. `imaps://user:password@imap.example.com/INBOX` (IDLE when offered). A message is marked seen once stored; `?move=FOLDER` moves it there, `?delete=true` deletes it. Off when unset.",
+    ),
+  SHIELD_IMAP_POLL_SECONDS: positiveInt
+    .default(60)
+    .describe("How often the IMAP poller looks at the mailbox when the server sends no news (IDLE), in seconds."),
 });
 
 export type Config = z.infer<typeof configSchema> & {

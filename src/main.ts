@@ -264,6 +264,10 @@ export async function serve(config: Config, logger: Logger): Promise<Shield> {
     const port = await shield.inboundMail.smtp.listen();
     logger.info({ smtp: `${config.SHIELD_SMTP_LISTEN?.replace(/:\d+$/, "")}:${port}` }, "Shield takes mail over SMTP");
   }
+  if (shield.inboundMail.imap) {
+    shield.inboundMail.imap.start();
+    logger.info({ imap: shield.inboundMail.imap.mailboxKey }, "Shield takes mail from an IMAP mailbox");
+  }
 
   const setupToken = await openSetupIfNeeded(shield.database.db, systemClock);
   if (setupToken) {

@@ -119,3 +119,23 @@ export async function findOpeningMessage(db: Executor, reportId: number): Promis
     .executeTakeFirst();
   return row && { messageIdHeader: row.message_id_header, subject: row.subject };
 }
+
+/** The highest UID the IMAP poller finished in a mailbox under one UIDVALIDITY; 0 when it has not read it yet. */
+export async function findImapCursor(db: Executor, mailbox: string, uidValidity: string): Promise<number> {
+  const row = await db.selectFrom("imap_cursors").select("last_uid").where("mailbox", "=", mailbox).where("uid_validity", "=", uidValidity).executeTakeFirst();
+  return row ? Number(row.last_uid) : 0;
+}
+
+/** Moves the IMAP poller's place forward (never back: two processes polling one mailbox may finish out of order). */
+export async function advanceImapCursor(db: Executor, mailbox: string, uidValidity: string, uid: number, at: string): Promise<void> {
+  await db
+    .insertInto("imap_cursors")
+    .values({ mailbox, uid_validity: uidValidity, last_uid: uid, updated_at: at })
+    .onConflict((oc) =>
+      oc
+        .columns(["mailbox", "uid_validity"])
+        .doUpdateSet({ last_uid: (eb) => eb.ref("excluded.last_uid"), updated_at: (eb) => eb.ref("excluded.updated_at") })
+        .where("imap_cursors.last_uid", "<", uid),
+    )
+    .execute();
+}

@@ -5,11 +5,14 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import { Tagger } from "../../platform/crypto/tags.js";
 import type { Db } from "../../platform/db/database.js";
 import { MimeParser } from "../../platform/mail/inbound/mime-parser.js";
+import { ImapPoller } from "../../platform/mail/inbound/imap-poller.js";
+import { parseImapUrl } from "../../platform/mail/inbound/imap-url.js";
 import { SmtpListener, SmtpReply } from "../../platform/mail/inbound/smtp-listener.js";
 import type { Clock } from "../../shared/clock.js";
 import type { TeamKeyring } from "../keys/index.js";
 import type { Settings } from "../settings/index.js";
 import type { MailThread } from "../../platform/mail/mailer.js";
+import { advanceImapCursor, findImapCursor } from "./inbound-mail.repository.js";
 import { isInboundRecipient, receiveMail, threadOfReport, type InboundMailDeps, type ReceivedEnvelope, type ReceiveOutcome } from "./inbound-mail.service.js";
 
 /** The e-mail channel of one process: its parser, its reply-address tags, and its SMTP listener when configured. */
@@ -20,6 +23,8 @@ export interface InboundMail {
   thread(reportId: number): Promise<MailThread | null>;
   /** Present when `SHIELD_SMTP_LISTEN` is set; `listen()` starts it. */
   smtp: SmtpListener | null;
+  /** Present when `SHIELD_IMAP_URL` is set; `start()` polls in the background, `pollOnce()` once. */
+  imap: ImapPoller | null;
   close(): Promise<void>;
 }
 
@@ -79,13 +84,31 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
       logger: wiring.logger,
     });
   }
+  let imap: ImapPoller | null = null;
+  if (config.SHIELD_IMAP_URL) {
+    imap = new ImapPoller({
+      mailbox: parseImapUrl(config.SHIELD_IMAP_URL),
+      maxMessageBytes: config.SHIELD_MAIL_MAX_BYTES,
+      pollEveryMs: config.SHIELD_IMAP_POLL_SECONDS * 1000,
+      cursor: {
+        lastUid: (mailbox, uidValidity) => findImapCursor(wiring.db, mailbox, uidValidity),
+        remember: (mailbox, uidValidity, uid) => advanceImapCursor(wiring.db, mailbox, uidValidity, uid, wiring.clock.now().toISOString()),
+      },
+      deliver: async (raw, envelope) => {
+        await receive(raw, { via: "imap", mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: null });
+      },
+      logger: wiring.logger,
+    });
+  }
   return {
     deps,
     receive,
     thread: (reportId) => threadOfReport(deps, reportId),
     smtp,
+    imap,
     async close() {
       await smtp?.close();
+      await imap?.stop();
       await parser.close();
     },
   };

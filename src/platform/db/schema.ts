@@ -40,6 +40,7 @@ export interface Tables {
   advisory_reports: AdvisoryReportsTable;
   advisory_revisions: AdvisoryRevisionsTable;
   inbound_messages: InboundMessagesTable;
+  imap_cursors: ImapCursorsTable;
 }
 
 export interface SettingsTable {
@@ -457,4 +458,13 @@ export interface InboundMessagesTable {
   notes: string;
   /** JSON: authentication results, OpenPGP findings, which parts arrived encrypted. */
   details: string;
+}
+
+/** The IMAP poller's place in a mailbox (`user@host:port/folder`): the highest UID finished under one UIDVALIDITY. */
+export interface ImapCursorsTable {
+  mailbox: string;
+  uid_validity: string;
+  /** A bigint on PostgreSQL (read back as a string there). */
+  last_uid: number | string;
+  updated_at: string;
 }

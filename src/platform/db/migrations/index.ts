@@ -22,6 +22,7 @@ import * as inboundMail from "./019-inbound-mail.js";
 import * as keyedAuditChain from "./020-keyed-audit-chain.js";
 import * as hallOfFameYear from "./021-hall-of-fame-year.js";
 import * as signInGuessingNotices from "./022-sign-in-guessing-notices.js";
+import * as imapCursors from "./023-imap-cursors.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -51,6 +52,7 @@ const all: Record<string, ShieldMigration> = {
   "020-keyed-audit-chain": keyedAuditChain,
   "021-hall-of-fame-year": hallOfFameYear,
   "022-sign-in-guessing-notices": signInGuessingNotices,
+  "023-imap-cursors": imapCursors,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
