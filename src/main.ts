@@ -207,7 +207,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const serviceLevels = new ServiceLevelMetrics(db, clock, logger.child({ component: "metrics" }));
   registerMetricsRoutes(app, { db, clock, serviceLevels });
   await registerAdminPages(app, { auth, settings, serviceLevels });
-  await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, onChanged: wake });
+  await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, baseUrl, onChanged: wake });
   await registerPublicSite(app, {
     db,
     clock,

@@ -10,7 +10,11 @@ describe("the disclosure guard", () => {
 
   it("names every report that is not resolved and every embargo not yet passed", () => {
     const check = checkDisclosureGuard([{ id: 1, state: "triaged", embargoes: [] }, { id: 2, state: "resolved", embargoes: ["2026-11-11", "2026-11-01"] }], at);
-    expect(check).toEqual({ ok: false, why: "report #1 is triaged, not resolved. report #2 is under an upstream embargo until 2026-11-11." });
+    expect(check).toMatchObject({ ok: false, why: "report #1 is triaged, not resolved. report #2 is under an upstream embargo until 2026-11-11." });
+    expect(check.ok ? [] : check.blockers).toEqual([
+      { reportId: 1, reason: "not_resolved", state: "triaged", embargoUntil: null, text: "report #1 is triaged, not resolved." },
+      { reportId: 2, reason: "embargoed", state: "resolved", embargoUntil: "2026-11-11", text: "report #2 is under an upstream embargo until 2026-11-11." },
+    ]);
   });
 
   it("lifts an embargo at the start of its day (UTC), not a moment before", () => {
@@ -20,7 +24,7 @@ describe("the disclosure guard", () => {
   });
 
   it("refuses an advisory that links no report", () => {
-    expect(checkDisclosureGuard([], at)).toEqual({ ok: false, why: "the advisory links no report." });
+    expect(checkDisclosureGuard([], at)).toEqual({ ok: false, why: "the advisory links no report.", blockers: [] });
   });
 });
 

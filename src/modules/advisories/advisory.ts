@@ -127,7 +127,18 @@ export interface GuardedReport {
   embargoes: string[];
 }
 
-export type GuardCheck = { ok: true } | { ok: false; why: string };
+/** One reason the guard holds an advisory back: a linked report not fixed, or under an upstream embargo. */
+export interface GuardBlocker {
+  reportId: number;
+  reason: "not_resolved" | "embargoed";
+  /** The report's state now. */
+  state: string;
+  /** For an embargo: the day it lifts (YYYY-MM-DD). */
+  embargoUntil: string | null;
+  text: string;
+}
+
+export type GuardCheck = { ok: true } | { ok: false; why: string; blockers: GuardBlocker[] };
 
 /**
  * The disclosure guard: nothing is published while a linked report is not fixed or an
@@ -135,15 +146,19 @@ export type GuardCheck = { ok: true } | { ok: false; why: string };
  * D is the agreed day of public disclosure.
  */
 export function checkDisclosureGuard(reports: GuardedReport[], at: Date): GuardCheck {
-  if (reports.length === 0) return { ok: false, why: "the advisory links no report." };
-  const reasons: string[] = [];
+  if (reports.length === 0) return { ok: false, why: "the advisory links no report.", blockers: [] };
+  const blockers: GuardBlocker[] = [];
   for (const report of reports) {
-    if (report.state !== "resolved" && report.state !== "disclosed") reasons.push(`report #${report.id} is ${report.state}, not resolved.`);
+    if (report.state !== "resolved" && report.state !== "disclosed") {
+      blockers.push({ reportId: report.id, reason: "not_resolved", state: report.state, embargoUntil: null, text: `report #${report.id} is ${report.state}, not resolved.` });
+    }
     for (const until of report.embargoes) {
-      if (at.getTime() < Date.parse(`${until}T00:00:00Z`)) reasons.push(`report #${report.id} is under an upstream embargo until ${until}.`);
+      if (at.getTime() < Date.parse(`${until}T00:00:00Z`)) {
+        blockers.push({ reportId: report.id, reason: "embargoed", state: report.state, embargoUntil: until, text: `report #${report.id} is under an upstream embargo until ${until}.` });
+      }
     }
   }
-  return reasons.length ? { ok: false, why: reasons.join(" ") } : { ok: true };
+  return blockers.length ? { ok: false, why: blockers.map((b) => b.text).join(" "), blockers } : { ok: true };
 }
 
 /** Whether the public may see it: only published advisories exist for anyone outside the team. */

@@ -241,6 +241,17 @@ export async function fixTermsOfEarlierReports(db: Executor, settings: Settings)
     const result = await db.updateTable("reports").set({ service_terms: JSON.stringify(terms) }).where("channel", "=", channel).where("service_terms", "is", null).executeTakeFirst();
     fixed += Number(result.numUpdatedRows);
   }
+  // Terms kept before they named the disclosure deadline get the settings' days of this start, once.
+  const days = settings.advisories.disclosureDeadlineDays;
+  for (;;) {
+    const rows = await db.selectFrom("reports").select(["id", "service_terms"]).where("service_terms", "is not", null).where("service_terms", "not like", '%"disclosureDays"%').orderBy("id").limit(500).execute();
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const terms = { ...(JSON.parse(row.service_terms!) as ServiceTerms), disclosureDays: days };
+      const result = await db.updateTable("reports").set({ service_terms: JSON.stringify(terms) }).where("id", "=", row.id).where("service_terms", "=", row.service_terms).executeTakeFirst();
+      fixed += Number(result.numUpdatedRows);
+    }
+  }
   return { fixed };
 }
 

@@ -34,7 +34,7 @@ describe("the terms a report is promised", () => {
       await updateSetting(db, clock, cli, "targets", { ...DEFAULT_SETTINGS.targets, account_attack: { firstResponse: 1, triage: 1 } });
       await updateSetting(db, clock, cli, "calendars", { ...DEFAULT_SETTINGS.calendars, account_attack: { timeZone: "UTC", workingDays: ["sun"], opensAt: "09:00", closesAt: "10:00", holidays: [] } });
       const stored = (await findReport(db, report.id))!;
-      expect(stored.serviceTerms).toEqual({ firstResponse: 120, triage: 240, resolution: DEFAULT_SETTINGS.resolutionTargets, calendar: null });
+      expect(stored.serviceTerms).toEqual({ firstResponse: 120, triage: 240, resolution: DEFAULT_SETTINGS.resolutionTargets, calendar: null, disclosureDays: 90 });
       expect(computeDeadlines(stored, await loadSettings(db), clock.now())).toEqual(before);
 
       const later = await insertReport(db, buildNewReport({ channel: "account_attack" }), `hash-${kind}-2`);
@@ -50,10 +50,24 @@ describe("the terms a report is promised", () => {
       const settings = await loadSettings(db);
 
       expect((await fixTermsOfEarlierReports(db, settings)).fixed).toBe(1);
-      expect((await findReport(db, older.id))!.serviceTerms).toEqual({ firstResponse: 24 * 60, triage: 5 * 24 * 60, resolution: DEFAULT_SETTINGS.resolutionTargets, calendar: null });
+      expect((await findReport(db, older.id))!.serviceTerms).toEqual({ firstResponse: 24 * 60, triage: 5 * 24 * 60, resolution: DEFAULT_SETTINGS.resolutionTargets, calendar: null, disclosureDays: 90 });
       await updateSetting(db, clock, cli, "targets", { ...DEFAULT_SETTINGS.targets, sensitive: { firstResponse: 5, triage: 5 } });
       expect((await fixTermsOfEarlierReports(db, await loadSettings(db))).fixed).toBe(0);
       expect((await findReport(db, older.id))!.serviceTerms?.firstResponse).toBe(24 * 60);
+    });
+
+    it("kept before they named the disclosure deadline gain the settings' days once, and keep them", async () => {
+      const db = database.db;
+      const older = await insertReport(db, buildNewReport({ channel: "vulnerability" }), `hash-${kind}-5`);
+      const { disclosureDays: _dropped, ...withoutDeadline } = (await findReport(db, older.id))!.serviceTerms!;
+      await db.updateTable("reports").set({ service_terms: JSON.stringify(withoutDeadline) }).where("id", "=", older.id).execute();
+      await updateSetting(db, clock, cli, "advisories", { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 45 });
+
+      expect((await fixTermsOfEarlierReports(db, await loadSettings(db))).fixed).toBe(1);
+      expect((await findReport(db, older.id))!.serviceTerms).toEqual({ ...withoutDeadline, disclosureDays: 45 });
+      await updateSetting(db, clock, cli, "advisories", { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 30 });
+      expect((await fixTermsOfEarlierReports(db, await loadSettings(db))).fixed).toBe(0);
+      expect((await findReport(db, older.id))!.serviceTerms?.disclosureDays).toBe(45);
     });
   });
 });

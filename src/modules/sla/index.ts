@@ -1,6 +1,8 @@
 export {
   alertFor,
   computeDeadlines,
+  disclosureDeadlineOf,
+  type DisclosureDeadline,
   evaluateServiceLevels,
   firstResponsePromise,
   type FirstResponsePromise,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DAY, FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { businessCalendarSchema, DEFAULT_SETTINGS, settingsSchema, type BusinessCalendar, type Settings } from "../settings/index.js";
-import { alertFor, computeDeadlines, evaluateServiceLevels, pausesFromTransitions, type SlaReport, type SlaTarget, type TargetStatus } from "./sla.js";
+import { alertFor, computeDeadlines, disclosureDeadlineOf, evaluateServiceLevels, pausesFromTransitions, type SlaReport, type SlaTarget, type TargetStatus } from "./sla.js";
 
 /** Monday to Friday, 09:00–17:00 in Berlin. */
 const BERLIN_OFFICE: BusinessCalendar = {
@@ -281,5 +281,27 @@ describe("business-hours calendar settings", () => {
     const parsed = businessCalendarSchema.safeParse({ ...BERLIN_OFFICE, ...change });
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues.map((i) => String(i.path[0]))).toContain(field);
+  });
+});
+
+describe("the disclosure deadline", () => {
+  const received = { channel: "vulnerability" as const, receivedAt: "2026-03-02T08:00:00.000Z", disclosedAt: null, serviceTerms: { firstResponse: 60, triage: 60, resolution: DEFAULT_SETTINGS.resolutionTargets, calendar: BERLIN_OFFICE, disclosureDays: 90 } };
+
+  it("falls 90 calendar days after receipt, business hours or not, and is missed once past while not disclosed", () => {
+    const at = disclosureDeadlineOf({ ...received, state: "resolved" }, DEFAULT_SETTINGS, new Date("2026-05-01T00:00:00Z"));
+    expect(at).toEqual({ dueAt: "2026-05-31T08:00:00.000Z", state: "running", stoppedAt: null });
+    expect(disclosureDeadlineOf({ ...received, state: "triaged" }, DEFAULT_SETTINGS, new Date("2026-05-31T08:00:01Z"))?.state).toBe("missed");
+  });
+
+  it("keeps the days the report was promised, whatever the settings say now", () => {
+    const settings = { ...DEFAULT_SETTINGS, advisories: { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 10 } };
+    expect(disclosureDeadlineOf({ ...received, state: "new" }, settings, new Date("2026-03-20T00:00:00Z"))?.dueAt).toBe("2026-05-31T08:00:00.000Z");
+  });
+
+  it("is met by a disclosure in time and missed by a late one; none for closed reports and support", () => {
+    expect(disclosureDeadlineOf({ ...received, state: "disclosed", disclosedAt: "2026-05-30T00:00:00.000Z" }, DEFAULT_SETTINGS, new Date("2026-09-01T00:00:00Z"))?.state).toBe("met");
+    expect(disclosureDeadlineOf({ ...received, state: "disclosed", disclosedAt: "2026-06-30T00:00:00.000Z" }, DEFAULT_SETTINGS, new Date("2026-09-01T00:00:00Z"))).toMatchObject({ state: "missed", stoppedAt: "2026-06-30T00:00:00.000Z" });
+    expect(disclosureDeadlineOf({ ...received, state: "duplicate" }, DEFAULT_SETTINGS, new Date("2026-09-01T00:00:00Z"))).toBeNull();
+    expect(disclosureDeadlineOf({ ...received, channel: "support", serviceTerms: null, state: "new" }, DEFAULT_SETTINGS, new Date("2026-09-01T00:00:00Z"))).toBeNull();
   });
 });

@@ -68,13 +68,25 @@ export interface ServiceTerms {
   triage: number | null;
   resolution: Settings["resolutionTargets"];
   calendar: BusinessCalendar | null;
+  /**
+   * Days from receipt by which the report is to be disclosed (the advisories' disclosure
+   * deadline policy). Absent only in terms stored before it was kept, until start-up adds
+   * the settings' value of that moment (`fixTermsOfEarlierReports`).
+   */
+  disclosureDays?: number | null;
 }
 
 /** The terms a report on `channel` arriving now is promised; null for support, which runs no clocks. */
 export function serviceTermsFor(channel: Report["channel"], settings: Settings): ServiceTerms | null {
   if (channel === "support") return null;
   const targets = settings.targets[channel];
-  return { firstResponse: targets.firstResponse, triage: targets.triage, resolution: { ...settings.resolutionTargets }, calendar: settings.calendars?.[channel] ?? null };
+  return {
+    firstResponse: targets.firstResponse,
+    triage: targets.triage,
+    resolution: { ...settings.resolutionTargets },
+    calendar: settings.calendars?.[channel] ?? null,
+    disclosureDays: settings.advisories?.disclosureDeadlineDays ?? null,
+  };
 }
 
 /**
@@ -214,3 +226,39 @@ export function pausesFromTransitions(
   }
   return ended;
 }
+
+/** Where a report stands against the disclosure deadline. */
+export interface DisclosureDeadline {
+  /** When the report is to be disclosed: receipt plus the days its terms promise, in wall time (calendars do not apply). */
+  dueAt: string;
+  /** `running`: not disclosed yet and not due; `missed`: not disclosed and past due, or disclosed late; `met`: disclosed in time. */
+  state: "running" | "missed" | "met";
+  /** When the report was disclosed, if it was. */
+  stoppedAt: string | null;
+}
+
+/**
+ * The disclosure deadline of a report (default 90 days from receipt): by then its fix is
+ * to be published in an advisory. Fixed at receipt like the other deadlines, in calendar
+ * days rather than business hours, since it is a promise to the public. None for support
+ * reports and for reports closed without a fix (duplicate, informative…): nothing of
+ * theirs is to be disclosed.
+ */
+export function disclosureDeadlineOf(
+  report: Pick<Report, "channel" | "state" | "receivedAt" | "disclosedAt"> & { serviceTerms?: ServiceTerms | null },
+  settings: Settings,
+  now: Date,
+): DisclosureDeadline | null {
+  const terms = termsOf(report, settings);
+  if (!terms) return null;
+  const days = terms.disclosureDays === undefined ? (settings.advisories?.disclosureDeadlineDays ?? null) : terms.disclosureDays;
+  if (days == null) return null;
+  if (report.state !== "disclosed" && (CLOSED_WITHOUT_DISCLOSURE as readonly string[]).includes(report.state)) return null;
+  const dueMs = Date.parse(report.receivedAt) + days * 86_400_000;
+  const dueAt = new Date(dueMs).toISOString();
+  if (report.disclosedAt) return { dueAt, state: Date.parse(report.disclosedAt) <= dueMs ? "met" : "missed", stoppedAt: report.disclosedAt };
+  return { dueAt, state: now.getTime() > dueMs ? "missed" : "running", stoppedAt: null };
+}
+
+/** Closing states: a report closed this way has nothing to disclose. */
+const CLOSED_WITHOUT_DISCLOSURE = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"] as const;

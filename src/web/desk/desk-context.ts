@@ -16,6 +16,8 @@ export interface DeskRouteDeps {
   blobs: BlobStore;
   /** Decrypts what reporters encrypted in their browser (the description, steps, impact and files). */
   keyring?: TeamKeyring;
+  /** The public address of the site: advisories link their public page. */
+  baseUrl: () => string;
   /** Wakes the outbox worker after a change that mails the reporter. */
   onChanged: () => void;
 }

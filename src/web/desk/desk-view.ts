@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../../modules/audit/index.js";
 import type { TeamMember } from "../../modules/people/index.js";
 import { CHANNEL_LABELS, CHANNELS, OPEN_STATES, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
-import { evaluateServiceLevels, type PauseInterval, type SlaTarget } from "../../modules/sla/index.js";
+import { disclosureDeadlineOf, evaluateServiceLevels, type PauseInterval, type SlaTarget } from "../../modules/sla/index.js";
 import type { Settings } from "../../modules/settings/index.js";
 import { describeCountdown, urgencyOf, type CountdownState } from "./countdown.js";
 
@@ -113,7 +113,7 @@ export function queueHref(values: QueueQuery, change: Partial<QueueQuery> = {}):
 }
 
 export interface ClockView {
-  target: SlaTarget;
+  target: SlaTarget | "disclosure";
   label: string;
   state: CountdownState;
   dueAt: string | null;
@@ -139,6 +139,24 @@ export function presentClocks(report: Report, settings: Settings, now: Date, pau
   return out;
 }
 
+/**
+ * The disclosure deadline as a desk clock ("Disclose by"): running until the report is
+ * disclosed, missed once past it. None for support reports and reports closed without a fix.
+ */
+export function presentDisclosureClock(report: Report, settings: Settings, now: Date): ClockView | null {
+  const deadline = disclosureDeadlineOf(report, settings, now);
+  if (!deadline) return null;
+  return {
+    target: "disclosure",
+    label: "Disclose by",
+    state: deadline.state,
+    dueAt: deadline.dueAt,
+    stoppedAt: deadline.stoppedAt,
+    text: describeCountdown(deadline.state, deadline.dueAt, now.getTime()),
+    urgency: urgencyOf(deadline.state, deadline.dueAt, now.getTime()),
+  };
+}
+
 /** An escalation stays flagged until someone answers the reporter: the report leaves `new`. */
 export function isAwaitingFirstAnswer(state: ReportState): boolean {
   return state === "new";
@@ -158,6 +176,10 @@ export interface QueueRow {
   nearest: number | null;
   /** The reporter escalated the report and nobody has answered yet. */
   escalated: boolean;
+  /** The disclosure deadline; null when the report has none. */
+  disclosure: ClockView | null;
+  /** Not disclosed, and the disclosure deadline has passed. */
+  pastDisclosure: boolean;
 }
 
 /** The clock a narrow screen shows: the running or missed one due first, else a paused one. */
@@ -184,6 +206,7 @@ export function presentQueueRow(
 ): QueueRow {
   const clocks = presentClocks(report, settings, now, pauses);
   const shown = [clocks.firstResponse, clocks.triage, clocks.resolution];
+  const disclosure = presentDisclosureClock(report, settings, now);
   const owner = report.ownerId == null ? null : (members.get(report.ownerId)?.name ?? `member ${report.ownerId}`);
   return {
     id: report.id,
@@ -197,6 +220,8 @@ export function presentQueueRow(
     clocks: shown,
     nearest: nearestClock(shown),
     escalated: escalation !== undefined && isAwaitingFirstAnswer(report.state),
+    disclosure,
+    pastDisclosure: disclosure !== null && disclosure.state === "missed" && disclosure.stoppedAt === null,
   };
 }
 

@@ -8,6 +8,7 @@ import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, TestBrowser, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
 import { openForm, postForm, reportFormParts } from "../../../test/web-forms.js";
 import type { SubmitReportBody } from "../../modules/reports/index.js";
+import { DEFAULT_SETTINGS, updateSetting } from "../../modules/settings/index.js";
 
 /** The text a person reads in an element, whitespace collapsed. */
 function textOf(element: Element | null | undefined): string {
@@ -122,6 +123,36 @@ forEachDatabase((kind) => {
       const searchPage = parseHtml((await b.get("/desk?q=zanzibarword&severity=high")).body);
       expect((searchPage.querySelector("#f-q") as HTMLInputElement).value).toBe("zanzibarword");
       expect((searchPage.querySelector("#f-severity") as HTMLSelectElement).value).toBe("high");
+    });
+
+    it("shows the date by which each report must be disclosed, 90 days from receipt, and flags one past it", async () => {
+      const fresh = await submit({ channel: "vulnerability", title: "Queue: disclosure fresh" });
+      const old = await submit({ channel: "vulnerability", title: "Queue: disclosure old" });
+      // Received 91 days ago: its promise (90 days, kept with its terms) has passed.
+      const receivedAt = new Date(clock.now().getTime() - 91 * 24 * HOUR).toISOString();
+      await shield.database.db.updateTable("reports").set({ received_at: receivedAt }).where("id", "=", old).execute();
+      const b = await signedIn(viewer);
+      const doc = parseHtml((await b.get("/desk")).body);
+      const freshState = doc.querySelector(`tr[data-report-id="${fresh}"] .queue-state`)!;
+      const freshDue = new Date(Date.parse((await shield.database.db.selectFrom("reports").select("received_at").where("id", "=", fresh).executeTakeFirstOrThrow()).received_at) + 90 * 24 * HOUR);
+      expect(textOf(freshState.querySelector(".disclose-by"))).toBe(`Disclose by ${freshDue.toISOString().slice(0, 10)}`);
+      expect(freshState.querySelector(".badge-past-disclosure")).toBeNull();
+      const oldState = doc.querySelector(`tr[data-report-id="${old}"] .queue-state`)!;
+      expect(textOf(oldState.querySelector(".badge-past-disclosure"))).toBe("Past disclosure deadline");
+      expect(textOf(oldState.querySelector(".disclose-by"))).toBe(`Disclose by ${new Date(Date.parse(receivedAt) + 90 * 24 * HOUR).toISOString().slice(0, 10)}`);
+
+      // The report page shows it with the other clocks; a change of the setting does not move a promise made.
+      await updateSetting(shield.database.db, clock, { kind: "cli" }, "advisories", { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 200 });
+      shield.settings.invalidate();
+      const reportPage = parseHtml((await b.get(`/desk/reports/${old}`)).body);
+      const clockItem = [...reportPage.querySelectorAll(".clocks li")].find((li) => textOf(li).startsWith("Disclose by:"))!;
+      expect(textOf(clockItem)).toMatch(/^Disclose by: missed 1 d( \d+ h)? ago \(due .+ UTC\)$/);
+      const later = await submit({ channel: "vulnerability", title: "Queue: disclosure after the change" });
+      const laterDue = new Date(Date.parse((await shield.database.db.selectFrom("reports").select("received_at").where("id", "=", later).executeTakeFirstOrThrow()).received_at) + 200 * 24 * HOUR);
+      const laterPage = parseHtml((await b.get("/desk")).body);
+      expect(textOf(laterPage.querySelector(`tr[data-report-id="${later}"] .disclose-by`))).toBe(`Disclose by ${laterDue.toISOString().slice(0, 10)}`);
+      await updateSetting(shield.database.db, clock, { kind: "cli" }, "advisories", DEFAULT_SETTINGS.advisories);
+      shield.settings.invalidate();
     });
 
     it("shows a bad filter value next to its field and still lists the queue", async () => {

@@ -5,6 +5,7 @@ import { MarkdownRenderCache } from "../../platform/markdown/markdown.js";
 import { WEB_ROOT } from "../render.js";
 import { pageErrorHandler } from "../team/team-pages.js";
 import type { DeskRouteDeps } from "./desk-context.js";
+import { registerAdvisoryPages } from "./advisory-pages.routes.js";
 import { registerQueuePage } from "./queue-page.routes.js";
 import { registerReportActions } from "./report-actions.routes.js";
 import { registerReportPage } from "./report-page.routes.js";
@@ -14,7 +15,8 @@ export type { DeskRouteDeps } from "./desk-context.js";
 /**
  * The team's desk: the queue (`/desk`, queue-page.routes.ts), the report page
  * (`/desk/reports/:id`, report-page.routes.ts) and its actions (report-actions.routes.ts,
- * forms read by report-forms.ts into the team API's bodies). Pages answer HTML in their
+ * forms read by report-forms.ts into the team API's bodies) and the advisories
+ * (advisory-pages.routes.ts, forms read by advisory-forms.ts). Pages answer HTML in their
  * own error scope.
  */
 export async function registerDeskPages(app: HttpApp, deps: DeskRouteDeps): Promise<void> {
@@ -28,5 +30,6 @@ export async function registerDeskPages(app: HttpApp, deps: DeskRouteDeps): Prom
     registerQueuePage(scope as HttpApp, ctx);
     registerReportPage(scope as HttpApp, ctx);
     registerReportActions(scope as HttpApp, ctx);
+    registerAdvisoryPages(scope as HttpApp, ctx);
   });
 }

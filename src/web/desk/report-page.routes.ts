@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { HttpApp } from "../../platform/http/app.js";
 import { renderMarkdown } from "../../platform/markdown/markdown.js";
+import { listAdvisoryIdsOfReport } from "../../modules/advisories/index.js";
 import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
 import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audit/index.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
@@ -24,7 +25,7 @@ import { readPauses } from "../../modules/sla/index.js";
 import { CWE_VERSION, findSimilarReports, listCvssMetrics, searchCwe } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
 import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";
-import { STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks } from "./desk-view.js";
+import { STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks, presentDisclosureClock } from "./desk-view.js";
 
 const attachmentParams = idParams.extend({ attachmentId: z.coerce.number().int().positive() });
 
@@ -94,7 +95,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
   const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
   // The audit trail: the latest events, or all of them when asked (every view of the report is one).
   const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
-  const [attachments, trail, pauses, similar, members, escalations] = await Promise.all([
+  const [attachments, trail, pauses, similar, members, escalations, advisories] = await Promise.all([
     listAttachmentsOfReport(db, id),
     wholeTrail
       ? listAuditEventsFor(db, "report", String(id)).then((events) => ({ events, total: events.length }))
@@ -103,6 +104,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     findSimilarReports(db, id),
     listDeskMembers(db),
     listEscalationsOf(db, [id]),
+    listAdvisoryIdsOfReport(db, id),
   ]);
   const escalation = escalations.get(id);
   const arrival = await findEncryptedArrival(db, id);
@@ -143,7 +145,10 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
         decryptedHref: a.browserEncrypted && ctx.keyring ? `/desk/reports/${id}/attachments/${a.id}?decrypted=1` : null,
         decryptedName: a.browserEncrypted ? decryptedFilename(a.filename) : null,
       })),
-      clocks: [clocks.firstResponse, clocks.triage, clocks.resolution].filter((c) => c !== null),
+      advisories: advisories.map((a) => ({ publicId: a.publicId, stateLabel: a.state === "draft" ? "Draft" : a.state === "scheduled" ? "Scheduled" : "Published" })),
+      // Closed without a fix (duplicate, spam…), a report has nothing to disclose.
+      canWriteAdvisory: !(CLOSING_STATES as readonly string[]).includes(report.state),
+      clocks: [clocks.firstResponse, clocks.triage, clocks.resolution, presentDisclosureClock(report, settings, now)].filter((c) => c !== null),
       audit: trail.events.map(presentAuditEvent),
       auditTotal: trail.total,
       similar,

@@ -1,22 +1,11 @@
 import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
-import { LINK_REL, renderMarkdown } from "../../platform/markdown/markdown.js";
-import { isWebUrl } from "../../shared/web-url.js";
-import {
-  csafDocumentText,
-  exportCsaf,
-  exportCve,
-  exportOsv,
-  findPublishedAdvisory,
-  listAdvisories,
-  type Advisory,
-  type AdvisoryRevision,
-  type ExportContext,
-  type VersionRange,
-} from "../../modules/advisories/index.js";
-import type { Settings, SettingsCache } from "../../modules/settings/index.js";
+import { LINK_REL } from "../../platform/markdown/markdown.js";
+import { csafDocumentText, exportCsaf, exportCve, exportOsv, findPublishedAdvisory, listAdvisories } from "../../modules/advisories/index.js";
+import type { SettingsCache } from "../../modules/settings/index.js";
 import { renderPage, setSiteInfo } from "../render.js";
+import { dateText, exportContextOf, presentAdvisoryRevision } from "./advisory-view.js";
 import { composeAdvisoryFeed } from "./advisory-feed.js";
 
 export interface AdvisoryPageDeps {
@@ -27,52 +16,6 @@ export interface AdvisoryPageDeps {
 
 const ADVISORY_ID = /^[A-Z][A-Z0-9]{0,15}-\d{4}-\d{3,6}$/;
 const FEED_LIMIT = 50;
-
-export function exportContextOf(settings: Settings, baseUrl: string): ExportContext {
-  return {
-    publisherName: settings.companyName,
-    baseUrl,
-    contactEmail: settings.securityEmail,
-    cveOrgId: settings.advisories.cveOrgId,
-    cveShortName: settings.advisories.cveShortName,
-  };
-}
-
-/** A version range in words: "3.0.0 up to 3.4.7 (fixed)", "up to and including 2026.10", "2.0 and later". */
-export function describeRange(range: VersionRange): string {
-  const from = range.introduced === "0" ? null : range.introduced;
-  if (range.fixed) return from ? `${from} up to ${range.fixed} (not included)` : `before ${range.fixed}`;
-  if (range.lastAffected) return from ? `${from} up to and including ${range.lastAffected}` : `up to and including ${range.lastAffected}`;
-  return from ? `${from} and later` : "all versions";
-}
-
-const dateText = (iso: string) => new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
-
-/** One revision of an advisory as its page shows it; Markdown rendered and sanitised (platform/markdown). */
-function revisionView(advisory: Advisory, revision: AdvisoryRevision, context: ExportContext) {
-  const c = revision.content;
-  return {
-    id: advisory.publicId,
-    title: c.title,
-    summaryHtml: renderMarkdown(c.summary),
-    workaroundsHtml: c.workarounds ? renderMarkdown(c.workarounds) : null,
-    cveId: c.cveId,
-    cvss31: c.cvss31,
-    cvss40: c.cvss40,
-    cwe: c.cwe,
-    products: c.products.map((p) => ({ vendor: p.vendor, product: p.product, packageName: p.packageName, ranges: p.ranges.map(describeRange), fixedVersion: p.fixedVersion })),
-    references: c.references.filter(isWebUrl),
-    credits: c.credits.map((credit) => ({ name: credit.name, url: credit.url && isWebUrl(credit.url) ? credit.url : null, type: credit.type })),
-    number: revision.number,
-    latest: advisory.revisions.length,
-    published: dateText(advisory.revisions[0]!.publishedAt),
-    publishedIso: advisory.revisions[0]!.publishedAt,
-    updated: dateText(revision.publishedAt),
-    updatedIso: revision.publishedAt,
-    revisions: advisory.revisions.map((r) => ({ number: r.number, summary: r.summary, date: dateText(r.publishedAt), iso: r.publishedAt })).reverse(),
-    hasCve: Boolean(c.cveId && context.cveOrgId),
-  };
-}
 
 /**
  * The public side of advisories: the list, each advisory with its revisions, the Atom feed
@@ -118,7 +61,7 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
     const asked = request.query.revision;
     const revision = asked === undefined ? advisory.revisions.at(-1)! : advisory.revisions.find((r) => String(r.number) === asked);
     if (!revision) return notFound(reply);
-    const view = revisionView(advisory, revision, exportContextOf(settings, deps.baseUrl()));
+    const view = presentAdvisoryRevision(advisory, revision, exportContextOf(settings, deps.baseUrl()));
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")

@@ -16,7 +16,7 @@ import {
 import type { TeamKeyring } from "../../modules/keys/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
 import type { Clock } from "../../shared/clock.js";
-import { exportContextOf } from "./advisories.routes.js";
+import { exportContextOf } from "./advisory-view.js";
 
 export interface CsafProviderDeps {
   db: Db;

@@ -218,7 +218,7 @@ describeInBrowser("the team's pages in Chromium", () => {
 
   it("has one header on every team page, with and without JavaScript, and sends / to the policy page", { timeout: 240_000 }, async () => {
     const { id } = await submit({ channel: "vulnerability", title: "Header: found on every page" });
-    const pages = ["/desk", `/desk/reports/${id}`, "/desk/metrics", "/desk/settings", "/team", "/team/account", "/team/members"];
+    const pages = ["/desk", `/desk/reports/${id}`, "/desk/advisories", "/desk/metrics", "/desk/settings", "/team", "/team/account", "/team/members"];
     const headerOf = async (page: Page) => {
       const nav = page.getByRole("navigation", { name: "Team pages" });
       return {
@@ -227,11 +227,11 @@ describeInBrowser("the team's pages in Chromium", () => {
         signOut: await page.locator("header form.sign-out").getByRole("button", { name: "Sign out" }).count(),
       };
     };
-    const all = ["Queue /desk", "Metrics /desk/metrics", "Settings /desk/settings", "Team /team/members", "Account /team/account"];
+    const all = ["Queue /desk", "Advisories /desk/advisories", "Metrics /desk/metrics", "Settings /desk/settings", "Team /team/members", "Account /team/account"];
     const withoutJs = await signedInContext(offline, { javaScriptEnabled: false });
     for (const [context, paths] of [
       [asAdmin, pages],
-      [withoutJs, ["/desk", `/desk/reports/${id}`, "/desk/metrics", "/team/members"]],
+      [withoutJs, ["/desk", `/desk/reports/${id}`, "/desk/advisories", "/desk/metrics", "/team/members"]],
     ] as const) {
       const page = await openPage(context);
       for (const path of paths) {
@@ -243,6 +243,8 @@ describeInBrowser("the team's pages in Chromium", () => {
       }
       await page.goto(`${served.baseUrl}/desk/metrics`);
       expect((await headerOf(page)).current).toEqual(["Metrics"]);
+      await page.goto(`${served.baseUrl}/desk/advisories`);
+      expect((await headerOf(page)).current).toEqual(["Advisories"]);
       await page.goto(`${served.baseUrl}/desk/reports/${id}`);
       expect((await headerOf(page)).current).toEqual(["Queue"]);
       if (context === asAdmin) expect(await wcagViolations(await page.goto(`${served.baseUrl}/team/members`).then(() => page))).toEqual([]);

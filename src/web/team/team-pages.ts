@@ -26,6 +26,7 @@ export interface TeamHeader {
 /** The team pages every signed-in member can reach, in the header's order; settings for admins only. */
 const TEAM_LINKS: Array<{ href: string; label: string; adminOnly?: boolean; covers: RegExp }> = [
   { href: "/desk", label: "Queue", covers: /^\/desk(\/reports\/.*)?$/ },
+  { href: "/desk/advisories", label: "Advisories", covers: /^\/desk\/advisories(\/.*)?$/ },
   { href: "/desk/metrics", label: "Metrics", covers: /^\/desk\/metrics$/ },
   { href: "/desk/settings", label: "Settings", adminOnly: true, covers: /^\/desk\/settings(\/.*)?$/ },
   { href: "/team/members", label: "Team", covers: /^\/team\/members(\/.*)?$/ },
