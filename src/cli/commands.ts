@@ -36,6 +36,11 @@ export const COMMAND_GROUPS: CommandGroup[] = [
     load: () => import("./commands/backup.cli.js"),
   },
   {
+    name: "restore",
+    description: "Bring a backup back into an empty data directory (and an empty database): checksums and the audit chain checked, up to the head the backup recorded.",
+    load: () => import("./commands/restore.cli.js"),
+  },
+  {
     name: "policy",
     description: "The public policy page at /security: Markdown with front matter and {{ site.* }} variables.",
     load: () => import("./commands/policy.cli.js"),

@@ -150,7 +150,7 @@ describe("the shield binary", () => {
     try {
       const help = await spawnShield(["--help"], { SHIELD_DATA_DIR: dataDir });
       expect(help.code).toBe(0);
-      for (const command of ["serve", "migrate", "user", "token", "audit", "jobs", "key", "settings", "backup", "policy", "import"]) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+      for (const command of ["serve", "migrate", "user", "token", "audit", "jobs", "key", "settings", "backup", "restore", "policy", "import"]) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
       expect((await spawnShield(["migrate"], { SHIELD_DATA_DIR: dataDir })).code).toBe(0);
       const added = await spawnShield(["user", "add", "dana@team.example.test", "--role", "admin", "--json"], { SHIELD_DATA_DIR: dataDir });
       expect(added.code).toBe(0);
