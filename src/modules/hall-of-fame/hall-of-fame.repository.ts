@@ -34,3 +34,23 @@ export async function insertHallOfFameEntry(
   const inserted = await tx.insertInto("hall_of_fame_entries").values(row).returningAll().executeTakeFirstOrThrow();
   return toEntry(inserted);
 }
+
+export async function findHallOfFameEntry(db: Executor, id: number): Promise<HallOfFameEntry | undefined> {
+  const row = await db.selectFrom("hall_of_fame_entries").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toEntry(row);
+}
+
+/** Whether another entry than `id` has this content key. */
+export async function isContentKeyTakenByAnother(db: Executor, key: string, id: number): Promise<boolean> {
+  const row = await db.selectFrom("hall_of_fame_entries").select("id").where("content_key", "=", key).where("id", "!=", id).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function updateHallOfFameEntry(tx: Tx, id: number, row: { name: string; url: string | null; affiliation: string | null; year: number | null; content_key: string }): Promise<HallOfFameEntry> {
+  const updated = await tx.updateTable("hall_of_fame_entries").set(row).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+  return toEntry(updated);
+}
+
+export async function deleteHallOfFameEntry(tx: Tx, id: number): Promise<void> {
+  await tx.deleteFrom("hall_of_fame_entries").where("id", "=", id).execute();
+}

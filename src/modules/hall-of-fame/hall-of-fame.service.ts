@@ -14,9 +14,66 @@ import {
   type HallOfFameEntry,
   type HallOfFameEntryInput,
 } from "./hall-of-fame.js";
-import { findExistingContentKeys, insertHallOfFameEntry, listHallOfFameEntries, readLastPosition } from "./hall-of-fame.repository.js";
+import {
+  deleteHallOfFameEntry,
+  findExistingContentKeys,
+  findHallOfFameEntry,
+  insertHallOfFameEntry,
+  isContentKeyTakenByAnother,
+  listHallOfFameEntries,
+  readLastPosition,
+  updateHallOfFameEntry,
+} from "./hall-of-fame.repository.js";
 
-export { listHallOfFameEntries };
+export { listHallOfFameEntries, findHallOfFameEntry };
+
+export const HallOfFameEntryNotFoundError = (id: number) => new DomainError("hall_of_fame_entry_not_found", "not_found", `Hall-of-fame entry ${id} does not exist.`);
+export const HallOfFameEntryExistsError = () =>
+  new DomainError("hall_of_fame_entry_exists", "conflict", "Another entry with the same name, affiliation, link and year is listed already.", { name: "listed already" });
+
+const entryData = (entry: HallOfFameEntryInput) => ({ name: entry.name, url: entry.url, affiliation: entry.affiliation, year: entry.year ?? null });
+
+/**
+ * Changes an entry's name, link, affiliation or year (an admin on the desk), audited with
+ * what it was and what it is; its place in the list stays.
+ * @throws ValidationError, HallOfFameEntryNotFoundError, HallOfFameEntryExistsError (409)
+ */
+export async function changeHallOfFameEntry(db: Db, clock: Clock, actor: Actor, id: number, input: HallOfFameEntryInput): Promise<HallOfFameEntry> {
+  const entry = checkHallOfFameEntry(input);
+  const key = contentKeyOf(entry);
+  return db.transaction().execute(async (tx) => {
+    const before = await findHallOfFameEntry(tx, id);
+    if (!before) throw HallOfFameEntryNotFoundError(id);
+    if (await isContentKeyTakenByAnother(tx, key, id)) throw HallOfFameEntryExistsError();
+    const after = await updateHallOfFameEntry(tx, id, { ...entryData(entry), content_key: key });
+    await appendAuditEvent(
+      tx,
+      actor,
+      { action: "hall_of_fame.entry_changed", subjectType: "hall_of_fame_entry", subjectId: String(id), data: { before: entryData(before), after: entryData(after) } },
+      isoNow(clock),
+    );
+    return after;
+  });
+}
+
+/**
+ * Removes an entry from the thanks page (an admin on the desk); the audit event keeps what it said.
+ * @throws HallOfFameEntryNotFoundError
+ */
+export async function removeHallOfFameEntry(db: Db, clock: Clock, actor: Actor, id: number): Promise<HallOfFameEntry> {
+  return db.transaction().execute(async (tx) => {
+    const entry = await findHallOfFameEntry(tx, id);
+    if (!entry) throw HallOfFameEntryNotFoundError(id);
+    await deleteHallOfFameEntry(tx, id);
+    await appendAuditEvent(
+      tx,
+      actor,
+      { action: "hall_of_fame.entry_removed", subjectType: "hall_of_fame_entry", subjectId: String(id), data: { ...entryData(entry), position: entry.position, source: entry.source } },
+      isoNow(clock),
+    );
+    return entry;
+  });
+}
 
 function contentKeyOf(entry: HallOfFameEntryInput): string {
   return sha256Hex(normaliseEntryForKey(entry));

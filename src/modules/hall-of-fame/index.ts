@@ -4,4 +4,14 @@ export {
   type HallOfFameEntry,
   type HallOfFameEntryInput,
 } from "./hall-of-fame.js";
-export { addHallOfFameEntry, importHallOfFame, listHallOfFameEntries, type HallOfFameImport } from "./hall-of-fame.service.js";
+export {
+  addHallOfFameEntry,
+  changeHallOfFameEntry,
+  findHallOfFameEntry,
+  HallOfFameEntryExistsError,
+  HallOfFameEntryNotFoundError,
+  importHallOfFame,
+  listHallOfFameEntries,
+  removeHallOfFameEntry,
+  type HallOfFameImport,
+} from "./hall-of-fame.service.js";

@@ -43,7 +43,7 @@ export const submitReportBody = z
       })
       .strict()
       .optional()
-      .describe("How to credit the reporter in advisories and the hall of fame; omitted or anonymous: no credit."),
+      .describe("How to credit the reporter in advisories and the hall of fame; omitted, without name and link, or anonymous: no credit; a link without a name is credited under the reporter's name."),
     aiUsed: z.boolean().optional().describe("Whether AI tools were used to find or write up the issue."),
   })
   .strict();

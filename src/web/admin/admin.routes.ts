@@ -4,10 +4,12 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HttpApp } from "../../platform/http/app.js";
 import { requireSession, sessionOf, type AuthContext } from "../../modules/auth/index.js";
 import { describeSeconds, describeShare, METRIC_LABELS, renderShareChart, type ServiceLevelMetrics } from "../../modules/metrics/index.js";
+import { changeHallOfFameEntry, listHallOfFameEntries, removeHallOfFameEntry } from "../../modules/hall-of-fame/index.js";
 import { actorOf } from "../../modules/people/index.js";
+import { DomainError } from "../../shared/errors.js";
 import { describeDuration, loadSettings, updateSetting, type SettingsCache } from "../../modules/settings/index.js";
 import { WEB_ROOT } from "../render.js";
-import { pageErrorHandler, sendPage } from "../team/team-pages.js";
+import { formField, pageErrorHandler, sendPage } from "../team/team-pages.js";
 import { CHANNEL_LABELS, parseSettingsSection, readPostedValues, SECTIONS, sectionById, settingsFormValues, WEEKDAY_LABELS, type FormValues, type SectionId } from "./settings-form.js";
 
 export interface AdminPageDeps {
@@ -109,6 +111,58 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
   };
 
   app.get("/desk/settings", { schema: { hide: true }, preHandler: admin }, async (request, reply) => settingsPage(request, reply));
+
+  // ---- hall of fame -------------------------------------------------------------------
+
+  const SOURCES: Record<string, string> = { import: "imported", advisory: "credited in an advisory" };
+  const hallOfFamePage = async (request: FastifyRequest, reply: FastifyReply, problem?: { entryId: number | null; message: string; fields: Record<string, string>; values: Record<string, string>; status: number }) => {
+    const done = (request.query as Record<string, unknown> | undefined)?.done;
+    const entries = (await listHallOfFameEntries(auth.db)).map((e) => ({
+      id: e.id,
+      name: e.name,
+      yearText: e.year === null ? `${e.addedAt.slice(0, 4)}, the year it was added` : String(e.year),
+      addedYear: e.addedAt.slice(0, 4),
+      sourceText: SOURCES[e.source.split(":")[0] ?? ""] ?? e.source,
+      values: { name: e.name, url: e.url ?? "", affiliation: e.affiliation ?? "", year: e.year === null ? "" : String(e.year) },
+    }));
+    return sendPage(
+      reply,
+      "admin-hall-of-fame",
+      { title: "Hall of fame", csrf: reply.generateCsrf(), entries, notice: done === "changed" ? "The entry is saved." : done === "removed" ? "The entry is removed from the hall of fame." : undefined, problem: problem ?? null },
+      problem?.status ?? 200,
+    );
+  };
+  const entryParams = (request: FastifyRequest) => Number((request.params as { id?: string }).id);
+
+  app.get("/desk/hall-of-fame", { schema: { hide: true }, preHandler: admin }, async (request, reply) => hallOfFamePage(request, reply));
+
+  app.post("/desk/hall-of-fame/:id", { schema: { hide: true }, preHandler: [csrf, admin] }, async (request, reply) => {
+    const id = entryParams(request);
+    const values = { name: formField(request.body, "name", 2000), url: formField(request.body, "url", 4000).trim(), affiliation: formField(request.body, "affiliation", 1000), year: formField(request.body, "year", 20).trim() };
+    try {
+      if (!Number.isInteger(id) || id <= 0) throw new DomainError("hall_of_fame_entry_not_found", "not_found", "There is no such entry.");
+      if (values.year !== "" && !/^\d{4}$/.test(values.year)) throw new DomainError("validation_failed", "invalid", "A year is a year such as 2023.", { year: "a year such as 2023" });
+      await changeHallOfFameEntry(auth.db, auth.clock, actorOf(sessionOf(request).member), id, {
+        name: values.name,
+        url: values.url === "" ? null : values.url,
+        affiliation: values.affiliation.trim() === "" ? null : values.affiliation,
+        year: values.year === "" ? null : Number(values.year),
+      });
+    } catch (error) {
+      if (error instanceof DomainError && (error.kind === "invalid" || error.kind === "conflict")) {
+        return hallOfFamePage(request, reply, { entryId: id, message: error.message, fields: error.fields ?? {}, values, status: error.kind === "invalid" ? 400 : 409 });
+      }
+      throw error;
+    }
+    return reply.code(303).redirect(`/desk/hall-of-fame?done=changed#entry-${id}-section`);
+  });
+
+  app.post("/desk/hall-of-fame/:id/remove", { schema: { hide: true }, preHandler: [csrf, admin] }, async (request, reply) => {
+    const id = entryParams(request);
+    if (!Number.isInteger(id) || id <= 0) throw new DomainError("hall_of_fame_entry_not_found", "not_found", "There is no such entry.");
+    await removeHallOfFameEntry(auth.db, auth.clock, actorOf(sessionOf(request).member), id);
+    return reply.code(303).redirect("/desk/hall-of-fame?done=removed");
+  });
 
   // ---- program settings ---------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { verifyAuditLog } from "../../modules/audit/index.js";
-import { addHallOfFameEntry, importHallOfFame } from "../../modules/hall-of-fame/index.js";
+import { addHallOfFameEntry, changeHallOfFameEntry, importHallOfFame, listHallOfFameEntries, removeHallOfFameEntry } from "../../modules/hall-of-fame/index.js";
 import { isoNow, systemClock } from "../../shared/clock.js";
 import { FakeClock } from "../../../test/clock.js";
 
@@ -138,6 +138,31 @@ forEachDatabase((kind) => {
       expect([...section("2023")!.children].map((li) => li.textContent)).toEqual(["Peggy"]);
       const jane = [...doc.querySelectorAll("ul.hall-of-fame a")].find((a) => a.textContent === "Jane Doe");
       expect(jane?.getAttribute("href")).toBe("https://janedoe.example");
+    });
+  });
+});
+
+forEachDatabase((kind) => {
+  describe("changing and removing hall-of-fame entries", () => {
+    let shield: TestShield;
+    beforeAll(async () => {
+      shield = await createTestShield(kind);
+    });
+    afterAll(async () => shield.destroy());
+
+    it("changes an entry in place, refuses one that would repeat another (409), removes one, and the audit log still verifies", async () => {
+      await importHallOfFame(shield.database.db, systemClock, admin, "* Alice\n* Bob (2021)\n* Carol\n");
+      const [alice, bob, carol] = await listHallOfFameEntries(shield.database.db);
+      const changed = await changeHallOfFameEntry(shield.database.db, systemClock, admin, bob!.id, { name: "Bob B.", url: "https://bob.example", affiliation: "Example Ltd", year: 2022 });
+      expect(changed).toMatchObject({ id: bob!.id, name: "Bob B.", url: "https://bob.example", affiliation: "Example Ltd", year: 2022, position: bob!.position });
+      await expect(changeHallOfFameEntry(shield.database.db, systemClock, admin, carol!.id, { name: "alice", url: null, affiliation: null })).rejects.toMatchObject({ code: "hall_of_fame_entry_exists", kind: "conflict" });
+      await expect(changeHallOfFameEntry(shield.database.db, systemClock, admin, carol!.id, { name: "Carol", url: "javascript:alert(1)", affiliation: null })).rejects.toMatchObject({ kind: "invalid" });
+      await removeHallOfFameEntry(shield.database.db, systemClock, admin, alice!.id);
+      await expect(removeHallOfFameEntry(shield.database.db, systemClock, admin, alice!.id)).rejects.toMatchObject({ code: "hall_of_fame_entry_not_found" });
+      expect((await listHallOfFameEntries(shield.database.db)).map((e) => e.name)).toEqual(["Bob B.", "Carol"]);
+      // The same entry imported again is new once more: it was removed, not hidden.
+      expect(await importHallOfFame(shield.database.db, systemClock, admin, "* Alice\n")).toMatchObject({ added: 1 });
+      expect((await verifyAuditLog(shield.database.db)).ok).toBe(true);
     });
   });
 });

@@ -79,6 +79,36 @@ describeInBrowser("the public site in Chromium", () => {
     await reportAndReply(false);
   });
 
+  it("credits as the form's hint says: name and link empty, no credit; a link alone, the name above; a name, that name", async () => {
+    const { page, close } = await newPage(browser);
+    try {
+      const send = async (title: string, credit: { name?: string; url?: string }) => {
+        await page.goto(`${served.baseUrl}/security/report`);
+        await fillReportForm(page, { title, description: "The export shows other tenants' invoices.", name: "Grace Reporter", email: "grace@example.org", aiUsed: "No" });
+        expect(await page.locator("#creditName-hint").textContent()).toBe("Leave the name and the link empty for no public credit. With only a link, we credit the name above.");
+        if (credit.name) await page.getByLabel("Name to credit").fill(credit.name);
+        if (credit.url) await page.getByLabel("Link to credit").fill(credit.url);
+        await page.getByRole("button", { name: "Send report" }).click();
+        await page.waitForURL(`${served.baseUrl}/security/report/received`);
+        await page.goto((await page.locator("a.tracking-link").getAttribute("href"))!);
+        return (await page.locator(".facts").first().textContent())!;
+      };
+      expect(await send("Credit: nothing given", {})).toContain("Not credited publicly");
+      expect(await send("Credit: a link alone", { url: "https://grace.example.org" })).toContain("As “Grace Reporter”, linking to https://grace.example.org");
+      expect(await page.locator("#creditName-hint").textContent()).toContain("we credit the name on your report (Grace Reporter)");
+
+      // On the tracking page the same rule: emptying both takes the credit away.
+      await page.getByLabel("Link to credit").fill("");
+      await page.getByLabel("Name to credit").fill("");
+      await page.getByRole("button", { name: "Save credit" }).click();
+      await page.waitForURL(/\?done=credit#credit$/);
+      expect(await page.locator(".facts").first().textContent()).toContain("Not credited publicly");
+      expect(await send("Credit: a name", { name: "G. R." })).toContain("As “G. R.”");
+    } finally {
+      await close();
+    }
+  });
+
   it("shows errors next to their fields with a summary, keeping what was typed", async () => {
     const { page, incidents, close } = await newPage(browser);
     try {

@@ -28,7 +28,7 @@ const TEAM_LINKS: Array<{ href: string; label: string; adminOnly?: boolean; cove
   { href: "/desk", label: "Queue", covers: /^\/desk(\/reports\/.*)?$/ },
   { href: "/desk/advisories", label: "Advisories", covers: /^\/desk\/advisories(\/.*)?$/ },
   { href: "/desk/metrics", label: "Metrics", covers: /^\/desk\/metrics$/ },
-  { href: "/desk/settings", label: "Settings", adminOnly: true, covers: /^\/desk\/settings(\/.*)?$/ },
+  { href: "/desk/settings", label: "Settings", adminOnly: true, covers: /^\/desk\/(settings|hall-of-fame)(\/.*)?$/ },
   { href: "/team/members", label: "Team", covers: /^\/team\/members(\/.*)?$/ },
   { href: "/team/account", label: "Account", covers: /^\/team(\/account(\/.*)?)?$/ },
 ];
