@@ -45,6 +45,7 @@ import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/in
 import { registerAdminPages } from "./web/admin/admin.routes.js";
 import { createEscalationMailJob, createEscalationWebhookJob, ESCALATION_MAIL_JOB, ESCALATION_WEBHOOK_JOB } from "./modules/portal/index.js";
 import { registerPublicSite } from "./web/public/public-site.plugin.js";
+import { registerProgramStatsPage } from "./web/public/program-stats.routes.js";
 import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
@@ -206,6 +207,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   // One per process: it shares a refresh in progress between the page and the scrapes.
   const serviceLevels = new ServiceLevelMetrics(db, clock, logger.child({ component: "metrics" }));
   registerMetricsRoutes(app, { db, clock, serviceLevels });
+  registerProgramStatsPage(app, { settings, serviceLevels });
   await registerAdminPages(app, { auth, settings, serviceLevels });
   await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, baseUrl, onChanged: wake });
   await registerPublicSite(app, {

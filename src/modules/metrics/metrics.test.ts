@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DAY, FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { DEFAULT_SETTINGS, type Settings } from "../settings/index.js";
 import { renderShareChart } from "./metrics-chart.js";
-import { describeSeconds, median, summariseMetrics, type MetricsReport } from "./metrics.js";
+import { describeSeconds, median, percentile, summariseMetrics, type MetricsReport } from "./metrics.js";
 import { renderPrometheusMetrics } from "./prometheus.js";
 
 let nextId = 0;
@@ -154,5 +154,14 @@ describe("Prometheus text and the chart", () => {
     expect(svg).toContain(">no decided reports</text>");
     expect(svg).not.toMatch(/style=|<script|\son\w+=/i);
     expect(svg).not.toContain("Time to bounty");
+  });
+});
+
+describe("the 90th percentile", () => {
+  it("is the smallest value that at least 90 % of the values do not exceed (nearest rank)", () => {
+    expect(percentile([10, 1, 9, 2, 8, 3, 7, 4, 6, 5], 0.9)).toBe(9);
+    expect(percentile([5], 0.9)).toBe(5);
+    expect(percentile(Array.from({ length: 11 }, (_, i) => i + 1), 0.9)).toBe(10);
+    expect(percentile([], 0.9)).toBeNull();
   });
 });

@@ -42,6 +42,8 @@ export interface MetricFigure {
   /** Reports that reached the milestone (the median's sample). */
   reached: number;
   medianSeconds: number | null;
+  /** The 90th percentile (nearest rank) of the same sample; absent in figures stored before it was kept. */
+  percentile90Seconds?: number | null;
   /** The channel's target in minutes; null for bounty, and for resolution (it depends on severity). */
   targetMinutes: number | null;
   met: number;
@@ -67,6 +69,13 @@ export interface MetricsSummary {
 /** The start of the window for `now`. */
 export function metricsWindowStart(now: Date): Date {
   return new Date(now.getTime() - METRICS_WINDOW_DAYS * 86_400_000);
+}
+
+/** The nearest-rank percentile `p` (0 < p ≤ 1): the smallest value that at least p of the values do not exceed. */
+export function percentile(values: readonly number[] | Float64Array, p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
 /** The middle value; for an even count the mean of the two middle ones. */
@@ -148,6 +157,7 @@ export class MetricsTally {
           metric,
           reached: sample.length,
           medianSeconds: median(sample),
+          percentile90Seconds: percentile(sample, 0.9),
           targetMinutes: target === "firstResponse" || target === "triage" ? this.settings.targets[channel][target] : null,
           met: tally.met,
           missed: tally.missed,

@@ -115,6 +115,8 @@ export const settingsSchema = z.object({
     cveOrgId: z.uuid("must be the CNA's organisation UUID").nullable(),
     cveShortName: z.string().regex(/^[A-Za-z0-9_-]{2,32}$/, "must be the CNA's short name").nullable(),
   }),
+  /** Whether /security/stats shows the public the program's aggregate service-level figures (no report content); off unless an admin opts in. */
+  publicStats: z.boolean(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -152,6 +154,7 @@ export const DEFAULT_SETTINGS: Settings = {
   advisories: { idPrefix: "SEC", disclosureDeadlineDays: 90, cveOrgId: null, cveShortName: null },
   securityEmailChannel: "sensitive",
   inboundAddresses: [],
+  publicStats: false,
 };
 
 /** "72 hours", "2 hours", "5 days": how a target reads on a page or in a receipt. */

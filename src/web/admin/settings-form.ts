@@ -29,7 +29,7 @@ export interface SectionSpec {
   groups: FieldGroup[];
 }
 
-export const SECTION_IDS = ["program", "targets", "resolution", "calendars", "bounty", "canned", "assets"] as const;
+export const SECTION_IDS = ["program", "targets", "resolution", "calendars", "bounty", "canned", "assets", "disclosure"] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 type SettingKey = keyof Settings;
 
@@ -42,6 +42,7 @@ const KEYS_OF: Record<SectionId, SettingKey[]> = {
   bounty: ["bountyTable"],
   canned: ["cannedResponses"],
   assets: ["assets"],
+  disclosure: ["advisories", "publicStats"],
 };
 
 export const CHANNEL_LABELS: Record<string, string> = { account_attack: "Account under attack", vulnerability: "Vulnerability", sensitive: "Sensitive" };
@@ -146,6 +147,33 @@ export const SECTIONS: SectionSpec[] = [
     intro: "Products, domains or components a reporter can pick on the form (“Other” is always offered).",
     groups: [{ legend: "Assets", fields: [{ name: "assets", label: "Assets", type: "textarea", hint: "One per line." }] }],
   },
+  {
+    id: "disclosure",
+    title: "Disclosure and public statistics",
+    intro: "How advisories are numbered and credited in CVE records, the disclosure deadline the desk shows, and whether the public may see the program's figures. A change of the deadline applies to reports received after it.",
+    groups: [
+      {
+        legend: "Advisories",
+        fields: [
+          { name: "advisories.idPrefix", label: "Advisory id prefix", type: "text", hint: "Capital letters and digits: EXA gives EXA-2026-001." },
+          { name: "advisories.disclosureDeadlineDays", label: "Disclosure deadline (days from receipt)", type: "number" },
+          { name: "advisories.cveOrgId", label: "CNA organisation id (UUID)", type: "text", hint: "Optional: needed for the CVE JSON 5 export." },
+          { name: "advisories.cveShortName", label: "CNA short name", type: "text", hint: "Optional." },
+        ],
+      },
+      {
+        legend: "Public statistics",
+        fields: [
+          {
+            name: "publicStats",
+            label: "Publish the program's statistics at /security/stats",
+            type: "checkbox",
+            hint: "Off by default. When on, anyone can read the 90-day median and 90th-percentile time to first response per channel and the share of promises kept; never anything of a report.",
+          },
+        ],
+      },
+    ],
+  },
 ];
 
 export type FormValues = Record<string, string | string[]>;
@@ -166,6 +194,11 @@ export function settingsFormValues(settings: Settings): FormValues {
     timeZone: settings.timeZone,
     "bountyTable.currency": settings.bountyTable.currency,
     assets: settings.assets.join("\n"),
+    "advisories.idPrefix": settings.advisories.idPrefix,
+    "advisories.disclosureDeadlineDays": String(settings.advisories.disclosureDeadlineDays),
+    "advisories.cveOrgId": settings.advisories.cveOrgId ?? "",
+    "advisories.cveShortName": settings.advisories.cveShortName ?? "",
+    publicStats: settings.publicStats ? "on" : "",
   };
   for (const ch of TRACKED_CHANNELS) {
     v[`targets.${ch}.firstResponse`] = hoursText(settings.targets[ch].firstResponse);
@@ -292,6 +325,18 @@ export function parseSettingsSection(id: SectionId, values: FormValues): ParsedS
     case "assets":
       candidate.assets = lines(values, "assets");
       break;
+    case "disclosure": {
+      const days = text(values, "advisories.disclosureDeadlineDays");
+      candidate.advisories = {
+        idPrefix: text(values, "advisories.idPrefix").toUpperCase(),
+        disclosureDeadlineDays: /^\d{1,6}$/.test(days) ? Number(days) : Number.NaN,
+        cveOrgId: text(values, "advisories.cveOrgId") || null,
+        cveShortName: text(values, "advisories.cveShortName") || null,
+      };
+      if (!/^\d{1,6}$/.test(days)) errors["advisories.disclosureDeadlineDays"] = "must be a whole number of days, such as 90";
+      candidate.publicStats = text(values, "publicStats") !== "";
+      break;
+    }
   }
   const updates: Partial<Record<SettingKey, unknown>> = {};
   for (const key of KEYS_OF[id]) {
