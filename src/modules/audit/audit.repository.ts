@@ -52,28 +52,40 @@ export async function listAuditEvents(db: Executor, afterSeq: number, limit: num
   return db.selectFrom("audit_events").selectAll().where("seq", ">", afterSeq).orderBy("seq").limit(limit).execute();
 }
 
-export async function listAuditEventsFor(db: Executor, subjectType: string, subjectId: string): Promise<AuditEvent[]> {
-  return db
-    .selectFrom("audit_events")
-    .selectAll()
-    .where("subject_type", "=", subjectType)
-    .where("subject_id", "=", subjectId)
-    .orderBy("seq")
-    .execute();
+export async function listAuditEventsFor(db: Executor, subjectType: string, subjectId: string, options: { exceptActions?: readonly string[] } = {}): Promise<AuditEvent[]> {
+  let query = db.selectFrom("audit_events").selectAll().where("subject_type", "=", subjectType).where("subject_id", "=", subjectId);
+  if (options.exceptActions?.length) query = query.where("action", "not in", options.exceptActions);
+  return query.orderBy("seq").execute();
 }
 
 /**
  * The latest `limit` events about a subject, in log order, and how many there are in all:
  * a report the team opens often gathers thousands of `report.viewed` events.
  */
-export async function listLatestAuditEventsFor(db: Executor, subjectType: string, subjectId: string, limit: number): Promise<{ events: AuditEvent[]; total: number }> {
+export async function listLatestAuditEventsFor(
+  db: Executor,
+  subjectType: string,
+  subjectId: string,
+  limit: number,
+  options: { exceptActions?: readonly string[] } = {},
+): Promise<{ events: AuditEvent[]; total: number }> {
+  const except = options.exceptActions ?? [];
   const [latest, counted] = await Promise.all([
-    db.selectFrom("audit_events").selectAll().where("subject_type", "=", subjectType).where("subject_id", "=", subjectId).orderBy("seq", "desc").limit(limit).execute(),
+    db
+      .selectFrom("audit_events")
+      .selectAll()
+      .where("subject_type", "=", subjectType)
+      .where("subject_id", "=", subjectId)
+      .$if(except.length > 0, (q) => q.where("action", "not in", except))
+      .orderBy("seq", "desc")
+      .limit(limit)
+      .execute(),
     db
       .selectFrom("audit_events")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("subject_type", "=", subjectType)
       .where("subject_id", "=", subjectId)
+      .$if(except.length > 0, (q) => q.where("action", "not in", except))
       .executeTakeFirstOrThrow(),
   ]);
   return { events: latest.reverse(), total: Number(counted.n) };

@@ -1,6 +1,6 @@
 export * from "./report.js";
 export { findReport, findEncryptedArrival, findReportByTrackingHash, pagesOfReportClocks, type ReportClocks, insertReport, insertMessage, listMessages, updateReportIfState, type Message } from "./report.repository.js";
-export { readReportAsTeam, listReportsForTeam, moveReport, transitionReport, REPORT_UPDATE_JOB, type MoveInput } from "./report.service.js";
+export { readReportAsTeam, listReportsForTeam, moveReport, transitionReport, REPORT_UPDATE_JOB, REPORT_VIEWED, type MoveInput } from "./report.service.js";
 export { reporterText, submitReportBody, type SubmitReportBody } from "./report.schemas.js";
 export { findReportDetails, findReportsSharingWords, fixTermsOfEarlierReports, refreshNextDeadline, toUpstream, type ReportFilter, type ReportSort } from "./report.repository.js";
 export { resolveOwnerFilter } from "./report.service.js";

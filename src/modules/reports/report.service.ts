@@ -36,6 +36,9 @@ import type { TransitionBody } from "./report.schemas.js";
 
 export const REPORT_UPDATE_JOB = "mail.report_update";
 
+/** The audit action of a team member's reading of a report. */
+export const REPORT_VIEWED = "report.viewed";
+
 /** A report that arrived encrypted is routed to support only with the team's choice of how (409). */
 export const SupportHandoverRequiredError = (id: number, arrival: EncryptedArrival) =>
   new DomainError(
@@ -70,7 +73,7 @@ export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: n
     if (!report) throw ReportNotFoundError(id);
     const messages = await listMessages(tx, id, { includeInternal: true });
     const details = (await findReportDetails(tx, id))!;
-    await appendAuditEvent(tx, actor, { action: "report.viewed", subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
+    await appendAuditEvent(tx, actor, { action: REPORT_VIEWED, subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
     return { report, messages, details };
   });
 }

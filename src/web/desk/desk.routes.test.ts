@@ -249,6 +249,28 @@ forEachDatabase((kind) => {
       expect(whole.querySelector("#audit-shown")).toBeNull();
     });
 
+    it("hides the readings (report.viewed) from the audit trail shown when asked, and keeps them in the log", async () => {
+      const id = await submit({ title: "Read and moved" });
+      const b = await signedIn(triager);
+      for (let i = 0; i < 3; i++) await b.get(`/desk/reports/${id}`);
+      await b.post(`/desk/reports/${id}/transitions`, { to: "acknowledged", reason: "ok" });
+      const page = parseHtml((await b.get(`/desk/reports/${id}`)).body);
+      const toggle = page.querySelector("#audit-views a")!;
+      expect(textOf(toggle)).toBe("Hide readings (report.viewed)");
+      expect(toggle.getAttribute("href")).toBe(`/desk/reports/${id}?views=hidden#audit`);
+
+      const hidden = parseHtml((await b.get(`/desk/reports/${id}?views=hidden`)).body);
+      expect([...hidden.querySelectorAll("table.audit tbody tr")].map((tr) => textOf(tr.children[3]!))).toEqual(["report.received", "report.transitioned"]);
+      expect(textOf(hidden.querySelector("#audit-views"))).toBe("Readings of the report (report.viewed) are hidden here; the log keeps them. Show readings");
+      expect(hidden.querySelector("#audit-views a")?.getAttribute("href")).toBe(`/desk/reports/${id}#audit`);
+      const whole = parseHtml((await b.get(`/desk/reports/${id}?audit=all&views=hidden`)).body);
+      expect(whole.querySelectorAll("table.audit tbody tr")).toHaveLength(2);
+
+      const stored = await shield.database.db.selectFrom("audit_events").select("action").where("subject_type", "=", "report").where("subject_id", "=", String(id)).execute();
+      // Every page view above is kept: three, the page after the move, and the two with readings hidden.
+      expect(stored.filter((e) => e.action === "report.viewed")).toHaveLength(6);
+    });
+
     it("links attachments as downloads only, served to a signed-in member and audited", async () => {
       const form = await openForm(shield, "/security/report");
       const sent = await postForm(shield, "/security/report", form, [...reportFormParts({ title: "Page: with a file" }), { name: "attachments", value: PNG, filename: "<img src=x onerror=alert(1)>.html" }]);

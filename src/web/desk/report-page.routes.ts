@@ -17,6 +17,7 @@ import {
   UPSTREAM_STATUSES,
   findEncryptedArrival,
   readReportAsTeam,
+  REPORT_VIEWED,
   suggestBounty,
   supportReferralMessage,
   type ReportState,
@@ -43,6 +44,12 @@ const NOTICES: Record<string, string> = {
   upstream: "The upstream is saved.",
   "upstream-removed": "The upstream is removed.",
 };
+
+/** The report page at its audit trail, with these choices of what the trail shows. */
+function trailHref(id: number, query: Record<string, string>): string {
+  const search = new URLSearchParams(query).toString();
+  return `/desk/reports/${id}${search ? `?${search}` : ""}#audit`;
+}
 
 /** A refused action: the page again, with the errors and the input kept at the form that failed. */
 export interface FormProblem {
@@ -95,11 +102,14 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
   const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
   // The audit trail: the latest events, or all of them when asked (every view of the report is one).
   const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
+  // Views can be hidden from the trail shown (they stay in the log): `?views=hidden`.
+  const viewsHidden = (request.query as Record<string, unknown> | undefined)?.views === "hidden";
+  const trailFilter = viewsHidden ? { exceptActions: [REPORT_VIEWED] } : {};
   const [attachments, trail, pauses, similar, members, escalations, advisories] = await Promise.all([
     listAttachmentsOfReport(db, id),
     wholeTrail
-      ? listAuditEventsFor(db, "report", String(id)).then((events) => ({ events, total: events.length }))
-      : listLatestAuditEventsFor(db, "report", String(id), AUDIT_TRAIL_SHOWN),
+      ? listAuditEventsFor(db, "report", String(id), trailFilter).then((events) => ({ events, total: events.length }))
+      : listLatestAuditEventsFor(db, "report", String(id), AUDIT_TRAIL_SHOWN, trailFilter),
     readPauses(db, report),
     findSimilarReports(db, id),
     listDeskMembers(db),
@@ -151,6 +161,12 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       clocks: [clocks.firstResponse, clocks.triage, clocks.resolution, presentDisclosureClock(report, settings, now)].filter((c) => c !== null),
       audit: trail.events.map(presentAuditEvent),
       auditTotal: trail.total,
+      auditViews: {
+        hidden: viewsHidden,
+        // Each link keeps the other choice (all events or the latest).
+        toggleHref: trailHref(id, { ...(wholeTrail ? { audit: "all" } : {}), ...(viewsHidden ? {} : { views: "hidden" }) }),
+        allHref: trailHref(id, { audit: "all", ...(viewsHidden ? { views: "hidden" } : {}) }),
+      },
       similar,
       owners: members.owners,
       canned: settings.cannedResponses,
