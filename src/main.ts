@@ -50,6 +50,7 @@ import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
 import { createInboundMail, type InboundMail } from "./modules/inbound-mail/index.js";
+import type { DnsResolver } from "./platform/mail/inbound/mail-authentication.js";
 import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
 import { ADVISORY_PUBLISH_JOB, createScheduledPublicationJob } from "./modules/advisories/index.js";
 import { registerAdvisoryRoutes } from "./modules/advisories/advisory.routes.js";
@@ -83,7 +84,7 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
  * Wiring only: config → database → modules → HTTP and worker. Nothing listens and no
  * job runs until the caller says so (`app.listen`, `worker.start`).
  */
-export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Shield> {
+export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock, options: { dnsResolver?: DnsResolver } = {}): Promise<Shield> {
   await prepareDataDirectory(config.dataDir);
   // The master key (file or SHIELD_MASTER_KEY) seals the team key, TOTP secrets and the secrets in job payloads, and keys the audit log.
   const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
@@ -141,6 +142,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     settings: () => settings.get(),
     mailFrom: config.SHIELD_MAIL_FROM,
     logger: logger.child({ component: "mail-intake" }),
+    dnsResolver: options.dnsResolver,
     onReceived: () => worker.wake(),
   });
 

@@ -7,6 +7,7 @@ import { createLogger } from "../src/platform/logger.js";
 import { addTeamMember, createApiToken, type Role, type TeamMember } from "../src/modules/people/index.js";
 import type { Clock } from "../src/shared/clock.js";
 import { systemClock } from "../src/shared/clock.js";
+import { fakeDnsResolver, type DnsRecords } from "./dns.js";
 import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./databases.js";
 
 export interface TestShield extends Shield {
@@ -24,7 +25,7 @@ let seq = 0;
  * A complete Shield over a fresh database and data directory, not listening: requests go
  * through `app.inject`. The worker does not run unless a test starts or drains it.
  */
-export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestShield> {
+export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string>; dns?: DnsRecords } = {}): Promise<TestShield> {
   const testDatabase = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
   const config: Config = loadConfig({
@@ -36,7 +37,8 @@ export async function createTestShield(kind: TestDatabaseKind, options: { clock?
     ...options.env,
   });
   const clock = options.clock ?? systemClock;
-  const shield = await createShield(config, createLogger(config.SHIELD_LOG_LEVEL), clock);
+  // Mail checks (SPF, DKIM, DMARC) ask this resolver, never the network.
+  const shield = await createShield(config, createLogger(config.SHIELD_LOG_LEVEL), clock, { dnsResolver: fakeDnsResolver(options.dns ?? {}) });
   return {
     ...shield,
     dataDir,

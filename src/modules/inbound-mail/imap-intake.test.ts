@@ -23,6 +23,7 @@ function message(id: string, subject: string, from = "ada@example.org"): Buffer 
     [
       `Return-Path: <${from}>`,
       "Delivered-To: security@example.com",
+      "Received: from mx.example.org (mx.example.org [192.0.2.10]) by imap.example.com with ESMTPS; Fri, 04 Dec 2026 20:00:01 +0000",
       `From: Reporter <${from}>`,
       "To: security@example.com",
       `Subject: ${subject}`,
@@ -122,7 +123,8 @@ forEachDatabase((kind: TestDatabaseKind) => {
   it("turns the mailbox's messages into reports, marks them seen once stored, and a restart downloads none of them again", async () => {
     const folder = await newFolder();
     const url = dovecot.urlOf(folder);
-    shield = await createTestShield(kind, { env: { SHIELD_IMAP_URL: url } });
+    // The mailbox's own server received it from 192.0.2.10, which example.org's SPF names.
+    shield = await createTestShield(kind, { env: { SHIELD_IMAP_URL: url }, dns: { "example.org TXT": [["v=spf1 ip4:192.0.2.10 -all"]] } });
     await append(folder, message("one", "SQL injection in search"), message("two", "Open redirect on login"));
 
     const first = await shield.inboundMail.imap!.pollOnce();
@@ -131,7 +133,9 @@ forEachDatabase((kind: TestDatabaseKind) => {
     expect((await contents(folder)).map((m) => m.seen)).toEqual([true, true]);
     const report = await shield.database.db.selectFrom("reports").select(["id", "source", "channel", "reporter_email"]).orderBy("id").executeTakeFirstOrThrow();
     expect(report).toMatchObject({ source: "email", channel: "sensitive", reporter_email: "ada@example.org" });
-    expect(await listInboundMessagesOfReport(shield.database.db, report.id)).toMatchObject([{ via: "imap", outcome: "report", envelopeFrom: "ada@example.org", envelopeTo: ["security@example.com"] }]);
+    const [received] = await listInboundMessagesOfReport(shield.database.db, report.id);
+    expect(received).toMatchObject({ via: "imap", outcome: "report", envelopeFrom: "ada@example.org", envelopeTo: ["security@example.com"] });
+    expect(received!.details.authentication).toMatchObject({ spf: "pass (example.org, client 192.0.2.10)", dkim: "none (not signed)" });
     await shield.worker.drain();
     expect(mailsStartingWith(shield, `receipt-${report.id}-`)).toHaveLength(1);
 

@@ -26,10 +26,12 @@ export interface InboundMessage {
 
 /** What Shield found out about a message, shown to the team; every value came from the sender or their servers. */
 export interface InboundDetails {
-  authentication?: { spf?: string; dkim?: string; dmarc?: string; arc?: string; summary?: string };
+  /** SPF, DKIM, DMARC and ARC verdicts, each `result (what)`, and the Authentication-Results text. */
+  authentication?: { spf: string; dkim: string; dmarc: string; arc: string; summary: string };
   encryption?: { encrypted: boolean; decrypted: boolean; keyIds?: string[]; encryptedParts?: string[] };
   signature?: { signed: boolean; valid?: boolean; keyFingerprint?: string | null; detail?: string };
-  offeredKey?: { fingerprint: string; userIds: string[]; source: "attachment" | "autocrypt" } | null;
+  /** A public key the message offered; `armored` is kept so the team can keep it for encrypted replies (rows before it was kept lack it). */
+  offeredKey?: { fingerprint: string; userIds: string[]; source: "attachment" | "autocrypt"; armored?: string } | null;
   receipt?: { sent: boolean; why?: string };
 }
 
@@ -138,4 +140,9 @@ export async function advanceImapCursor(db: Executor, mailbox: string, uidValidi
         .where("imap_cursors.last_uid", "<", uid),
     )
     .execute();
+}
+
+export async function findInboundMessage(db: Executor, id: number): Promise<InboundMessage | undefined> {
+  const row = await db.selectFrom("inbound_messages").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toInboundMessage(row);
 }

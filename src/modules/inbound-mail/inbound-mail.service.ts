@@ -5,17 +5,18 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Tagger } from "../../platform/crypto/tags.js";
 import { readPublicKeys } from "../../platform/crypto/openpgp.js";
 import type { Db, Tx } from "../../platform/db/database.js";
+import type { MailAuthentication } from "../../platform/mail/inbound/mail-authentication.js";
 import type { MimeParser, ParsedMail } from "../../platform/mail/inbound/mime-parser.js";
 import type { MailThread } from "../../platform/mail/mailer.js";
 import { headerFields, splitHeader, withoutTransportHeaders } from "../../platform/mail/inbound/raw-mime.js";
 import type { Clock } from "../../shared/clock.js";
-import { DomainError } from "../../shared/errors.js";
+import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
 import { stageUpload, storeUploads, discardUploads, recordAttachments, type AcceptedUpload } from "../attachments/index.js";
-import { appendAuditEvent } from "../audit/index.js";
+import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { submitReport } from "../intake/index.js";
-import type { TeamKeyring } from "../keys/index.js";
+import { validateReporterKey, type TeamKeyring } from "../keys/index.js";
 import { replyAsReporterByMail } from "../portal/index.js";
-import { findReport, type Report } from "../reports/index.js";
+import { findReport, updateReportIfState, type Report } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
 import {
   classifyRecipient,
@@ -30,7 +31,7 @@ import {
   type InboundAddressSettings,
   type MailChannel,
 } from "./inbound-mail.js";
-import { findOpeningMessage, findReportByReferencedMessage, hasInboundMessage, insertInboundMessage, type InboundDetails, type InboundMessage } from "./inbound-mail.repository.js";
+import { findInboundMessage, findOpeningMessage, findReportByReferencedMessage, hasInboundMessage, insertInboundMessage, type InboundDetails, type InboundMessage } from "./inbound-mail.repository.js";
 import { readInboundMail } from "./mail-reader.js";
 
 /** How a received message came in. */
@@ -39,6 +40,8 @@ export interface ReceivedEnvelope {
   mailFrom: string | null;
   rcptTo: string[];
   remoteAddress: string | null;
+  /** The client's HELO/EHLO name (SMTP). */
+  heloName?: string | null;
 }
 
 export interface InboundMailDeps {
@@ -53,6 +56,8 @@ export interface InboundMailDeps {
   limits: { maxFiles: number; maxFileBytes: number; maxTotalBytes: number };
   /** Shield's own sending address (SHIELD_MAIL_FROM), never answered. */
   mailFrom?: string;
+  /** SPF, DKIM, DMARC and ARC verdicts (information for the team; never refuses a message). */
+  authenticate(raw: Buffer, envelope: ReceivedEnvelope): Promise<MailAuthentication>;
   logger: Logger;
 }
 
@@ -103,7 +108,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
     .update(withoutTransportHeaders(raw))
     .digest("hex");
   if (await hasInboundMessage(deps.db, dedupKey)) return { outcome: "duplicate" };
-  const firstRead = await readInboundMail({ parser: deps.parser, keyring: deps.keyring }, raw);
+  const [firstRead, authentication] = await Promise.all([readInboundMail({ parser: deps.parser, keyring: deps.keyring }, raw), deps.authenticate(raw, envelope)]);
 
   const fromAddress = firstRead.mail?.from?.address ? normaliseAddress(firstRead.mail.from.address) : null;
   const headers = headersOf(firstRead.mail?.headers ?? headerFields(splitHeader(raw).headerText).map((f) => ({ key: f.name, value: f.value })));
@@ -120,6 +125,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
       read = await readInboundMail({ parser: deps.parser, keyring: deps.keyring }, raw, await readPublicKeys(report.reporterPgpKey));
     }
   }
+  read.details.authentication = authentication;
 
   const rawBlob = await deps.blobs.stage(Readable.from([raw]));
   const rawUpload: AcceptedUpload = { blob: rawBlob, filename: "original message.eml", contentType: "message/rfc822" };
@@ -326,4 +332,33 @@ export async function threadOfReport(deps: Pick<InboundMailDeps, "db" | "setting
     headers,
     messageId: `<shield.r${reportId}.${tag}.${randomBytes(9).toString("hex")}@${domain}>`,
   };
+}
+
+/**
+ * Keeps the key a reporter's message offered (attached, or in its Autocrypt header) as
+ * the report's reporter key: from then on mail to the reporter is encrypted to it. The
+ * key is checked as a key given on the form is (public, can encrypt now), and the change
+ * is audited with its fingerprint.
+ * @throws ReportNotFoundError, ValidationError (`offered_key_missing`, or the key's problem under `reporter.pgpKey`)
+ */
+export async function keepOfferedKey(db: Db, clock: Clock, actor: Actor, reportId: number, inboundMessageId: number): Promise<{ fingerprint: string }> {
+  const now = clock.now();
+  return db.transaction().execute(async (tx) => {
+    const report = await findReport(tx, reportId);
+    if (!report) throw ReportNotFoundError(reportId);
+    const message = await findInboundMessage(tx, inboundMessageId);
+    const armored = message?.reportId === reportId ? message.details.offeredKey?.armored : undefined;
+    if (!armored) throw new DomainError("offered_key_missing", "invalid", "That message offered no key that can be kept.");
+    const { fingerprint } = await validateReporterKey(armored, now);
+    if (!(await updateReportIfState(tx, reportId, report.state, { reporterPgpKey: armored }))) {
+      throw new DomainError("report_changed", "conflict", "The report changed meanwhile; please try again.");
+    }
+    await appendAuditEvent(
+      tx,
+      actor,
+      { action: "report.reporter_key_kept", subjectType: "report", subjectId: String(reportId), data: { fingerprint, inboundMessageId, replaced: report.reporterPgpKey !== null } },
+      now.toISOString(),
+    );
+    return { fingerprint };
+  });
 }

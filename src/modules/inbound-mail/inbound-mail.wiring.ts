@@ -4,6 +4,7 @@ import type { Config } from "../../config.js";
 import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import { Tagger } from "../../platform/crypto/tags.js";
 import type { Db } from "../../platform/db/database.js";
+import { authenticateMail, type DnsResolver } from "../../platform/mail/inbound/mail-authentication.js";
 import { MimeParser } from "../../platform/mail/inbound/mime-parser.js";
 import { ImapPoller } from "../../platform/mail/inbound/imap-poller.js";
 import { parseImapUrl } from "../../platform/mail/inbound/imap-url.js";
@@ -38,6 +39,8 @@ export interface InboundMailWiring {
   settings: () => Promise<Settings>;
   mailFrom?: string;
   logger: Logger;
+  /** DNS for the SPF/DKIM/DMARC/ARC checks; the system's resolver when absent (tests give their own: they never touch the network). */
+  dnsResolver?: DnsResolver;
   /** Called after a message committed (wakes the outbox worker for its receipt). */
   onReceived?: () => void;
 }
@@ -55,6 +58,8 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
     settings: wiring.settings,
     limits: { maxFiles: config.SHIELD_ATTACHMENT_MAX_FILES, maxFileBytes: config.SHIELD_ATTACHMENT_MAX_BYTES, maxTotalBytes: config.SHIELD_ATTACHMENT_MAX_TOTAL_BYTES },
     mailFrom: wiring.mailFrom,
+    authenticate: (raw, envelope) =>
+      authenticateMail(raw, { ip: envelope.remoteAddress, helo: envelope.heloName, mailFrom: envelope.mailFrom, mta: new URL(config.baseUrl).hostname, resolver: wiring.dnsResolver }),
     logger: wiring.logger,
   };
   const receive = async (raw: Buffer, envelope: ReceivedEnvelope) => {
@@ -79,7 +84,7 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
         if (!(await isInboundRecipient(deps, address))) throw new SmtpReply(550, "5.1.1 no such recipient here: this server takes mail only for its own addresses");
       },
       deliver: async (raw, envelope) => {
-        await receive(raw, { via: "smtp", mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: envelope.remoteAddress });
+        await receive(raw, { via: "smtp", mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: envelope.remoteAddress, heloName: envelope.heloName });
       },
       logger: wiring.logger,
     });

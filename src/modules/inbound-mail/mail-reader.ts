@@ -46,7 +46,7 @@ export async function readInboundMail(deps: MailReaderDeps, raw: Buffer, knownKe
 
   const offered = await findOfferedKey(outer);
   const verificationKeys = [...knownKeys, ...(offered?.keys ?? [])];
-  if (offered) details.offeredKey = { fingerprint: offered.keys[0]!.getFingerprint().toUpperCase(), userIds: offered.keys[0]!.getUserIDs().slice(0, 5), source: offered.source };
+  if (offered) details.offeredKey = { fingerprint: offered.keys[0]!.getFingerprint().toUpperCase(), userIds: offered.keys[0]!.getUserIDs().slice(0, 5), source: offered.source, armored: offered.armored };
 
   let mail = outer;
   const headers = headersOf(outer.headers);

@@ -4,6 +4,7 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf, type TeamMember } from "../../modules/people/index.js";
+import { keepOfferedKey } from "../../modules/inbound-mail/index.js";
 import { transitionReport } from "../../modules/reports/index.js";
 import { addUpstream, changeUpstream, postTeamMessage, removeUpstream, updateReportTriage } from "../../modules/triage/index.js";
 import { formField } from "../team/team-pages.js";
@@ -24,6 +25,7 @@ const ANCHORS: Record<string, string> = {
   bounty: "bounty",
   upstream: "upstreams",
   "upstream-removed": "upstreams",
+  "key-kept": "received-mail",
 };
 
 /** Only the string fields of a posted form, for keeping the input on a refused post. */
@@ -106,6 +108,15 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
       return "assessment";
     }),
   );
+
+  /** Keeps the key a received message offered as the reporter's key (audited). */
+  app.post("/desk/reports/:id/offered-key", routeOptions(), async (request, reply) => {
+    const inboundMessageId = Number(formField(request.body, "inboundMessageId", 20));
+    return act(request, reply, `offered-key-${Number.isSafeInteger(inboundMessageId) ? inboundMessageId : 0}`, async (id, member) => {
+      await keepOfferedKey(db, clock, actorOf(member), id, Number.isSafeInteger(inboundMessageId) && inboundMessageId > 0 ? inboundMessageId : 0);
+      return "key-kept";
+    });
+  });
 
   app.post("/desk/reports/:id/owner", routeOptions(), async (request, reply) =>
     act(request, reply, "owner", async (id, member) => {

@@ -7,6 +7,7 @@ import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, de
 import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audit/index.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
+import { listInboundMessagesOfReport, type InboundMessage } from "../../modules/inbound-mail/index.js";
 import { actorOf, hasPermission } from "../../modules/people/index.js";
 import { listEscalationsOf } from "../../modules/portal/index.js";
 import {
@@ -43,6 +44,7 @@ const NOTICES: Record<string, string> = {
   bounty: "The bounty is saved.",
   upstream: "The upstream is saved.",
   "upstream-removed": "The upstream is removed.",
+  "key-kept": "The offered key is kept: mail to the reporter is now encrypted to it.",
 };
 
 /** The report page at its audit trail, with these choices of what the trail shows. */
@@ -105,7 +107,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
   // Views can be hidden from the trail shown (they stay in the log): `?views=hidden`.
   const viewsHidden = (request.query as Record<string, unknown> | undefined)?.views === "hidden";
   const trailFilter = viewsHidden ? { exceptActions: [REPORT_VIEWED] } : {};
-  const [attachments, trail, pauses, similar, members, escalations, advisories] = await Promise.all([
+  const [attachments, trail, pauses, similar, members, escalations, advisories, receivedMail] = await Promise.all([
     listAttachmentsOfReport(db, id),
     wholeTrail
       ? listAuditEventsFor(db, "report", String(id), trailFilter).then((events) => ({ events, total: events.length }))
@@ -115,6 +117,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     listDeskMembers(db),
     listEscalationsOf(db, [id]),
     listAdvisoryIdsOfReport(db, id),
+    listInboundMessagesOfReport(db, id),
   ]);
   const escalation = escalations.get(id);
   const arrival = await findEncryptedArrival(db, id);
@@ -158,6 +161,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       advisories: advisories.map((a) => ({ publicId: a.publicId, stateLabel: a.state === "draft" ? "Draft" : a.state === "scheduled" ? "Scheduled" : "Published" })),
       // Closed without a fix (duplicate, spam…), a report has nothing to disclose.
       canWriteAdvisory: !(CLOSING_STATES as readonly string[]).includes(report.state),
+      receivedMail: receivedMail.map((m) => presentReceivedMail(m, report.reporterPgpKey)),
       clocks: [clocks.firstResponse, clocks.triage, clocks.resolution, presentDisclosureClock(report, settings, now)].filter((c) => c !== null),
       audit: trail.events.map(presentAuditEvent),
       auditTotal: trail.total,
@@ -193,4 +197,45 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     },
     problem?.status ?? 200,
   );
+}
+
+const OUTCOME_LABELS: Record<InboundMessage["outcome"], string> = { report: "Opened the report", reply: "Reply in the thread", bounce: "Bounce of Shield's mail" };
+
+/** One received message's findings in words: authentication, decryption, signature, offered key, receipt. */
+function presentReceivedMail(m: InboundMessage, reporterKey: string | null) {
+  const d = m.details;
+  const encryption = !d.encryption?.encrypted
+    ? "not encrypted"
+    : d.encryption.decrypted
+      ? `encrypted (${(d.encryption.encryptedParts ?? []).join(", ") || "OpenPGP"}), decrypted with the team key`
+      : `encrypted${d.encryption.keyIds?.length ? ` to ${d.encryption.keyIds.join(", ")}` : ""}, not decrypted: kept as received`;
+  const signature = !d.signature?.signed
+    ? "not signed"
+    : d.signature.valid
+      ? `good signature by ${d.signature.keyFingerprint ?? "an unnamed key"}`
+      : `signature not valid: ${d.signature.detail ?? "unknown reason"}`;
+  const offered = d.offeredKey;
+  return {
+    id: m.id,
+    outcome: OUTCOME_LABELS[m.outcome],
+    via: m.via === "smtp" ? "SMTP" : "IMAP",
+    receivedAt: m.receivedAt,
+    fromAddress: m.fromAddress,
+    envelopeFrom: m.envelopeFrom,
+    remoteAddress: m.remoteAddress,
+    authentication: d.authentication ?? null,
+    encryption,
+    signature,
+    offeredKey: offered
+      ? {
+          fingerprint: offered.fingerprint.replace(/(.{4})(?=.)/g, "$1 "),
+          userIds: offered.userIds,
+          source: offered.source === "autocrypt" ? "Autocrypt header" : "attached",
+          canKeep: Boolean(offered.armored),
+          kept: Boolean(offered.armored) && offered.armored === reporterKey,
+        }
+      : null,
+    receipt: d.receipt ? (d.receipt.sent ? "sent" : `not sent: ${d.receipt.why ?? ""}`) : null,
+    notes: m.notes,
+  };
 }
