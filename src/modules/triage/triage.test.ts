@@ -68,6 +68,8 @@ describe("upstream references", () => {
     expect(checkUpstreamReference("javascript:alert(1)")).toMatch(/http\(s\)/);
     expect(checkUpstreamReference("ftp://example.org/x")).toMatch(/http\(s\)/);
     expect(checkUpstreamReference("https:/broken")).toMatch(/valid http\(s\) URL/);
+    expect(checkUpstreamReference("https://github.com/x/\r\nSet-Cookie: a=b")).toBe("must not contain spaces, line breaks, tabs or other control characters");
+    expect(checkUpstreamReference("https://github.com/x\u0000")).toBe("must not contain spaces, line breaks, tabs or other control characters");
   });
 });
 

@@ -1,4 +1,5 @@
 import type { CvssDetails, ReportDetails, Severity, SeveritySource } from "../reports/index.js";
+import { WEB_URL_MESSAGES, webUrlProblem } from "../../shared/web-url.js";
 
 /**
  * Triage rules. Pure: no database, no clock (callers pass `now`).
@@ -92,7 +93,8 @@ export function diffFields(before: Record<string, unknown>, after: Record<string
  */
 export function checkUpstreamReference(reference: string): string | null {
   if (/^https?:/i.test(reference)) {
-    return URL.canParse(reference) && /^https?:\/\/[^\s/?#]+/i.test(reference) ? null : "must be a valid http(s) URL";
+    const problem = webUrlProblem(reference);
+    return problem === "control_characters" ? WEB_URL_MESSAGES.control_characters : problem ? "must be a valid http(s) URL" : null;
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(reference) || /^(javascript|data|vbscript|file|blob):/i.test(reference)) {
     return "must be an http(s) URL or an identifier such as CVE-2024-1234";
