@@ -1,7 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import SqliteDatabase from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashSecret } from "../src/platform/crypto/secrets.js";
 import { ensureBuilt, runShield, spawnShield, startShieldServer, BUILD_TIMEOUT_MS } from "./cli.js";
@@ -74,7 +75,10 @@ forEachDatabase((kind) => {
           submittedDuringBackup++;
         }
       })();
-      while (submittedDuringBackup < 2) await new Promise((r) => setTimeout(r, 10));
+      let failed: unknown;
+      arrivals.catch((error) => (failed = error));
+      while (submittedDuringBackup < 2 && failed === undefined) await new Promise((r) => setTimeout(r, 10));
+      if (failed !== undefined) throw failed;
       requiredCount = acknowledged.length;
       const backup = spawnShield(["backup", "--out", backupDir, "--json"], { SHIELD_DATA_DIR: shield.dataDir, DATABASE_URL: shield.testDatabase.url });
       const result = await backup.finally(() => (backupRunning = false));
@@ -107,6 +111,34 @@ forEachDatabase((kind) => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`${blob.path} differs from the manifest`);
       expect(fs.existsSync(restoredDir)).toBe(false);
+    });
+
+    it.runIf(kind === "sqlite")("refuses to call a restore good when the audit log was rewritten in the backup, or the master key is not the one", async () => {
+      // Someone who can write the backups edits an event and fixes up the manifest's checksum: only the chain's MACs give it away.
+      const rewritten = path.join(scratch, "rewritten");
+      fs.cpSync(backupDir, rewritten, { recursive: true });
+      const file = path.join(rewritten, "shield.db");
+      const copy = new SqliteDatabase(file);
+      copy.prepare("update audit_events set data = ? where seq = 2").run(JSON.stringify({ rewritten: true }));
+      copy.close();
+      const manifestFile = path.join(rewritten, "manifest.json");
+      const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as { files: Array<{ path: string; bytes: number; sha256: string }> };
+      const entry = manifest.files.find((f) => f.path === "shield.db")!;
+      entry.bytes = fs.statSync(file).size;
+      entry.sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+      const tampered = await runShield(["restore", rewritten, "--master-key", path.join(shield.dataDir, "master.key"), "--json"], { SHIELD_DATA_DIR: path.join(scratch, "tampered") });
+      expect(tampered.code).toBe(1);
+      const error = JSON.parse(tampered.stdout).error;
+      expect(error.code).toBe("audit_failed");
+      expect(error.message).toMatch(/event 2/);
+      expect(error.message).toMatch(/do not serve from it/);
+
+      const otherKey = path.join(scratch, "other.key");
+      fs.writeFileSync(otherKey, randomBytes(32));
+      const wrongKey = await runShield(["restore", backupDir, "--master-key", otherKey, "--json"], { SHIELD_DATA_DIR: path.join(scratch, "wrong-key") });
+      expect(wrongKey.code).toBe(1);
+      expect(JSON.parse(wrongKey.stdout).error.code).toBe("audit_unverifiable");
     });
 
     it("restores into an empty place, checks every checksum and the audit chain up to the recorded head, and says what it restored", async () => {
