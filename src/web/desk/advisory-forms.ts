@@ -234,7 +234,8 @@ export function postedValues(body: unknown): Record<string, string> {
  * (for a product, one empty range of its own too).
  */
 export function formRows(values: Record<string, string>): { products: Array<{ index: number; ranges: number[] }>; credits: number[] } {
-  const rowsIn = (prefix: string) => rowsOf(values, prefix);
+  // Rows that hold something; a row posted empty is left out like an unused one.
+  const rowsIn = (prefix: string) => rowsOf(values, prefix).filter((row) => Object.entries(values).some(([name, value]) => name.startsWith(`${prefix}.${row}.`) && value.trim() !== "" && !name.endsWith(".type")));
   const next = (rows: number[]) => (rows.length ? Math.max(...rows) + 1 : 0);
   const productRows = rowsIn("products");
   const products = [...productRows, next(productRows)].map((index) => {

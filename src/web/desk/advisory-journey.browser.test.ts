@@ -1,0 +1,199 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeInBrowser, launchChromium, serveTestShield, wcagViolations, watchPage, type PageIncidents, type ServedShield } from "../../../test/browser.js";
+import { buildReportInput } from "../../../test/factories.js";
+import { mailsStartingWith } from "../../../test/outbox.js";
+import type { EnrolledMember } from "../../../test/sign-in.js";
+import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
+import type { SubmitReportBody } from "../../modules/reports/index.js";
+import { DEFAULT_SETTINGS, updateSetting } from "../../modules/settings/index.js";
+import { systemClock } from "../../shared/clock.js";
+
+describeInBrowser("an advisory from a resolved report to the public, in Chromium", () => {
+  let served: ServedShield;
+  let browser: Browser;
+  let writer: EnrolledMember;
+  let offlineWriter: EnrolledMember;
+  const contexts: BrowserContext[] = [];
+  const incidents: PageIncidents[] = [];
+
+  const api = async (member: EnrolledMember, method: string, path: string, body?: object) => {
+    const response = await fetch(`${served.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${member.apiToken}`, ...(body ? { "content-type": "application/json" } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(response.status, `${method} ${path}`).toBeLessThan(300);
+    return response.json() as Promise<Record<string, unknown>>;
+  };
+  /** A report acknowledged and triaged with CVSS and CWE through the API, as a colleague did earlier. */
+  const triagedReport = async (overrides: Partial<SubmitReportBody>) => {
+    const response = await fetch(`${served.baseUrl}/api/v1/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(buildReportInput(overrides)) });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: number };
+    await api(writer, "POST", `/api/v1/reports/${id}/transitions`, { to: "acknowledged", reason: "read it" });
+    await api(writer, "PATCH", `/api/v1/reports/${id}`, { cvss31Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", cwe: "CWE-79" });
+    await api(writer, "POST", `/api/v1/reports/${id}/transitions`, { to: "triaged", reason: "reproduced" });
+    return id;
+  };
+
+  const signedInPage = async (who: EnrolledMember, options: Parameters<Browser["newContext"]>[0] = {}): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+    contexts.push(context);
+    const page = await context.newPage();
+    incidents.push(watchPage(page));
+    await signInInBrowser(page, served.baseUrl, who);
+    return page;
+  };
+
+  beforeAll(async () => {
+    served = await serveTestShield("sqlite");
+    writer = await addBrowserMember(served, "triager");
+    offlineWriter = await addBrowserMember(served, "triager");
+    // The CNA's identity, so that the CVE record is exported too.
+    await updateSetting(served.shield.database.db, systemClock, { kind: "cli" }, "advisories", { ...DEFAULT_SETTINGS.advisories, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
+    served.shield.settings.invalidate();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+    await served?.close();
+    for (const seen of incidents) {
+      expect(seen.consoleErrors.filter((t) => /Content Security Policy/i.test(t))).toEqual([]);
+      expect(seen.pageErrors).toEqual([]);
+      expect(seen.dialogs).toEqual([]);
+    }
+  });
+
+  it("writes the advisory from a resolved report, is held back by a report not fixed, fixes it, previews and publishes; the public page, feed, exports and thanks page show it", { timeout: 120_000 }, async () => {
+    const resolvedId = await triagedReport({ title: "Stored XSS in comments", credit: { name: "Ada Finder", url: "https://ada.example" } });
+    await api(writer, "POST", `/api/v1/reports/${resolvedId}/transitions`, { to: "resolved", reason: "fixed in 4.2.1" });
+    const openId = await triagedReport({ title: "Stored XSS in replies" });
+
+    const page = await signedInPage(writer);
+    await page.goto(`${served.baseUrl}/desk/reports/${resolvedId}`);
+    await page.getByRole("link", { name: "Create an advisory from this report" }).click();
+    await page.waitForURL(`${served.baseUrl}/desk/advisories/new?report=${resolvedId}`);
+    expect(await page.getByLabel("Title").inputValue()).toBe("Stored XSS in comments");
+    expect(await page.getByLabel("CWE (e.g. CWE-79)").inputValue()).toBe("CWE-79");
+    expect(await page.locator("#reporter-credits").textContent()).toContain("Ada Finder");
+
+    await page.getByLabel("Linked reports").fill(`${resolvedId}, ${openId}`);
+    await page.getByLabel("Summary (Markdown)").fill("A comment could run a **script** in the reader's browser.\n\nUpdate to 4.2.1.");
+    await page.getByLabel("CVE id (optional)").fill("CVE-2026-12345");
+    const product = page.getByRole("group", { name: "Add a product" });
+    await product.getByLabel("Vendor").fill("Example Inc.");
+    await product.getByLabel("Product", { exact: true }).fill("Basecamp");
+    await product.getByLabel("Fixed in version").fill("4.2.1");
+    const range = product.getByRole("group", { name: "Add a version range" });
+    await range.getByLabel("Introduced in (empty: every earlier version)").fill("4.0.0");
+    await range.getByLabel("Fixed in (not affected)").fill("4.2.1");
+    const credit = page.getByRole("group", { name: "Add a credit" });
+    await credit.getByLabel("Name").fill("Basecamp maintainers");
+    await credit.getByLabel("Credit type").selectOption("remediation developer");
+    await page.getByRole("button", { name: "Save the draft" }).click();
+    await page.waitForURL(/\/desk\/advisories\/SEC-\d{4}-\d{3}\?done=created$/);
+    const advisoryId = /\/desk\/advisories\/(SEC-\d{4}-\d{3})/.exec(page.url())![1]!;
+    expect(await page.locator("#advisory-state").textContent()).toBe("Draft");
+    expect(await wcagViolations(page)).toEqual([]);
+
+    // The guard: the second report is only triaged.
+    expect(await page.locator("#guard-blockers").textContent()).toContain(`Report #${openId} is Triaged, not fixed`);
+    await page.getByRole("button", { name: "Publish now" }).click();
+    expect(await page.locator("#problem").textContent()).toBe("Not published: the disclosure guard holds this advisory back.");
+    expect(await page.locator("#guard-blockers li").allTextContents()).toEqual([`#${openId}: Report #${openId} is Triaged, not fixed: mark it Resolved once the fix is released.`]);
+    expect(await wcagViolations(page)).toEqual([]);
+    expect((await (await fetch(`${served.baseUrl}/security/advisories/${advisoryId}`)).status)).toBe(404);
+
+    // The member fixes it on the report's page.
+    await page.getByRole("link", { name: `#${openId}`, exact: true }).first().click();
+    await page.waitForURL(`${served.baseUrl}/desk/reports/${openId}`);
+    await page.locator("summary", { hasText: "Mark as resolved" }).click();
+    await page.getByRole("button", { name: "Mark as resolved", exact: true }).click();
+    await page.waitForURL(/done=transition/);
+    expect(await page.locator("#report-state").textContent()).toBe("Resolved");
+
+    await page.goto(`${served.baseUrl}/desk/advisories/${advisoryId}`);
+    expect(await page.locator("#guard-status").textContent()).toContain("Every linked report is fixed");
+    await page.getByLabel("Workarounds (Markdown, optional)").fill("Turn off comments: *Settings → Comments*.");
+    await page.getByRole("button", { name: "Preview" }).click();
+    expect(await page.locator("#preview-workarounds em").textContent()).toBe("Settings → Comments");
+    expect(await page.locator("#preview-summary strong").textContent()).toBe("script");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.waitForURL(/done=saved/);
+
+    await page.getByRole("link", { name: "Preview as the public will see it" }).click();
+    expect(await page.locator("#preview-banner").textContent()).toContain("the public cannot see it until it is published");
+    expect(await page.locator("main").textContent()).toContain("Ada Finder (finder)");
+    expect(await page.locator("main").textContent()).toContain("Basecamp maintainers (remediation developer)");
+    expect(await wcagViolations(page)).toEqual([]);
+    await page.getByRole("link", { name: "Back to the advisory on the desk" }).click();
+
+    await page.getByRole("button", { name: "Publish now" }).click();
+    await page.waitForURL(/done=published/);
+    expect(await page.locator("#advisory-state").textContent()).toBe("Published");
+
+    // The public finds it: page, feed, exports; the reporters are mailed and the finder is thanked.
+    await page.getByRole("link", { name: "public page" }).click();
+    expect(await page.locator("h1").textContent()).toBe("Stored XSS in comments");
+    expect(await page.locator("main").textContent()).toContain("Ada Finder (finder)");
+    expect(await wcagViolations(page)).toEqual([]);
+    const feed = await (await fetch(`${served.baseUrl}/security/advisories.atom`)).text();
+    expect(feed).toContain(`${served.baseUrl}/security/advisories/${advisoryId}`);
+    for (const format of ["osv", "csaf", "cve"]) {
+      const response = await fetch(`${served.baseUrl}/security/advisories/${advisoryId}/${format}.json`);
+      expect(response.status, format).toBe(200);
+      expect(await response.text()).toContain(format === "cve" ? "CVE-2026-12345" : advisoryId);
+    }
+    for (const id of [resolvedId, openId]) expect((await api(writer, "GET", `/api/v1/reports/${id}`)).state).toBe("disclosed");
+    await served.shield.worker.drain();
+    expect(mailsStartingWith(served, `update-${resolvedId}-`).some((m) => m.includes(`/security/advisories/${advisoryId}`))).toBe(true);
+    await page.goto(`${served.baseUrl}/security/thanks`);
+    const thanked = page.getByRole("link", { name: "Ada Finder" });
+    expect(await thanked.getAttribute("href")).toBe("https://ada.example");
+
+    // The program's figures, once an admin opts in, pass the same accessibility checks.
+    await updateSetting(served.shield.database.db, systemClock, { kind: "cli" }, "publicStats", true);
+    served.shield.settings.invalidate();
+    await page.goto(`${served.baseUrl}/security/stats`);
+    expect(await page.locator("h1").textContent()).toBe("Program statistics");
+    expect(await page.locator("#first-response tbody tr").count()).toBe(3);
+    expect(await wcagViolations(page)).toEqual([]);
+  });
+
+  it("works without JavaScript: a draft is written, refused fields are shown, previewed, saved and scheduled", { timeout: 90_000 }, async () => {
+    const reportId = await triagedReport({ title: "CSRF on the settings page" });
+    const page = await signedInPage(offlineWriter, { javaScriptEnabled: false });
+    await page.goto(`${served.baseUrl}/desk/reports/${reportId}`);
+    await page.getByRole("link", { name: "Create an advisory from this report" }).click();
+    await page.getByLabel("Summary (Markdown)").fill("Settings could be changed from *another site*.");
+    const product = page.getByRole("group", { name: "Add a product" });
+    await product.getByLabel("Vendor").fill("Example Inc.");
+    await product.getByLabel("Product", { exact: true }).fill("Basecamp");
+    // No version range: refused next to the product, the input kept.
+    await page.getByRole("button", { name: "Save the draft" }).click();
+    expect(await page.locator("#problem").textContent()).toBe("The advisory is not saved: correct the fields marked below.");
+    expect(await page.locator("#adv-products-0-ranges-error").textContent()).toBe("needs at least one version range");
+    expect(await page.getByLabel("Summary (Markdown)").inputValue()).toBe("Settings could be changed from *another site*.");
+
+    await page.getByRole("group", { name: "Product 1" }).getByRole("group", { name: "Add a version range" }).getByLabel("Last affected (when there is no fix)").fill("4.3.0");
+    await page.getByRole("button", { name: "Preview" }).click();
+    expect(await page.locator("#preview-summary em").textContent()).toBe("another site");
+    await page.getByRole("button", { name: "Save the draft" }).click();
+    await page.waitForURL(/done=created$/);
+    const advisoryId = /\/desk\/advisories\/(SEC-\d{4}-\d{3})/.exec(page.url())![1]!;
+    expect(await page.locator("#guard-blockers").textContent()).toContain(`Report #${reportId} is Triaged, not fixed`);
+
+    await api(offlineWriter, "POST", `/api/v1/reports/${reportId}/transitions`, { to: "resolved", reason: "fixed" });
+    await page.reload();
+    await page.getByLabel("Publish at (UTC)").fill("2030-01-02T10:30");
+    await page.getByRole("button", { name: "Schedule publication" }).click();
+    await page.waitForURL(/done=scheduled$/);
+    expect(await page.locator("#advisory-state").textContent()).toBe("Scheduled");
+    expect((await api(offlineWriter, "GET", `/api/v1/advisories/${advisoryId}`)).scheduledAt).toBe("2030-01-02T10:30:00.000Z");
+    await page.getByRole("button", { name: "Cancel the scheduled publication" }).click();
+    await page.waitForURL(/done=unscheduled$/);
+    expect(await page.locator("#advisory-state").textContent()).toBe("Draft");
+  });
+});
