@@ -7,8 +7,8 @@ import { presentReport, readReportAsTeam, reportIdParams, reportView } from "../
 import type { SettingsCache } from "../settings/index.js";
 import { readPauses } from "../sla/index.js";
 import { CWE_VERSION, searchCwe } from "./cwe.js";
-import { cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
-import { addUpstream, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
+import { channelChangeBody, cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
+import { addUpstream, changeReportChannel, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
 
 export interface TriageRouteDeps {
   db: Db;
@@ -54,6 +54,31 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
     async (request) => {
       const actor = actorOf(memberOf(request));
       await updateReportTriage(db, clock, await deps.settings.get(), actor, request.params.id, request.body);
+      return presentAfterChange(actor, request.params.id);
+    },
+  );
+
+  app.post(
+    "/api/v1/reports/:id/channel",
+    {
+      preHandler: canWrite,
+      schema: {
+        summary: "Move a report to another channel; its clocks follow the new channel",
+        description:
+          "The report takes the new channel's service levels from today's settings, counted from its receipt, so a first response may be due at once. " +
+          "Moving a report to account_attack pages the team as a new one would. A closed report keeps its channel (409), and support is reached by " +
+          "the routed_to_support transition. Audited with both channels and the reason.",
+        tags,
+        security,
+        params: reportIdParams,
+        body: channelChangeBody,
+        response: { 200: reportView, 400: errorView, 404: errorView, 409: errorView },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(memberOf(request));
+      await changeReportChannel(db, clock, await deps.settings.get(), actor, request.params.id, request.body);
+      deps.onChanged();
       return presentAfterChange(actor, request.params.id);
     },
   );

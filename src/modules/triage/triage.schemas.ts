@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CHANNELS, REPORT_STATES, SEVERITIES, UPSTREAM_STATUSES, reporterText } from "../reports/index.js";
+import { CHANNELS, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS, UPSTREAM_STATUSES, reporterText } from "../reports/index.js";
 import { MAX_VECTOR_LENGTH } from "./cvss.js";
 
 /** Text a team member types: kept as written, but never NUL or broken Unicode, and bounded. */
@@ -119,3 +119,12 @@ export const cweListView = z.object({
     }),
   ),
 });
+
+export const channelChangeBody = z
+  .object({
+    channel: z.enum(TRACKED_CHANNELS, { error: `must be one of ${TRACKED_CHANNELS.join(", ")} (a report goes to support by the routed_to_support transition)` }),
+    reason: z.string().trim().min(1, "is required: say why the report belongs to the other channel").max(5000),
+  })
+  .strict();
+
+export type ChannelChangeBody = z.infer<typeof channelChangeBody>;

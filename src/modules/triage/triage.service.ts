@@ -7,6 +7,8 @@ import { DomainError, FieldsRefusedError, ReportNotFoundError } from "../../shar
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail, mayOwnReports } from "../people/index.js";
 import {
+  CHANNEL_LABELS,
+  CLOSING_STATES,
   checkTransition,
   findReport,
   findReportDetails,
@@ -21,11 +23,13 @@ import {
   type ReportState,
   type Upstream,
 } from "../reports/index.js";
+import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import type { Settings } from "../settings/index.js";
+import { serviceTermsFor } from "../sla/index.js";
 import { InvalidCvssVectorError, scoreCvssVector, type CvssVersion } from "./cvss.js";
 import { lookUpCwe } from "./cwe.js";
 import { findSimilarityRows, findUpstream, insertUpstream, lockReportRow, updateReportColumns, updateUpstream, deleteUpstream } from "./triage.repository.js";
-import type { CreateUpstreamBody, MessageBody, PatchReportBody, PatchUpstreamBody } from "./triage.schemas.js";
+import type { ChannelChangeBody, CreateUpstreamBody, MessageBody, PatchReportBody, PatchUpstreamBody } from "./triage.schemas.js";
 import { applyBountyChange, checkUpstreamReference, decideSeverity, diffFields, scoreSimilarity, similarityQueryWords } from "./triage.js";
 
 const UpstreamNotFoundError = (reportId: number, upstreamId: number) =>
@@ -318,4 +322,31 @@ export async function findSimilarReports(db: Db, id: number, limit = 5): Promise
     .sort((a, b) => b.score - a.score || a.row.received_at.localeCompare(b.row.received_at) || a.row.id - b.row.id)
     .slice(0, limit)
     .map(({ row, score }) => ({ id: row.id, title: row.title, state: row.state as ReportState, channel: row.channel as Channel, asset: row.asset, cwe: row.cwe_id, receivedAt: row.received_at, score }));
+}
+
+/**
+ * Moves a report to another tracked channel (mail to security@ that turns out to be an
+ * account under attack). Its clocks then follow the new channel: the report takes the
+ * new channel's terms of today's settings, counted from its receipt as always, so a
+ * first response may be due at once. A report moved to the account-attack channel pages
+ * the team as a new one would. Audited with both channels and the reason.
+ * @throws ReportNotFoundError, DomainError `channel_unchanged` / `report_closed` (409)
+ */
+export async function changeReportChannel(db: Db, clock: Clock, settings: Settings, actor: Actor, id: number, body: ChannelChangeBody): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await lockReportRow(tx, id);
+    if (!row) throw ReportNotFoundError(id);
+    if (row.channel === body.channel) throw new DomainError("channel_unchanged", "conflict", `The report is already in the ${CHANNEL_LABELS[body.channel as Channel]} channel.`);
+    if ((CLOSING_STATES as readonly string[]).includes(row.state) || row.state === "disclosed") {
+      throw new DomainError("report_closed", "conflict", "A closed report keeps its channel: its clocks have stopped.");
+    }
+    const now = clock.now();
+    const at = now.toISOString();
+    const terms = serviceTermsFor(body.channel, settings);
+    await updateReportColumns(tx, id, { channel: body.channel, service_terms: terms ? JSON.stringify(terms) : null, updated_at: at });
+    await refreshNextDeadline(tx, id, settings);
+    await appendAuditEvent(tx, actor, { action: "report.channel_changed", subjectType: "report", subjectId: String(id), data: { from: row.channel, to: body.channel, reason: body.reason } }, at);
+    // An account under attack pages the team, as when such a report arrives.
+    if (body.channel === "account_attack") await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: id }, now, { urgent: true });
+  });
 }

@@ -6,11 +6,11 @@ import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf, type TeamMember } from "../../modules/people/index.js";
 import { keepOfferedKey } from "../../modules/inbound-mail/index.js";
 import { transitionReport } from "../../modules/reports/index.js";
-import { addUpstream, changeUpstream, postTeamMessage, removeUpstream, updateReportTriage } from "../../modules/triage/index.js";
+import { addUpstream, changeReportChannel, changeUpstream, postTeamMessage, removeUpstream, updateReportTriage } from "../../modules/triage/index.js";
 import { formField } from "../team/team-pages.js";
 import { idParams, type DeskContext } from "./desk-context.js";
 import { sendReportPage } from "./report-page.routes.js";
-import { assessmentForm, bountyForm, changeUpstreamForm, createUpstreamForm, messageForm, ownerForm, readForm, transitionForm } from "./report-forms.js";
+import { assessmentForm, bountyForm, channelForm, changeUpstreamForm, createUpstreamForm, messageForm, ownerForm, readForm, transitionForm } from "./report-forms.js";
 
 const upstreamParams = idParams.extend({ upstreamId: z.coerce.number().int().positive() });
 
@@ -26,6 +26,7 @@ const ANCHORS: Record<string, string> = {
   upstream: "upstreams",
   "upstream-removed": "upstreams",
   "key-kept": "received-mail",
+  channel: "assessment",
 };
 
 /** Only the string fields of a posted form, for keeping the input on a refused post. */
@@ -106,6 +107,14 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
         return "assessment-triaged";
       }
       return "assessment";
+    }),
+  );
+
+  app.post("/desk/reports/:id/channel", routeOptions(), async (request, reply) =>
+    act(request, reply, "channel", async (id, member) => {
+      await changeReportChannel(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(channelForm, request.body));
+      ctx.onChanged();
+      return "channel";
     }),
   );
 

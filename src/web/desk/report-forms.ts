@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FieldsRefusedError } from "../../shared/errors.js";
 import { transitionBody } from "../../modules/reports/index.js";
-import { createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody } from "../../modules/triage/index.js";
+import { channelChangeBody, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody } from "../../modules/triage/index.js";
 
 /*
  * The report page's forms, each read into the body the team API takes and checked by the
@@ -83,6 +83,12 @@ export const ownerForm = z
   .refine((f) => f.ownerEmail !== "", { path: ["ownerEmail"], message: "is required" })
   .transform((f): unknown => f)
   .pipe(patchReportBody);
+
+/** A move to another channel, with the reason. */
+export const channelForm = z
+  .object({ channel: field(40), reason: field(5000) })
+  .transform((f): unknown => f)
+  .pipe(channelChangeBody);
 
 /** The bounty decision: eligible yes/no/undecided, an amount as typed ("1,500"), dates. */
 export const bountyForm = z

@@ -12,6 +12,7 @@ import { actorOf, hasPermission } from "../../modules/people/index.js";
 import { listEscalationsOf } from "../../modules/portal/index.js";
 import {
   CHANNEL_LABELS,
+  TRACKED_CHANNELS,
   CLOSING_STATES,
   SEVERITIES,
   TRANSITIONS,
@@ -45,6 +46,7 @@ const NOTICES: Record<string, string> = {
   upstream: "The upstream is saved.",
   "upstream-removed": "The upstream is removed.",
   "key-kept": "The offered key is kept: mail to the reporter is now encrypted to it.",
+  channel: "The channel is changed; the report's clocks follow it.",
 };
 
 /** The report page at its audit trail, with these choices of what the trail shows. */
@@ -161,6 +163,11 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       advisories: advisories.map((a) => ({ publicId: a.publicId, stateLabel: a.state === "draft" ? "Draft" : a.state === "scheduled" ? "Scheduled" : "Published" })),
       // Closed without a fix (duplicate, spam…), a report has nothing to disclose.
       canWriteAdvisory: !(CLOSING_STATES as readonly string[]).includes(report.state),
+      // An open report may move between the tracked channels (support is a transition).
+      channelChoices:
+        canWrite && !(CLOSING_STATES as readonly string[]).includes(report.state) && report.state !== "disclosed"
+          ? TRACKED_CHANNELS.map((c) => ({ value: c, label: CHANNEL_LABELS[c] }))
+          : [],
       receivedMail: receivedMail.map((m) => presentReceivedMail(m, report.reporterPgpKey)),
       clocks: [clocks.firstResponse, clocks.triage, clocks.resolution, presentDisclosureClock(report, settings, now)].filter((c) => c !== null),
       audit: trail.events.map(presentAuditEvent),
