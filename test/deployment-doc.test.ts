@@ -126,6 +126,33 @@ describe("docs/deployment.md", () => {
     expect(directive(service, "Environment")).toEqual(["SHIELD_PORT=%i"]);
   });
 
+  it("sets up mail in one of three ways Shield accepts, its password out of the world-readable unit", () => {
+    const mailEnvironments = blocks().filter((b) => b.name.startsWith("/etc/shield/mail.env"));
+    expect(mailEnvironments).toHaveLength(3);
+    const [mx, behind, mailbox] = mailEnvironments.map((b) => loadConfig({ ...env, ...environmentFile(b.body), SHIELD_PORT: "8080" }));
+    expect(mx!.SHIELD_SMTP_LISTEN).toBe("0.0.0.0:25");
+    expect(mx!.SHIELD_SMTP_TLS_CERT).toBeDefined();
+    expect(behind!.SHIELD_SMTP_LISTEN).toBe("127.0.0.1:2525");
+    expect(mailbox!.SHIELD_IMAP_URL).toMatch(/^imaps:\/\//);
+    const dropIn = block("/etc/systemd/system/shield@8080.service.d/mail.conf");
+    expect(directive(dropIn, "EnvironmentFile")).toEqual(["/etc/shield/mail.env"]);
+    expect(dropIn).not.toMatch(/SHIELD_IMAP_URL|password/i);
+    expect(directive(dropIn, "CapabilityBoundingSet")).toEqual(["CAP_NET_BIND_SERVICE"]);
+    // Postfix hands the program's addresses to the port Shield listens on behind it.
+    const transport = block("/etc/postfix/transport");
+    for (const line of transport.split("\n").filter((l) => l.trim() && !l.startsWith("#"))) {
+      expect(line).toMatch(new RegExp(`^\\S+@\\S+\\s+smtp:\\[127\\.0\\.0\\.1\\]:${behind!.SHIELD_SMTP_LISTEN!.split(":")[1]}$`));
+    }
+  });
+
+  it.runIf(hasBinary("systemd-analyze"))("has a mail drop-in systemd accepts with the service", () => {
+    const dropIn = block("/etc/systemd/system/shield@8080.service.d/mail.conf");
+    const combined = `${service}\n${dropIn.split("\n").filter((l) => !l.startsWith("#")).join("\n")}`;
+    const serve = verifyUnits({ "shield@.service": combined, "shield@8080.service": combined });
+    expect(serve.about).toEqual([]);
+    expect(serve.status).toBe(0);
+  });
+
   it("creates the data directory owner-only for the service's user, as the unit expects", () => {
     const install = block("install");
     expect(spawnSync("bash", ["-n"], { input: install }).status).toBe(0);
