@@ -21,6 +21,7 @@ import { registerApiTokenRoutes } from "./modules/people/api-token.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
 import { fixTermsOfEarlierReports, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
 import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
+import { BOUNTY_DECISION_JOB, createBountyDecisionJob } from "./modules/triage/bounty-decision.job.js";
 import { createSupportForwardJob, SUPPORT_FORWARD_JOB } from "./modules/reports/support-forward.job.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
 import { registerTriageRoutes } from "./modules/triage/triage.routes.js";
@@ -153,6 +154,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
       [RECEIPT_JOB]: createReceiptJob(receiptDeps),
       [RECEIPT_DIGEST_JOB]: createReceiptDigestJob(receiptDeps),
       [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
+      [BOUNTY_DECISION_JOB]: createBountyDecisionJob(mailDeps),
       [SUPPORT_FORWARD_JOB]: createSupportForwardJob({ ...mailDeps, keyring }),
       [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
       [ESCALATION_WEBHOOK_JOB]: createEscalationWebhookJob({ db, baseUrl }),

@@ -1,6 +1,7 @@
 export { composeTeamMail, composeWebhookText, type TeamNotice } from "./notice.js";
 export {
   listTeam,
+  notifyNewOwner,
   notifyOwnerOfReporterReply,
   notifySlaMiss,
   notifySlaWarning,

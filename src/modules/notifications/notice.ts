@@ -13,7 +13,9 @@ export type TeamNotice =
   | { kind: "account_attack" }
   | { kind: "sla_warning"; target: SlaTarget; dueAt: string }
   | { kind: "sla_missed"; target: SlaTarget; dueAt: string }
-  | { kind: "reporter_reply"; messageId: number };
+  | { kind: "reporter_reply"; messageId: number }
+  /** A member was made the report's owner by someone else (`by`: their name). */
+  | { kind: "owner_assigned"; by: string };
 
 export interface ComposedTeamMail {
   subject: string;
@@ -65,6 +67,10 @@ export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: 
       subject = `[#${report.id}] The reporter answered: ${title}`;
       lead = ["The reporter wrote a new message on this report."];
       break;
+    case "owner_assigned":
+      subject = `[#${report.id}] You own this report now: ${title}`;
+      lead = [`${subjectSafe(notice.by, 200)} made you the owner of this report: its clocks and alerts are yours now.`];
+      break;
   }
   const text = [...lead, "", ...facts, "", `Open the report: ${link}`, "", "-- ", "Shield (automatic message to the security team)"].join("\n");
   const headers: Record<string, string> = { "Auto-Submitted": "auto-generated" };
@@ -87,6 +93,8 @@ export function composeWebhookText(notice: TeamNotice, report: Pick<Report, "id"
       return `New report #${report.id} (${channel}). ${link}`;
     case "reporter_reply":
       return `The reporter answered on report #${report.id} (${channel}). ${link}`;
+    case "owner_assigned":
+      return `Report #${report.id} (${channel}) has a new owner. ${link}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import { findUserById, listUsers, type TeamMember } from "../people/index.js";
+import type { Actor } from "../audit/index.js";
 import type { Report } from "../reports/index.js";
 import type { SlaTarget } from "../sla/index.js";
 import { isUrgent, type TeamNotice } from "./notice.js";
@@ -103,4 +104,16 @@ export async function notifySlaMiss(
  */
 export async function notifyOwnerOfReporterReply(tx: Tx, report: Pick<Report, "id" | "ownerId">, messageId: number, at: Date | string): Promise<void> {
   await enqueueTeamMails(tx, await ownerOrTeam(tx, report.ownerId), report.id, { kind: "reporter_reply", messageId }, asDate(at));
+}
+
+/**
+ * A member became a report's owner: they hear of it by mail, unless they took it
+ * themselves. Call inside the transaction that changes the owner.
+ */
+export async function notifyNewOwner(tx: Tx, report: Pick<Report, "id">, ownerId: number, by: Actor, at: Date | string): Promise<number> {
+  if (by.kind === "user" && by.userId === ownerId) return 0;
+  const owner = await findUserById(tx, ownerId);
+  if (!owner || owner.disabledAt != null) return 0;
+  const byName = by.kind === "user" ? ((await findUserById(tx, by.userId))?.name ?? by.email) : by.kind === "cli" ? "An admin (command line)" : "Shield";
+  return enqueueTeamMails(tx, [owner], report.id, { kind: "owner_assigned", by: byName }, asDate(at));
 }

@@ -328,6 +328,27 @@ forEachDatabase((kind) => {
       expect(toOther.json().ownerId).toBe(other.member.id);
     });
 
+    it("tells a new owner by mail when someone else gives them the report, with a link to its desk page, and nobody who took it themselves", async () => {
+      const { id } = await submit({ title: "Owner mail" });
+      const other = await shield.addMember("triager");
+      await move(id, { to: "acknowledged", reason: "mine" });
+      await shield.worker.drain();
+      const ownerMails = () => [...outbox(shield)].filter(([name]) => name.startsWith(`team-owner_assigned-${id}-`)).map(([, eml]) => unwrap(eml));
+      expect(ownerMails()).toEqual([]);
+      const patched = await shield.app.inject({ method: "PATCH", url: `/api/v1/reports/${id}`, headers: triager.auth, payload: { ownerEmail: other.member.email } });
+      expect(patched.statusCode, patched.body).toBe(200);
+      await shield.worker.drain();
+      const [mail] = ownerMails();
+      expect(mail).toContain(`To: ${other.member.email}`);
+      expect(mail).toContain(`Subject: [#${id}] You own this report now: Owner mail`);
+      expect(mail).toContain(`made you the owner of this report`);
+      expect(mail).toContain(`/desk/reports/${id}`);
+      // Given back to the first triager with a move by the new owner: they hear of it too.
+      expect((await move(id, { to: "needs_info", reason: "ask", message: "Which version?", ownerEmail: triager.member.email }, other.auth)).statusCode).toBe(200);
+      await shield.worker.drain();
+      expect(ownerMails().filter((m) => m.includes(`To: ${triager.member.email}`))).toHaveLength(1);
+    });
+
     it("asks for a reason with every move", async () => {
       const { id } = await submit();
       const response = await move(id, { to: "acknowledged" });

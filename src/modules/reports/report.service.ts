@@ -4,6 +4,7 @@ import { SUPPORT_FORWARD_JOB } from "./support-forward.job.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
+import { notifyNewOwner } from "../notifications/index.js";
 import { findUserByEmail, mayOwnReports } from "../people/index.js";
 import { loadSettings, type Settings } from "../settings/index.js";
 import {
@@ -161,6 +162,7 @@ export async function moveReport(tx: Tx, actor: Actor, report: Report, input: Mo
     },
     at,
   );
+  if (updated.ownerId != null && updated.ownerId !== report.ownerId) await notifyNewOwner(tx, report, updated.ownerId, actor, input.at);
   if (rule.tellsReporter && actor.kind !== "reporter") {
     await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: report.id, from: report.state, to: input.to, messageId }, input.at);
   }

@@ -182,6 +182,29 @@ forEachDatabase((kind) => {
         expect(changes).toEqual([["severity", "severitySource"], ["bounty.eligible", "bounty.amount", "bounty.currency", "bounty.awardedAt"], ["bounty.paidAt"]]);
       });
 
+      it("tells the reporter the bounty decision by mail: not eligible with the reason, then eligible, then the amount awarded; a payment tells nothing", async () => {
+        const id = await submit({ title: "Bounty mail" });
+        const bountyMails = () => {
+          const dir = path.join(shield.dataDir, "outbox");
+          return fs
+            .readdirSync(dir)
+            .filter((f) => f.startsWith(`bounty-${id}-`))
+            .sort((a, b) => Number(a.split("-job-")[1]!.split(".")[0]) - Number(b.split("-job-")[1]!.split(".")[0]))
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
+        };
+        expect((await patch(id, { bounty: { eligible: false, reason: "Out of scope: a staging host." } })).statusCode).toBe(200);
+        expect((await patch(id, { bounty: { eligible: true } })).statusCode).toBe(200);
+        expect((await patch(id, { bounty: { amount: 750, awardedAt: "2020-01-02T10:00:00Z" } })).statusCode).toBe(200);
+        expect((await patch(id, { bounty: { paidAt: "2020-01-03T00:00:00Z" } })).statusCode).toBe(200);
+        await shield.worker.drain();
+        const mails = bountyMails();
+        expect(mails).toHaveLength(3);
+        expect(mails[0]).toContain(`Subject: [#${id}] Bounty decision on your report: Bounty mail`);
+        expect(mails[0]).toContain("Your report is not eligible for a bounty. The reason: Out of scope: a staging host.");
+        expect(mails[1]).toContain("Your report is eligible for a bounty.");
+        expect(mails[2]).toContain("We award you a bounty of 750 USD for this report.");
+      });
+
       it("refuses viewers with 403, unknown reports with 404, unknown fields and an empty change with 400", async () => {
         const id = await submit();
         expect((await patch(id, { severity: "low" }, viewer.auth)).statusCode).toBe(403);

@@ -23,14 +23,15 @@ import {
   type ReportState,
   type Upstream,
 } from "../reports/index.js";
-import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
+import { notifyNewOwner, REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import type { Settings } from "../settings/index.js";
 import { serviceTermsFor } from "../sla/index.js";
 import { InvalidCvssVectorError, scoreCvssVector, type CvssVersion } from "./cvss.js";
 import { lookUpCwe } from "./cwe.js";
 import { findSimilarityRows, findUpstream, insertUpstream, lockReportRow, updateReportColumns, updateUpstream, deleteUpstream } from "./triage.repository.js";
 import type { ChannelChangeBody, CreateUpstreamBody, MessageBody, PatchReportBody, PatchUpstreamBody } from "./triage.schemas.js";
-import { applyBountyChange, checkUpstreamReference, decideSeverity, diffFields, scoreSimilarity, similarityQueryWords } from "./triage.js";
+import { BOUNTY_DECISION_JOB } from "./bounty-decision.job.js";
+import { applyBountyChange, bountyDecisionOf, checkUpstreamReference, decideSeverity, diffFields, scoreSimilarity, similarityQueryWords } from "./triage.js";
 
 const UpstreamNotFoundError = (reportId: number, upstreamId: number) =>
   new DomainError("upstream_not_found", "not_found", `Report ${reportId} has no upstream ${upstreamId}.`);
@@ -161,6 +162,10 @@ export async function updateReportTriage(db: Db, clock: Clock, settings: Setting
       updated_at: at,
     };
     await updateReportColumns(tx, id, columns);
+    if (ownerId != null && ownerId !== row.owner_id) await notifyNewOwner(tx, { id }, ownerId, actor, now);
+    // The reporter hears the bounty decision, in their thread (bounty-decision.job.ts).
+    const decision = bountyDecisionOf(current.bounty, bounty);
+    if (decision) await enqueueJob(tx, BOUNTY_DECISION_JOB, { reportId: id, decision }, now);
     // The resolution target depends on the severity.
     if ("severity" in changes) await refreshNextDeadline(tx, id, settings);
     await appendAuditEvent(tx, actor, { action: "report.triage_updated", subjectType: "report", subjectId: String(id), data: { changes } }, at);

@@ -43,6 +43,41 @@ export interface BountyChange {
   paidAt?: string | null;
 }
 
+/** What the reporter is told of a bounty change: a decision on eligibility, or an award. */
+export type BountyDecision =
+  | { kind: "eligible" }
+  | { kind: "not_eligible"; reason: string }
+  | { kind: "awarded"; amount: number; currency: string };
+
+/**
+ * The decision a bounty change makes for the reporter, if any: eligibility decided or
+ * changed (not eligible says why: the reason is required for it), or an amount awarded
+ * (awardedAt set, or the awarded amount changed). Paying, and edits that decide nothing
+ * new, tell them nothing.
+ */
+export function bountyDecisionOf(before: Bounty, after: Bounty): BountyDecision | null {
+  if (after.awardedAt !== null && after.amount !== null && (before.awardedAt === null || before.amount !== after.amount || before.currency !== after.currency)) {
+    return { kind: "awarded", amount: after.amount, currency: after.currency ?? "" };
+  }
+  if (after.eligible !== before.eligible) {
+    if (after.eligible === true) return { kind: "eligible" };
+    if (after.eligible === false) return { kind: "not_eligible", reason: after.reason ?? "" };
+  }
+  return null;
+}
+
+/** The decision in the reporter's words. */
+export function describeBountyDecision(decision: BountyDecision): string {
+  switch (decision.kind) {
+    case "eligible":
+      return "Your report is eligible for a bounty. We will tell you the amount when it is awarded.";
+    case "not_eligible":
+      return `Your report is not eligible for a bounty. The reason: ${decision.reason}`;
+    case "awarded":
+      return `We award you a bounty of ${decision.amount} ${decision.currency} for this report. Thank you.`;
+  }
+}
+
 /**
  * Applies a bounty change and checks the result as a whole: a report found ineligible
  * says why; only an eligible report has an amount; a bounty is awarded before it is
