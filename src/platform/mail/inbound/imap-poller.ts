@@ -51,6 +51,8 @@ export class ImapPoller {
   private client: ImapFlow | null = null;
   private wake: (() => void) | null = null;
   private readonly key: string;
+  /** Connections on which the folder of `?move=` is known to exist. */
+  private readonly movesTo = new WeakSet<ImapFlow>();
 
   constructor(private readonly options: ImapPollerOptions) {
     const m = options.mailbox;
@@ -179,6 +181,12 @@ export class ImapPoller {
   private async takeNewMessages(client: ImapFlow): Promise<PollOutcome> {
     const outcome: PollOutcome = { delivered: 0, failed: 0, tooLarge: 0 };
     const { cursor, afterStored } = { cursor: this.options.cursor, afterStored: this.options.mailbox.afterStored };
+    // The folder stored mail moves to is made when missing (an existing one is left as it is),
+    // so that a missing folder does not leave every stored message unsettled.
+    if (afterStored.kind === "move" && !this.movesTo.has(client)) {
+      await client.mailboxCreate(afterStored.folder);
+      this.movesTo.add(client);
+    }
     const lock = await client.getMailboxLock(this.options.mailbox.mailbox);
     try {
       const box = client.mailbox;
