@@ -325,6 +325,24 @@ export async function regenerateRecoveryCodes(ctx: AuthContext, active: ActiveSe
 }
 
 /**
+ * Makes an API token for the signed-in member themselves (their account page), after
+ * their current password: a token outlives the session that made it.
+ * @throws SignInLockedError, PasswordConfirmationError, ValidationError (expiry)
+ */
+export async function createOwnApiToken(
+  ctx: AuthContext,
+  active: ActiveSession,
+  input: { name: string; expiresInDays?: number; currentPassword: string; ip: string },
+): Promise<{ token: string; id: number; expiresAt: string | null }> {
+  const { member } = active;
+  const name = input.name.trim();
+  if (!name || name.length > 100) throw ValidationError("Name the token, in at most 100 characters.", { name: "is required: say what uses it (at most 100 characters)" });
+  await confirmCurrentPassword(ctx, member, input.currentPassword, input.ip, "create_api_token");
+  const created = await createApiToken(ctx.db, ctx.clock, actorOf(member), member.email, name, input.expiresInDays === undefined ? {} : { expiresInDays: input.expiresInDays });
+  return { token: created.token, id: created.id, expiresAt: created.expiresAt };
+}
+
+/**
  * Prepares a new authenticator secret; the current one keeps working until the new one is confirmed.
  * @throws SignInLockedError, PasswordConfirmationError
  */

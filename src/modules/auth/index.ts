@@ -24,6 +24,7 @@ export {
   confirmTotpEnrolment,
   changePassword,
   regenerateRecoveryCodes,
+  createOwnApiToken,
   startTotpReenrolment,
   createPasskeyRegistrationOptions,
   addPasskey,

@@ -14,6 +14,7 @@ import {
   describeAccount,
   describeTotpEnrolment,
   regenerateRecoveryCodes,
+  createOwnApiToken,
   removePasskey,
   requirePendingSession,
   requireSession,
@@ -22,7 +23,7 @@ import {
   startTotpReenrolment,
   type AuthContext,
 } from "../../modules/auth/index.js";
-import { actorOf, findUserById, listUsers, type Role } from "../../modules/people/index.js";
+import { actorOf, findUserById, listApiTokens, listUsers, revokeApiToken, MAX_TOKEN_DAYS, type Role } from "../../modules/people/index.js";
 import { WEB_ROOT } from "../render.js";
 import { landingPath, registerSignInRoutes } from "./sign-in.routes.js";
 import { registerTeamMemberRoutes } from "./team-members.routes.js";
@@ -43,6 +44,7 @@ const NOTICES: Record<string, string> = {
   totp: "Your new authenticator app is set up; the old one no longer works.",
   "passkey-added": "The passkey is added. You can use it instead of a code when you sign in.",
   "passkey-removed": "The passkey is removed.",
+  "token-revoked": "The API token is revoked: it no longer opens the API.",
   "recovery-code": "You signed in with a recovery code, which is now used up. If you lost your phone, set up a new authenticator app below.",
 };
 
@@ -93,7 +95,11 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
 
   // ---- account ---------------------------------------------------------------------
 
-  const accountPage = async (request: FastifyRequest, reply: FastifyReply, options: { form?: string; fields?: Record<string, string>; status?: number } = {}) => {
+  const accountPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    options: { form?: string; fields?: Record<string, string>; values?: Record<string, string>; status?: number } = {},
+  ) => {
     const { member: me } = sessionOf(request);
     const done = (request.query as Record<string, unknown> | undefined)?.done;
     return sendPage(
@@ -104,6 +110,17 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
         csrf: reply.generateCsrf(),
         member: me,
         account: await describeAccount(auth, me),
+        tokens: (await listApiTokens(auth.db, auth.clock, { memberId: me.id })).map((t) => ({
+          id: t.id,
+          name: t.name,
+          prefix: t.prefix,
+          state: t.state,
+          createdAt: t.createdAt.slice(0, 10),
+          lastUsedAt: t.lastUsedAt?.slice(0, 10) ?? null,
+          expiresAt: t.expiresAt ? `${t.expiresAt.slice(0, 16).replace("T", " ")} UTC` : null,
+        })),
+        maxTokenDays: MAX_TOKEN_DAYS,
+        values: options.values ?? {},
         notice: typeof done === "string" ? NOTICES[done] : undefined,
         form: options.form,
         fields: options.fields ?? {},
@@ -144,6 +161,40 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
     } catch (error) {
       return refused(request, reply, "recovery-codes", error);
     }
+  });
+
+  app.post("/team/account/tokens", { schema: { hide: true }, preHandler: [csrf, member] }, async (request, reply) => {
+    const values = { name: formField(request.body, "name", 200), expiresInDays: formField(request.body, "expiresInDays", 20).trim() };
+    try {
+      if (values.expiresInDays !== "" && !/^\d{1,6}$/.test(values.expiresInDays)) {
+        throw new DomainError("validation_failed", "invalid", "The token's expiry is not valid.", { expiresInDays: `a whole number of days from 1 to ${MAX_TOKEN_DAYS}, or empty for none` });
+      }
+      const created = await createOwnApiToken(auth, sessionOf(request), {
+        name: values.name,
+        ...(values.expiresInDays === "" ? {} : { expiresInDays: Number(values.expiresInDays) }),
+        currentPassword: formField(request.body, "currentPassword"),
+        ip: request.ip,
+      });
+      return sendPage(reply, "api-token-created", {
+        title: "Your new API token",
+        token: created.token,
+        expiresAt: created.expiresAt ? `${created.expiresAt.slice(0, 16).replace("T", " ")} UTC` : null,
+        baseUrl: auth.baseUrl(),
+      });
+    } catch (error) {
+      if (error instanceof DomainError && (error.code === "validation_failed" || error.code === "password_confirmation_failed")) {
+        const fields = error.code === "password_confirmation_failed" ? { currentPassword: error.fields?.password ?? error.message } : (error.fields ?? {});
+        return accountPage(request, reply, { form: "token", fields, values, status: 400 });
+      }
+      throw error;
+    }
+  });
+
+  app.post("/team/account/tokens/:id/revoke", { schema: { hide: true, params: idParams }, preHandler: [csrf, member] }, async (request, reply) => {
+    const { id } = request.params as z.infer<typeof idParams>;
+    const { member: me } = sessionOf(request);
+    await revokeApiToken(auth.db, auth.clock, actorOf(me), id, { id: me.id, role: "triager" });
+    return reply.code(303).redirect("/team/account?done=token-revoked#tokens");
   });
 
   app.post("/team/account/totp", { schema: { hide: true }, preHandler: [csrf, member] }, async (request, reply) => {
