@@ -114,7 +114,7 @@ export const configSchema = z.object({
     .refine((v) => isBase64Of32Bytes(v), "must be the base64 of exactly 32 bytes, e.g. the output of `openssl rand -base64 32`")
     .optional()
     .describe(
-      "Base64 of 32 random bytes that encrypts secrets at rest (the team's private OpenPGP key, TOTP secrets, the tracking link a receipt job carries until it is sent) and keys the audit log's MACs. Default: `<data dir>/master.key`, created on first start. Processes sharing a database must share it; keep a copy outside the server.",
+      "Base64 of 32 random bytes that encrypts secrets at rest (the team's private OpenPGP key, TOTP secrets, the tracking link a receipt job carries until it is sent) and keys the audit log's MACs and the forms' CSRF tokens. Default: `<data dir>/master.key`, created on first start. Processes sharing a database must share it; keep a copy outside the server.",
     ),
   SHIELD_ATTACHMENT_MAX_BYTES: positiveInt
     .default(10 * 1024 * 1024)

@@ -29,8 +29,9 @@ import { loadSettings, SettingsCache } from "./modules/settings/index.js";
 import { registerSetupRoutes } from "./web/setup/setup.routes.js";
 import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
 import { loadMasterKey } from "./platform/crypto/master-key.js";
+import { deriveKey } from "./platform/crypto/secrets.js";
 import { keyAuditLog } from "./modules/audit/index.js";
-import { createGuessingNoticeJob, createMasterKeySealer, GUESSING_NOTICE_JOB, type AuthContext } from "./modules/auth/index.js";
+import { createGuessingNoticeJob, createMasterKeySealer, GUESSING_NOTICE_JOB, readSessionToken, type AuthContext } from "./modules/auth/index.js";
 import { registerTeamPages } from "./web/team/team.routes.js";
 import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
@@ -186,6 +187,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     sharedRateLimits: database.kind === "postgres" ? new DatabaseRateCounter(db) : undefined,
     version: VERSION,
     secureCookies: config.baseUrl.startsWith("https:"),
+    // Form tokens are bound to the member's session and valid in every process sharing the master key.
+    csrf: { key: deriveKey(masterKey.bytes, "shield csrf v1"), sessionOf: (request) => readSessionToken(request, auth), publicOrigin: () => new URL(config.baseUrl).origin },
   });
   // The worker yields to requests while any is in flight (see OutboxWorker's `busy`).
   app.server.on("request", (_request: IncomingMessage, response: ServerResponse) => {

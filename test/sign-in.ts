@@ -88,7 +88,7 @@ export class TestBrowser {
   }
 
   /** Posts a form as the page's form would: urlencoded, with the page's CSRF token unless `csrf` says otherwise. */
-  async post(url: string, fields: Record<string, string>, options: { csrf?: string | null } = {}): Promise<LightMyRequestResponse> {
+  async post(url: string, fields: Record<string, string>, options: { csrf?: string | null; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
     const token = options.csrf === undefined ? this.csrf() : options.csrf;
     const body = new URLSearchParams({ ...(token === null ? {} : { _csrf: token }), ...fields }).toString();
     return this.absorb(
@@ -96,7 +96,7 @@ export class TestBrowser {
         method: "POST",
         url,
         payload: body,
-        headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader() },
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader(), ...options.headers },
         remoteAddress: this.remoteAddress,
       }),
     );

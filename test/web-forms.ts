@@ -50,9 +50,10 @@ export async function openForm(shield: TestShield, url: string): Promise<{ cooki
   return { cookie: cookiesFrom(page.headers["set-cookie"]), token: csrfTokenIn(page.body), html: page.body };
 }
 
-export async function postForm(shield: TestShield, url: string, session: { cookie: string; token: string }, parts: FormPart[], extra: { remoteAddress?: string } = {}) {
+export async function postForm(shield: TestShield, url: string, session: { cookie: string; token: string }, parts: FormPart[], extra: { remoteAddress?: string; headers?: Record<string, string> } = {}) {
   const body = multipart([{ name: "_csrf", value: session.token }, ...parts]);
-  return shield.app.inject({ method: "POST", url, payload: body.payload, headers: { ...body.headers, cookie: session.cookie }, ...extra });
+  const { headers, ...rest } = extra;
+  return shield.app.inject({ method: "POST", url, payload: body.payload, headers: { ...body.headers, cookie: session.cookie, ...headers }, ...rest });
 }
 
 /** The fields of a valid web report; override or drop (`undefined`) any. */

@@ -1,7 +1,6 @@
 import "../../shared/zod-messages.js";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import cookie from "@fastify/cookie";
-import csrfProtection from "@fastify/csrf-protection";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import helmetMiddleware from "helmet";
@@ -15,6 +14,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { DomainError, describeFieldProblems, type ErrorKind } from "../../shared/errors.js";
+import { isCsrfRefusal, registerCsrf, type CsrfOptions } from "./csrf.js";
 import { rateLimitStoreWith, type DatabaseRateCounter } from "./shared-rate-limit.js";
 
 export type HttpApp = FastifyInstance<any, any, any, FastifyBaseLogger, ZodTypeProvider>;
@@ -32,8 +32,10 @@ export interface HttpOptions {
    * processes; without it, in this process's memory like every other limit.
    */
   sharedRateLimits?: DatabaseRateCounter;
-  /** Shield is served over https (SHIELD_BASE_URL): cookies get the Secure flag. */
+  /** Shield is served over https (SHIELD_BASE_URL): cookies get the Secure flag (and the CSRF cookie the `__Host-` prefix). */
   secureCookies?: boolean;
+  /** CSRF tokens: their key (one for all processes; random when absent), the session they are bound to, Shield's public origin. */
+  csrf?: Partial<Omit<CsrfOptions, "secureCookies">>;
 }
 
 const STATUS_OF: Record<ErrorKind, number> = {
@@ -83,7 +85,7 @@ function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyR
     request.log.error({ err: error, issues: error.cause.issues }, "response did not match its schema");
     return reply.code(500).send({ error: { code: "internal", message: "Something went wrong on our side. It has been logged." } });
   }
-  if (error.code === "FST_CSRF_MISSING_SECRET" || error.code === "FST_CSRF_INVALID_TOKEN") {
+  if (isCsrfRefusal(error)) {
     return reply.code(403).send({ error: { code: "csrf_failed", message: "This form is out of date or did not come from this site. Reload the page and send it again." } });
   }
   const status = error.statusCode ?? 500;
@@ -210,11 +212,13 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   // Registered once, here, for every form on the site (team pages and the public report
   // form): routes take `preHandler: app.csrfProtection` (after the body is parsed, since
   // the token travels as the `_csrf` field, or an `x-csrf-token` header for fetch calls)
-  // and pages put `reply.generateCsrf()` in a hidden `_csrf` field. The secret lives in
-  // the `_csrf` cookie (double submit), HttpOnly, SameSite=Lax, Secure over https.
+  // and pages put `reply.csrfToken()` in a hidden `_csrf` field (see csrf.ts).
   await app.register(cookie);
-  await app.register(csrfProtection, {
-    cookieOpts: { path: "/", sameSite: "lax", httpOnly: true, secure: options.secureCookies ?? false },
+  await registerCsrf(app, {
+    secureCookies: options.secureCookies ?? false,
+    key: options.csrf?.key ?? randomBytes(32),
+    sessionOf: options.csrf?.sessionOf,
+    publicOrigin: options.csrf?.publicOrigin,
   });
   await app.register(swagger, {
     openapi: {

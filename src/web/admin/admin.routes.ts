@@ -97,7 +97,7 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
       "admin-settings",
       {
         title: "Settings",
-        csrf: reply.generateCsrf(),
+        csrf: reply.csrfToken(),
         sections: SECTIONS,
         weekdays: Object.entries(WEEKDAY_LABELS).map(([value, label]) => ({ value, label })),
         // The refused form keeps what was typed; the others show what is stored.
@@ -128,7 +128,7 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
     return sendPage(
       reply,
       "admin-hall-of-fame",
-      { title: "Hall of fame", csrf: reply.generateCsrf(), entries, notice: done === "changed" ? "The entry is saved." : done === "removed" ? "The entry is removed from the hall of fame." : undefined, problem: problem ?? null },
+      { title: "Hall of fame", csrf: reply.csrfToken(), entries, notice: done === "changed" ? "The entry is saved." : done === "removed" ? "The entry is removed from the hall of fame." : undefined, problem: problem ?? null },
       problem?.status ?? 200,
     );
   };

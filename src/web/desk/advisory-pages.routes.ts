@@ -111,7 +111,7 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
     const advisories = await listAdvisories(db);
     return sendPage(reply, "desk-advisories", {
       title: "Advisories",
-      csrf: reply.generateCsrf(),
+      csrf: reply.csrfToken(),
       canWrite: hasPermission(member.role, "reports:write"),
       advisories: advisories.map((a) => ({
         id: a.publicId,
@@ -268,7 +268,7 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
       "desk-advisory",
       {
         title: "New advisory",
-        csrf: reply.generateCsrf(),
+        csrf: reply.csrfToken(),
         isNew: true,
         canWrite: true,
         isAdmin: hasPermission(member.role, "admin"),
@@ -298,7 +298,7 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
       "desk-advisory",
       {
         title: `${advisory.publicId}: ${advisory.content.title}`,
-        csrf: reply.generateCsrf(),
+        csrf: reply.csrfToken(),
         isNew: false,
         canWrite: hasPermission(member.role, "reports:write"),
         isAdmin: hasPermission(member.role, "admin"),

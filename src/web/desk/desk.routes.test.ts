@@ -503,5 +503,47 @@ forEachDatabase((kind) => {
       expect(wrong.statusCode).toBe(403);
       expect(await reportState(id)).toBe("new");
     });
+
+    it("refuses a triager's session cookie sent with someone else's CSRF cookie and token, and stores no note", async () => {
+      const id = await submit({ title: "CSRF: planted pair" });
+      const b = await signedIn(triager);
+      await b.get(`/desk/reports/${id}`);
+      // The attacker's own pair, fetched from the sign-in page with no session.
+      const attacker = new TestBrowser(shield, "203.0.113.66");
+      await attacker.get("/login");
+      const csrfCookie = [...attacker.cookies.keys()].find((name) => name.endsWith("csrf"))!;
+      expect(csrfCookie).toBe("__Host-shield_csrf");
+      b.cookies.set(csrfCookie, attacker.cookies.get(csrfCookie)!);
+      const planted = await b.post(`/desk/reports/${id}/messages`, { body: "Planted by the attacker.", kind: "note" }, { csrf: attacker.csrf() });
+      expect(planted.statusCode).toBe(403);
+      expect(textOf(parseHtml(planted.body).querySelector("h1"))).toBe("Form expired");
+      // Another member's own valid pair does not pass with this triager's session either.
+      const other = await signedIn(triager);
+      await other.get(`/desk/reports/${id}`);
+      b.cookies.set(csrfCookie, other.cookies.get(csrfCookie)!);
+      expect((await b.post(`/desk/reports/${id}/messages`, { body: "From another session.", kind: "note" }, { csrf: other.csrf() })).statusCode).toBe(403);
+      expect(await shield.database.db.selectFrom("messages").selectAll().where("report_id", "=", id).execute()).toEqual([]);
+    });
+
+    it("refuses a valid token sent from another site (Origin or Sec-Fetch-Site), and takes it from this site or a client without those headers", async () => {
+      const id = await submit({ title: "CSRF: cross-site" });
+      const b = await signedIn(triager);
+      await b.get(`/desk/reports/${id}`);
+      const token = b.csrf();
+      const note = (body: string, headers: Record<string, string>) => b.post(`/desk/reports/${id}/messages`, { body, kind: "note" }, { csrf: token, headers });
+      const refusedHeaders: Array<Record<string, string>> = [{ origin: "http://evil.example" }, { origin: "https://security.example.test.evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "null", "sec-fetch-site": "cross-site" }];
+      for (const headers of refusedHeaders) {
+        const refused = await note(`refused ${JSON.stringify(headers)}`, headers);
+        expect(refused.statusCode, JSON.stringify(headers)).toBe(403);
+        expect(textOf(parseHtml(refused.body).querySelector("h1"))).toBe("Form expired");
+      }
+      const takenHeaders: Array<Record<string, string>> = [{ origin: "https://security.example.test", "sec-fetch-site": "same-origin" }, { origin: "null", "sec-fetch-site": "same-origin" }, { "sec-fetch-site": "none" }, {}];
+      for (const headers of takenHeaders) {
+        expect((await note(`taken ${JSON.stringify(headers)}`, headers)).statusCode, JSON.stringify(headers)).toBe(303);
+      }
+      const bodies = (await shield.database.db.selectFrom("messages").select("body").where("report_id", "=", id).execute()).map((m) => m.body);
+      expect(bodies.filter((body) => body.startsWith("refused"))).toEqual([]);
+      expect(bodies.filter((body) => body.startsWith("taken"))).toHaveLength(4);
+    });
   });
 });

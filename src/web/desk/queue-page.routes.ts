@@ -60,7 +60,7 @@ export function registerQueuePage(app: HttpApp, ctx: DeskContext): void {
     }
     return sendPage(reply, "desk-queue", {
       ...data,
-      csrf: reply.generateCsrf(),
+      csrf: reply.csrfToken(),
       member,
       values: parsed.values,
       errors,

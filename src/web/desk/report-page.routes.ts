@@ -135,7 +135,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
     "desk-report",
     {
       title: `Report ${report.id}`,
-      csrf: reply.generateCsrf(),
+      csrf: reply.csrfToken(),
       member,
       canWrite,
       notice: done === "transition" ? `The report is now ${STATE_LABELS[report.state]}.` : typeof done === "string" ? NOTICES[done] : undefined,

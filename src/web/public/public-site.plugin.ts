@@ -5,6 +5,7 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
+import { isCsrfRefusal } from "../../platform/http/csrf.js";
 import { DomainError } from "../../shared/errors.js";
 import type { AttachmentLimits } from "../../modules/attachments/index.js";
 import type { SettingsCache } from "../../modules/settings/index.js";
@@ -76,7 +77,7 @@ export async function registerPublicSite(app: HttpApp, deps: PublicSiteDeps): Pr
 function sendErrorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const page = (status: number, title: string, message: string) => sendPage(reply.header("cache-control", "no-store"), status, "message", { title, message });
   const code = error.code ?? "";
-  if (code.startsWith("FST_CSRF_")) {
+  if (isCsrfRefusal(error)) {
     return page(403, "This form has expired", "For your safety the form could not be accepted: it is too old, or it was sent from another site. Go back, reload the page and send it again.");
   }
   if (error instanceof DomainError) {

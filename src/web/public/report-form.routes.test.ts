@@ -314,6 +314,19 @@ forEachDatabase((kind) => {
       expect(await counts(shield)).toEqual(before);
     });
 
+    it("refuses the form sent from another site with a valid token, and takes it from its own page", async () => {
+      const before = await counts(shield);
+      const session = await openForm(shield, "/security/report");
+      for (const headers of [{ "sec-fetch-site": "cross-site" }, { origin: "https://evil.example" }] as Array<Record<string, string>>) {
+        const response = await postForm(shield, "/security/report", session, reportFormParts(), { headers });
+        expect(response.statusCode).toBe(403);
+        expect(response.body).toContain("This form has expired");
+      }
+      expect(await counts(shield)).toEqual(before);
+      const own = await postForm(shield, "/security/report", session, reportFormParts(), { headers: { origin: "null", "sec-fetch-site": "same-origin" } });
+      expect(own.statusCode).toBe(303);
+    });
+
     it("leaves the JSON API free of cookies and CSRF, and keeps multipart out of it", async () => {
       const json = await shield.app.inject({
         method: "POST",

@@ -85,7 +85,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
 
   site.get("/security/report", { schema: { hide: true } }, async (_request, reply) => {
     const settings = await deps.settings.get();
-    return sendPage(reply, 200, "report-form", formPage(settings, limits, reply.generateCsrf(), emptyReportForm(), {}, false));
+    return sendPage(reply, 200, "report-form", formPage(settings, limits, reply.csrfToken(), emptyReportForm(), {}, false));
   });
 
   site.post(
@@ -123,7 +123,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
           if (!submission.ok || Object.keys(errors).length) {
             // The bytes that were not UTF-8 are not kept with a refused form: say so, or sending it again would store the � silently.
             for (const [field] of asSent) errors[field as keyof FormErrors] ??= NOT_UTF8_AGAIN;
-            answer = page(400, "report-form", formPage(settings, limits, reply.generateCsrf(), values, errors, form.hadFiles));
+            answer = page(400, "report-form", formPage(settings, limits, reply.csrfToken(), values, errors, form.hadFiles));
           } else {
             // Text that was not valid UTF-8 goes with the report as sent, as files (discarded below if it is not stored).
             for (const [field, bytes] of asSent) form.uploads.push(await stageTextAsSent(blobs, REPORT_FIELD_LABELS[field as ReportFormField], bytes));

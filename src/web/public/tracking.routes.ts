@@ -37,7 +37,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
     const settings = await deps.settings.get();
     const view = await findReportForReporter(db, clock, settings, token);
     if (!view) return notFound();
-    return page(status, "tracking", trackingPage(view, settings, limits, reply.generateCsrf(), token, extras));
+    return page(status, "tracking", trackingPage(view, settings, limits, reply.csrfToken(), token, extras));
   }
 
   site.get("/security/reports/:token", { schema: { hide: true, params, querystring: query } }, async (request, reply) => {

@@ -36,7 +36,7 @@ export function registerSetupRoutes(app: HttpApp, deps: SetupRouteDeps): void {
       } catch {
         return closed(reply);
       }
-      return sendPage(reply, "setup", { title: "Set up Shield", token, csrf: reply.generateCsrf(), values: {}, fields: {} });
+      return sendPage(reply, "setup", { title: "Set up Shield", token, csrf: reply.csrfToken(), values: {}, fields: {} });
     });
 
     scope.post("/setup/:token", { schema: { hide: true, params }, preHandler: scope.csrfProtection }, async (request, reply) => {
@@ -57,7 +57,7 @@ export function registerSetupRoutes(app: HttpApp, deps: SetupRouteDeps): void {
           return sendPage(
             reply,
             "setup",
-            { title: "Set up Shield", token, csrf: reply.generateCsrf(), values: { email: input.email, name: input.name }, fields: error.fields ?? {}, error: "Please correct the fields below." },
+            { title: "Set up Shield", token, csrf: reply.csrfToken(), values: { email: input.email, name: input.name }, fields: error.fields ?? {}, error: "Please correct the fields below." },
             400,
           );
         }

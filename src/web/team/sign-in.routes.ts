@@ -82,7 +82,7 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
     const found = await resumeSession(auth, readSessionToken(request, auth));
     if (found.state === "active" && found.session.kind === "signed_in") return reply.code(303).redirect(landingPath(app));
     const ended = (request.query as Record<string, unknown> | undefined)?.ended;
-    return sendPage(reply, "login", { title: "Sign in", csrf: reply.generateCsrf(), values: {}, next: nextFrom(request), notice: endedNotice(ended, auth) });
+    return sendPage(reply, "login", { title: "Sign in", csrf: reply.csrfToken(), values: {}, next: nextFrom(request), notice: endedNotice(ended, auth) });
   });
 
   // The login form, or (hidden field `factors=both`) the form that asks for password and
@@ -92,7 +92,7 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
     const next = formField(request.body, "next", 500);
     const both = formField(request.body, "factors", 10) === "both";
     const page = (status: number, extra: Record<string, unknown>) =>
-      sendPage(reply, "login", { title: "Sign in", csrf: reply.generateCsrf(), values: { email }, next: next || undefined, bothFactors: both, ...extra }, status);
+      sendPage(reply, "login", { title: "Sign in", csrf: reply.csrfToken(), values: { email }, next: next || undefined, bothFactors: both, ...extra }, status);
     try {
       const current = await resumeSession(auth, readSessionToken(request, auth));
       const replacing = current.state === "active" ? current.session : undefined;
@@ -116,7 +116,7 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
     return sendPage(
       reply,
       "second-factor",
-      { title: "Confirm it is you", csrf: reply.generateCsrf(), email: member.email, hasPasskeys: await hasPasskeys(auth, member.id), fields, error },
+      { title: "Confirm it is you", csrf: reply.csrfToken(), email: member.email, hasPasskeys: await hasPasskeys(auth, member.id), fields, error },
       status,
     );
   };
@@ -159,7 +159,7 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
   app.get("/invite/:token", { schema: { hide: true, params: inviteParams } }, async (request, reply) => {
     const { token } = request.params as z.infer<typeof inviteParams>;
     const { member } = await findOpenInvite(auth, token);
-    return sendPage(reply, "invite", { title: "Set up your sign-in", csrf: reply.generateCsrf(), token, email: member.email, fields: {} });
+    return sendPage(reply, "invite", { title: "Set up your sign-in", csrf: reply.csrfToken(), token, email: member.email, fields: {} });
   });
 
   app.post("/invite/:token", { schema: { hide: true, params: inviteParams }, preHandler: csrf }, async (request, reply) => {
@@ -177,7 +177,7 @@ export function registerSignInRoutes(app: HttpApp, deps: SignInRouteDeps): void 
     } catch (error) {
       if (error instanceof DomainError && error.code === "validation_failed") {
         const { member } = await findOpenInvite(auth, token);
-        return sendPage(reply, "invite", { title: "Set up your sign-in", csrf: reply.generateCsrf(), token, email: member.email, fields: error.fields ?? {}, error: error.message }, 400);
+        return sendPage(reply, "invite", { title: "Set up your sign-in", csrf: reply.csrfToken(), token, email: member.email, fields: error.fields ?? {}, error: error.message }, 400);
       }
       throw error;
     }

@@ -47,7 +47,7 @@ export function registerTeamMemberRoutes(app: HttpApp, deps: { auth: AuthContext
       "team-members",
       {
         title: "Team members",
-        csrf: reply.generateCsrf(),
+        csrf: reply.csrfToken(),
         canManage: me.role === "admin",
         members,
         roles: ROLES,

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { isCsrfRefusal } from "../../platform/http/csrf.js";
 import { DomainError } from "../../shared/errors.js";
 import type { TeamMember } from "../../modules/people/index.js";
 import { renderPage, type PageData } from "../render.js";
@@ -46,7 +47,7 @@ function teamHeaderOf(reply: FastifyReply, data: PageData): TeamHeader | undefin
   return {
     member: { name: member.name, role: member.role },
     // A page that has a form token already shares it: a second one would replace the cookie's secret.
-    csrf: typeof data.csrf === "string" ? data.csrf : reply.generateCsrf(),
+    csrf: typeof data.csrf === "string" ? data.csrf : reply.csrfToken(),
     links: TEAM_LINKS.filter((l) => !l.adminOnly || member.role === "admin").map((l) => ({ href: l.href, label: l.label, current: l.covers.test(path) })),
   };
 }
@@ -66,7 +67,7 @@ function wantsJson(request: FastifyRequest): boolean {
  */
 export function pageErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (wantsJson(request)) throw error;
-  if (error.code === "FST_CSRF_MISSING_SECRET" || error.code === "FST_CSRF_INVALID_TOKEN") {
+  if (isCsrfRefusal(error)) {
     return sendMessage(reply, 403, "Form expired", "This form is out of date or did not come from this site, so nothing was changed. Go back, reload the page and send it again.");
   }
   if (error instanceof DomainError) {

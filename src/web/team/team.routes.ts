@@ -82,7 +82,7 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
     const { recoveryCodesLeft } = await describeAccount(auth, me);
     return sendPage(reply, "team-home", {
       title: "Team",
-      csrf: reply.generateCsrf(),
+      csrf: reply.csrfToken(),
       member: me,
       roleText: ROLE_TEXT[me.role],
       isAdmin: me.role === "admin",
@@ -107,7 +107,7 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
       "account",
       {
         title: "Your sign-in",
-        csrf: reply.generateCsrf(),
+        csrf: reply.csrfToken(),
         member: me,
         account: await describeAccount(auth, me),
         tokens: (await listApiTokens(auth.db, auth.clock, { memberId: me.id })).map((t) => ({
@@ -234,7 +234,7 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
     return sendPage(
       reply,
       "enrol-totp",
-      { title: view.replacing ? "Set up a new authenticator app" : "Set up your authenticator app", csrf: reply.generateCsrf(), ...view, fields },
+      { title: view.replacing ? "Set up a new authenticator app" : "Set up your authenticator app", csrf: reply.csrfToken(), ...view, fields },
       status,
     );
   };
