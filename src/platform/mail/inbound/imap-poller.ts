@@ -82,11 +82,23 @@ export class ImapPoller {
     this.running = this.loop();
   }
 
+  /**
+   * Stops after the message in hand is stored and settled on the server (closing the
+   * connection under it would leave it stored but unmarked, or hang a command); a poll
+   * that does not finish within 10 s has its connection closed.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    this.client?.close();
-    await this.running;
+    const running = this.running;
+    if (running) {
+      const timer = setTimeout(() => this.client?.close(), 10_000);
+      try {
+        await running;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     this.running = null;
   }
 
