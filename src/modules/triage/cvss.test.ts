@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkCvssVector, InvalidCvssVectorError, rateCvssScore, scoreCvssVector } from "./cvss.js";
+import { checkCvssVector, describeCvssVector, InvalidCvssVectorError, listCvssMetrics, rateCvssScore, scoreCvssVector } from "./cvss.js";
 
 describe("CVSS 3.1 vectors", () => {
   it("scores the network, no-privilege, full-impact vector 9.8 Critical (FIRST calculator)", () => {
@@ -98,5 +98,29 @@ describe("CVSS 4.0 vectors", () => {
 describe("the qualitative rating", () => {
   it("follows the bands shared by CVSS 3.1 and 4.0", () => {
     expect([0, 0.1, 3.9, 4, 6.9, 7, 8.9, 9, 10].map(rateCvssScore)).toEqual(["none", "low", "low", "medium", "medium", "high", "high", "critical", "critical"]);
+  });
+});
+
+describe("a vector in words", () => {
+  it("names each metric and value as the specification does, in the vector's order", () => {
+    expect(describeCvssVector("3.1", "CVSS:3.1/AV:A/AC:H/PR:L/UI:R/S:C/C:L/I:N/A:H/E:P").map((w) => `${w.name}: ${w.valueName}`)).toEqual([
+      "Attack Vector: Adjacent",
+      "Attack Complexity: High",
+      "Privileges Required: Low",
+      "User Interaction: Required",
+      "Scope: Changed",
+      "Confidentiality: Low",
+      "Integrity: None",
+      "Availability: High",
+      "Exploit Code Maturity: Proof-of-Concept",
+    ]);
+    expect(describeCvssVector("4.0", "CVSS:4.0/AV:P/AC:L/AT:P/PR:N/UI:A/VC:H/VI:L/VA:N/SC:N/SI:N/SA:N").slice(2, 5).map((w) => w.valueName)).toEqual(["Present", "None", "Active"]);
+  });
+
+  it("leaves out what is no metric of the version, and labels every calculator value in words", () => {
+    expect(describeCvssVector("3.1", "CVSS:3.1/AV:N/XX:Y/AC")).toEqual([{ metric: "AV", name: "Attack Vector", value: "N", valueName: "Network" }]);
+    for (const version of ["3.1", "4.0"] as const) {
+      for (const m of listCvssMetrics(version).filter((m) => m.mandatory)) for (const v of m.values) expect(m.valueNames[v], `${version} ${m.abbr}:${v}`).not.toBe(v);
+    }
   });
 });

@@ -97,9 +97,74 @@ const CVSS40_METRICS = new Map<string, MetricSpec>([
 
 const SPECS: Record<CvssVersion, Map<string, MetricSpec>> = { "3.1": CVSS31_METRICS, "4.0": CVSS40_METRICS };
 
-/** The metrics of a version in the specification's order, for a calculator that builds vectors (the desk's triage form). */
-export function listCvssMetrics(version: CvssVersion): Array<{ abbr: string; name: string; values: readonly string[]; mandatory: boolean }> {
-  return [...SPECS[version]].map(([abbr, spec]) => ({ abbr, ...spec }));
+const words = (pairs: string): Record<string, string> => Object.fromEntries(pairs.split(",").map((pair) => pair.split("=") as [string, string]));
+const IMPACT = words("H=High,L=Low,N=None");
+
+/** The values of the base metrics in the specification's words. */
+const VALUE_WORDS: Record<CvssVersion, Record<string, Record<string, string>>> = {
+  "3.1": {
+    AV: words("N=Network,A=Adjacent,L=Local,P=Physical"),
+    AC: words("L=Low,H=High"),
+    PR: words("N=None,L=Low,H=High"),
+    UI: words("N=None,R=Required"),
+    S: words("U=Unchanged,C=Changed"),
+    C: IMPACT,
+    I: IMPACT,
+    A: IMPACT,
+  },
+  "4.0": {
+    AV: words("N=Network,A=Adjacent,L=Local,P=Physical"),
+    AC: words("L=Low,H=High"),
+    AT: words("N=None,P=Present"),
+    PR: words("N=None,L=Low,H=High"),
+    UI: words("N=None,P=Passive,A=Active"),
+    VC: IMPACT,
+    VI: IMPACT,
+    VA: IMPACT,
+    SC: IMPACT,
+    SI: IMPACT,
+    SA: IMPACT,
+  },
+};
+
+/** Values of the other metrics, the same letters across them ("X" is always "Not Defined"). */
+const OTHER_VALUE_WORDS: Record<string, Record<string, string>> = {
+  E: words("X=Not Defined,A=Attacked,H=High,F=Functional,P=Proof-of-Concept,U=Unproven/Unreported"),
+  RL: words("X=Not Defined,U=Unavailable,W=Workaround,T=Temporary Fix,O=Official Fix"),
+  RC: words("X=Not Defined,C=Confirmed,R=Reasonable,U=Unknown"),
+  S: words("X=Not Defined,N=Negligible,P=Present"),
+  AU: words("X=Not Defined,N=No,Y=Yes"),
+  R: words("X=Not Defined,A=Automatic,U=User,I=Irrecoverable"),
+  V: words("X=Not Defined,D=Diffuse,C=Concentrated"),
+};
+const GENERIC_VALUE_WORDS = words("X=Not Defined,H=High,M=Medium,L=Low,N=None,S=Safety");
+
+function valueWord(version: CvssVersion, abbr: string, value: string): string {
+  const base = VALUE_WORDS[version][abbr];
+  if (base) return base[value] ?? value;
+  const other = OTHER_VALUE_WORDS[abbr] ?? {};
+  if (abbr.startsWith("M") && VALUE_WORDS[version][abbr.slice(1)]?.[value]) return VALUE_WORDS[version][abbr.slice(1)]![value]!;
+  return other[value] ?? GENERIC_VALUE_WORDS[value] ?? value;
+}
+
+/** The metrics of a version in the specification's order, each value with its name, for a calculator that builds vectors (the desk's triage form). */
+export function listCvssMetrics(version: CvssVersion): Array<{ abbr: string; name: string; values: readonly string[]; valueNames: Record<string, string>; mandatory: boolean }> {
+  return [...SPECS[version]].map(([abbr, spec]) => ({ abbr, ...spec, valueNames: Object.fromEntries(spec.values.map((v) => [v, valueWord(version, abbr, v)])) }));
+}
+
+/**
+ * A vector in words, metric by metric in the vector's order ("Attack Vector: Network"),
+ * for people who do not read the abbreviations. Parts that are no metric of the version are
+ * left out; the vector should have been checked before.
+ */
+export function describeCvssVector(version: CvssVersion, vector: string): Array<{ metric: string; name: string; value: string; valueName: string }> {
+  const specs = SPECS[version];
+  return vector
+    .split("/")
+    .slice(1)
+    .map((part) => part.split(":") as [string, string | undefined])
+    .filter(([abbr, value]) => value !== undefined && specs.has(abbr) && specs.get(abbr)!.values.includes(value))
+    .map(([abbr, value]) => ({ metric: abbr, name: specs.get(abbr)!.name, value: value!, valueName: valueWord(version, abbr, value!) }));
 }
 
 /** Longer than any valid vector (a complete 4.0 vector with every optional metric is about 230 characters). */

@@ -40,12 +40,40 @@ async function refreshResults(): Promise<void> {
   tickCountdowns(adopted);
 }
 
-/** A calculator's selects build the vector once every metric is chosen; an existing vector presets them. */
+/**
+ * A calculator's selects build the vector once every metric is chosen; an existing vector
+ * presets them. The score and the vector in words follow each change (the desk's own
+ * scoring, /desk/cvss), also for a vector typed or pasted into the field.
+ */
 function wireCvssCalculator(details: HTMLDetailsElement): void {
   const version = details.dataset.cvssVersion;
   const input = document.getElementById(details.dataset.vectorInput ?? "") as HTMLInputElement | null;
   if (!version || !input) return;
   const selects = [...details.querySelectorAll<HTMLSelectElement>("select[data-metric]")];
+  const scoreOut = document.getElementById(details.dataset.score ?? "");
+  const wordsOut = document.getElementById(details.dataset.words ?? "");
+  let timer: number | undefined;
+  let asked = 0;
+  const showScore = (vector: string) => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(async () => {
+      const mine = ++asked;
+      const response = await fetch(`/desk/cvss?version=${encodeURIComponent(version)}&vector=${encodeURIComponent(vector)}`, { headers: { accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok || mine !== asked) return;
+      const { text, words } = (await response.json()) as { text: string; words: string[] };
+      if (scoreOut) scoreOut.textContent = text;
+      if (wordsOut) {
+        wordsOut.replaceChildren(
+          ...words.map((word) => {
+            const item = document.createElement("li");
+            item.textContent = word;
+            return item;
+          }),
+        );
+      }
+    }, 150);
+  };
+  input.addEventListener("input", () => showScore(input.value.trim()));
   const preset = () => {
     const parts = new Map(input.value.split("/").slice(1).map((part) => part.split(":") as [string, string]));
     for (const select of selects) {
@@ -56,7 +84,11 @@ function wireCvssCalculator(details: HTMLDetailsElement): void {
   preset();
   for (const select of selects) {
     select.addEventListener("change", () => {
-      if (selects.some((s) => s.value === "")) return;
+      if (selects.some((s) => s.value === "")) {
+        // Not every metric yet: the chosen ones in words, the vector field as it is.
+        showScore([`CVSS:${version}`, ...selects.filter((s) => s.value !== "").map((s) => `${s.dataset.metric}:${s.value}`)].join("/"));
+        return;
+      }
       const base = selects.map((s) => `${s.dataset.metric}:${s.value}`).join("/");
       // Keep optional metrics already typed after the base ones (temporal, environmental…).
       const chosen = new Set(selects.map((s) => s.dataset.metric));

@@ -25,7 +25,7 @@ import {
   type ReportState,
 } from "../../modules/reports/index.js";
 import { readPauses } from "../../modules/sla/index.js";
-import { CWE_VERSION, findSimilarReports, listCvssMetrics, searchCwe } from "../../modules/triage/index.js";
+import { CWE_VERSION, checkCvssVector, describeCvssVector, findSimilarReports, listCvssMetrics, scoreCvssVector, searchCwe, type CvssScore } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
 import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";
 import { STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks, presentDisclosureClock } from "./desk-view.js";
@@ -48,6 +48,11 @@ const NOTICES: Record<string, string> = {
   "key-kept": "The offered key is kept: mail to the reporter is now encrypted to it.",
   channel: "The channel is changed; the report's clocks follow it.",
 };
+
+/** A score as the report page writes it, also when the calculator's script updates it. */
+function describeCvssScore(score: Pick<CvssScore, "score" | "rating">): string {
+  return `Score ${score.score.toFixed(1)} (${score.rating})`;
+}
 
 /** The report page at its audit trail, with these choices of what the trail shows. */
 function trailHref(id: number, query: Record<string, string>): string {
@@ -82,6 +87,19 @@ export function registerReportPage(app: HttpApp, ctx: DeskContext): void {
     const decrypted = (request.query as Record<string, unknown> | undefined)?.decrypted === "1" && ctx.keyring !== undefined;
     const opened = await openAttachmentAsTeam(ctx.db, ctx.clock, actorOf(sessionOf(request).member), ctx.blobs, id, attachmentId, { decrypted });
     return sendOpenedAttachment(reply, opened, decrypted ? ctx.keyring : undefined);
+  });
+
+  /** The live score of the CVSS calculators (JSON, same session as the page): the score in words, or what the vector still lacks. */
+  app.get("/desk/cvss", { schema: { hide: true }, preHandler: reader }, async (request, reply) => {
+    const version = formField(request.query, "version", 10);
+    const vector = formField(request.query, "vector", 500).trim();
+    if (version !== "3.1" && version !== "4.0") return reply.code(400).header("cache-control", "no-store").send({ error: { code: "validation_failed", message: "version is 3.1 or 4.0" } });
+    const check = checkCvssVector(version, vector);
+    const words = describeCvssVector(version, vector).map((w) => `${w.name}: ${w.valueName}`);
+    const body = check.ok
+      ? { complete: true, text: describeCvssScore(scoreCvssVector(version, vector)), words }
+      : { complete: false, text: vector ? `Not scored yet: the vector ${check.problem}.` : "Not scored yet.", words };
+    return reply.header("cache-control", "no-store").send(body);
   });
 
   /** The CWE search of the triage form's script (JSON, same session as the page). */
@@ -200,6 +218,11 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
       severities: SEVERITIES,
       upstreamStatuses: UPSTREAM_STATUSES.map((s) => ({ value: s, label: UPSTREAM_STATUS_LABELS[s] })),
       cvss: { "3.1": listCvssMetrics("3.1").filter((m) => m.mandatory), "4.0": listCvssMetrics("4.0").filter((m) => m.mandatory) },
+      // The saved vectors in words, with their scores (what the calculator's script shows live).
+      cvssSaved: {
+        cvss31: details.cvss31 ? { text: describeCvssScore(details.cvss31), words: describeCvssVector("3.1", details.cvss31.vector).map((w) => `${w.name}: ${w.valueName}`) } : null,
+        cvss40: details.cvss40 ? { text: describeCvssScore(details.cvss40), words: describeCvssVector("4.0", details.cvss40.vector).map((w) => `${w.name}: ${w.valueName}`) } : null,
+      },
       cweVersion: CWE_VERSION,
     },
     problem?.status ?? 200,
