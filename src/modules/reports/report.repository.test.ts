@@ -104,9 +104,9 @@ forEachDatabase((kind) => {
           })
           .returning("id")
           .executeTakeFirstOrThrow();
-        await indexNewReport(db, row.id, { title, description });
+        await indexNewReport(db, row.id, { title, description, reporterName: "R", reporterEmail: "r@example.org" });
         if (message) await db.insertInto("messages").values({ report_id: row.id, author_kind: "team", author_user_id: null, body: message, internal: 1, created_at: "2026-03-01T10:00:00.000Z" }).execute();
-        reports.push({ id: row.id, ...stored, words: new Set(searchWords(`${title} ${description} ${message ?? ""}`, Infinity)) });
+        reports.push({ id: row.id, ...stored, words: new Set(searchWords(`${title} ${description} R r@example.org ${message ?? ""}`, Infinity)) });
       }
     });
     afterAll(async () => {
@@ -276,6 +276,40 @@ forEachDatabase((kind) => {
         const found = await listReports(database.db, { words: searchWords("quokkaword"), limit: 10, offset: 0 });
         expect(found.reports.map((r) => r.id)).toEqual([after.id, before.id]);
         expect(found.total).toBe(2);
+      } finally {
+        await database.close();
+        await testDatabase.drop();
+      }
+    });
+  });
+});
+
+forEachDatabase((kind) => {
+  describe("team search by the reporter (migration 024)", () => {
+    it("finds reports by the reporter's name and e-mail address, stored before the upgrade or after, also once their thread grows", async () => {
+      const testDatabase = await createTestDatabase(kind);
+      const database: Database = openDatabase(testDatabase.target);
+      try {
+        const migrator = new Migrator({ db: database.db, provider: new ShieldMigrationProvider(kind) });
+        expect((await migrator.migrateTo("023-imap-cursors")).error).toBeUndefined();
+        const at = buildNewReport().receivedAt;
+        const before = await database.db
+          .insertInto("reports")
+          .values({ channel: "vulnerability", state: "new", source: "api", title: "Old report", description: "Something old.", reporter_name: "Grace Hopper", reporter_email: "grace.hopper@navy.example", tracking_hash: "old", received_at: at, paused_ms: 0, updated_at: at })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        if (kind === "sqlite") await indexNewReport(database.db, before.id, { title: "Old report", description: "Something old.", reporterName: "", reporterEmail: "" });
+        expect((await migrateToLatest(database)).applied).toContain("024-search-reporter");
+        const after = await insertReport(database.db, buildNewReport({ title: "New report", reporterName: "Grace Brewster", reporterEmail: "gb@lab.example" }), "new");
+        const search = async (q: string) => (await listReports(database.db, { words: searchWords(q), limit: 10, offset: 0 })).reports.map((r) => r.id);
+        expect(await search("grace")).toEqual([after.id, before.id]);
+        expect(await search("grace.hopper@navy.example")).toEqual([before.id]);
+        expect(await search("gb@lab.example")).toEqual([after.id]);
+        expect(await search("Brews")).toEqual([after.id]);
+        // A message rebuilds the entry: the reporter's words stay with it.
+        await database.db.insertInto("messages").values({ report_id: before.id, author_kind: "team", author_user_id: null, body: "Thanks for the report.", internal: 0, created_at: at }).execute();
+        expect(await search("hopper thanks")).toEqual([before.id]);
+        expect(await search("queue search")).toEqual([]);
       } finally {
         await database.close();
         await testDatabase.drop();

@@ -115,9 +115,10 @@ export async function insertReport(db: Executor, report: NewReport, trackingHash
  * (migration 009: an insert trigger would make FTS5 write a segment per report); on
  * PostgreSQL the insert trigger has done it already.
  */
-export async function indexNewReport(db: Executor, id: number, text: Pick<Report, "title" | "description">): Promise<void> {
+export async function indexNewReport(db: Executor, id: number, text: Pick<Report, "title" | "description" | "reporterName" | "reporterEmail">): Promise<void> {
   if (databaseKindOf(db) !== "sqlite") return;
-  await sql`insert into report_search (rowid, title, description, messages) values (${id}, ${text.title}, ${text.description}, '')`.execute(db);
+  // The reporter's name and address lead the messages column, so that team search finds them (migration 024).
+  await sql`insert into report_search (rowid, title, description, messages) values (${id}, ${text.title}, ${text.description}, ${`${text.reporterName} ${text.reporterEmail} `})`.execute(db);
 }
 
 /**

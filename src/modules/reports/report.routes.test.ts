@@ -502,6 +502,27 @@ forEachDatabase((kind) => {
     });
   });
 
+  describe("searching reports by their reporter", () => {
+    let shield: TestShield;
+    let triager: Member;
+    beforeAll(async () => {
+      shield = await createTestShield(kind);
+      triager = await shield.addMember("triager");
+    });
+    afterAll(async () => shield.destroy());
+
+    it("finds reports by the reporter's name and e-mail address", async () => {
+      const submit = async (name: string, email: string) =>
+        (await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput({ reporter: { name, email } }) })).json().id as number;
+      const hamilton = await submit("Margaret Hamilton", "m.hamilton@apollo.example");
+      await submit("Ada Lovelace", "ada@engine.example");
+      for (const q of ["m.hamilton@apollo.example", "Hamilton", "margaret ham", "apollo.example"]) {
+        const found = await shield.app.inject({ method: "GET", url: `/api/v1/reports?q=${encodeURIComponent(q)}`, headers: triager.auth });
+        expect(found.json().reports.map((r: { id: number }) => r.id), q).toEqual([hamilton]);
+      }
+    });
+  });
+
   describe("operations endpoints", () => {
     let shield: TestShield;
     beforeAll(async () => {

@@ -85,7 +85,7 @@ export const listReportsQuery = z
       .max(500)
       .refine((s) => /[\p{L}\p{N}]/u.test(s), "must contain a word")
       .optional()
-      .describe("Full-text search in titles, descriptions and messages: every word must occur; the last one may be the start of a word."),
+      .describe("Full-text search in titles, descriptions, messages and the reporter's name and e-mail address: every word must occur; the last one may be the start of a word."),
     sort: z
       .enum(["newest", "deadline"])
       .default("newest")

@@ -23,6 +23,7 @@ import * as keyedAuditChain from "./020-keyed-audit-chain.js";
 import * as hallOfFameYear from "./021-hall-of-fame-year.js";
 import * as signInGuessingNotices from "./022-sign-in-guessing-notices.js";
 import * as imapCursors from "./023-imap-cursors.js";
+import * as searchReporter from "./024-search-reporter.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -53,6 +54,7 @@ const all: Record<string, ShieldMigration> = {
   "021-hall-of-fame-year": hallOfFameYear,
   "022-sign-in-guessing-notices": signInGuessingNotices,
   "023-imap-cursors": imapCursors,
+  "024-search-reporter": searchReporter,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
