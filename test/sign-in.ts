@@ -83,8 +83,8 @@ export class TestBrowser {
     return match[1]!;
   }
 
-  async get(url: string): Promise<LightMyRequestResponse> {
-    return this.absorb(await this.shield.app.inject({ method: "GET", url, headers: { cookie: this.cookieHeader() }, remoteAddress: this.remoteAddress }));
+  async get(url: string, options: { headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
+    return this.absorb(await this.shield.app.inject({ method: "GET", url, headers: { cookie: this.cookieHeader(), ...options.headers }, remoteAddress: this.remoteAddress }));
   }
 
   /** Posts a form as the page's form would: urlencoded, with the page's CSRF token unless `csrf` says otherwise. */

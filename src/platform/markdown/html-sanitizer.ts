@@ -23,6 +23,13 @@ const CONFIG: PurifyConfig = {
   RETURN_TRUSTED_TYPE: false,
 };
 
+/** Reporter text: the same, without <img>, so that nothing in it can make the browser fetch anything. */
+const CONFIG_WITHOUT_IMAGES: PurifyConfig = {
+  ...CONFIG,
+  ALLOWED_TAGS: (CONFIG.ALLOWED_TAGS as string[]).filter((tag) => tag !== "img"),
+  ALLOWED_ATTR: (CONFIG.ALLOWED_ATTR as string[]).filter((attr) => attr !== "src" && attr !== "alt"),
+};
+
 let purifier: DOMPurify | undefined;
 
 /**
@@ -50,7 +57,10 @@ function getPurifier(): DOMPurify {
   return instance;
 }
 
-/** HTML made safe to insert into a page: only Markdown's elements, safe link targets, every link `rel="nofollow ugc noopener"`. */
-export function sanitizeHtml(html: string): string {
-  return getPurifier().sanitize(html, CONFIG) as string;
+/**
+ * HTML made safe to insert into a page: only Markdown's elements, safe link targets, every
+ * link `rel="nofollow ugc noopener"`. `images: false` (reporter text) drops every <img>.
+ */
+export function sanitizeHtml(html: string, options: { images?: boolean } = {}): string {
+  return getPurifier().sanitize(html, options.images === false ? CONFIG_WITHOUT_IMAGES : CONFIG) as string;
 }

@@ -1,6 +1,6 @@
 import { JSDOM } from "jsdom";
 import { describe, expect, it } from "vitest";
-import { MarkdownRenderCache, readMarkdownBlocks, renderMarkdown } from "./markdown.js";
+import { MarkdownRenderCache, readMarkdownBlocks, renderMarkdown, renderReporterMarkdown } from "./markdown.js";
 
 /** Parses rendered HTML the way a browser would, to look at what it would actually run or load. */
 function dom(html: string): Document {
@@ -165,6 +165,52 @@ describe("renderMarkdown", () => {
   });
 });
 
+describe("renderReporterMarkdown", () => {
+  it("shows an image on Shield's own host as a link with its text and address, never as an image", () => {
+    const document = dom(renderReporterMarkdown("See ![the report](/desk/reports/2) here"));
+    expect(document.querySelector("img")).toBeNull();
+    const link = document.querySelector("a");
+    expect(link?.getAttribute("href")).toBe("/desk/reports/2");
+    expect(link?.textContent).toBe("image: the report");
+    expect(document.body.textContent?.trim()).toBe("See image: the report (/desk/reports/2) here");
+  });
+
+  it("shows images from anywhere as links, inside links and reference-style too, and loads nothing", () => {
+    const sources = [
+      "![a](/desk/reports/2/attachments/7)",
+      "![](https://tracker.example/pixel.gif)",
+      '![b](//evil.example/x.png "title")',
+      "[![c](/desk)](https://example.org)",
+      "![d][ref]\n\n[ref]: /team/account",
+      "![e](<../desk/reports/3>)",
+    ];
+    for (const source of sources) {
+      const html = renderReporterMarkdown(source);
+      const document = dom(html);
+      expect(document.querySelectorAll("img, [src]"), source).toHaveLength(0);
+      expect(dangers(html), source).toEqual([]);
+    }
+    expect(dom(renderReporterMarkdown("![](https://tracker.example/pixel.gif)")).body.textContent?.trim()).toBe("image: (no description) (https://tracker.example/pixel.gif)");
+    const nested = dom(renderReporterMarkdown("[![c](/desk)](https://example.org)"));
+    expect([...nested.querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual(["https://example.org"]);
+    expect(nested.body.textContent?.trim()).toBe("image: c (/desk)");
+  });
+
+  it("drops raw <img> whatever the text tries, and keeps a data: image as the text written", () => {
+    for (const payload of Object.values(XSS_BATTERY)) {
+      const html = renderReporterMarkdown(payload);
+      expect(dom(html).querySelectorAll("img, [src]"), payload).toHaveLength(0);
+      expect(dangers(html), payload).toEqual([]);
+    }
+    expect(dom(renderReporterMarkdown("![pixel](data:image/png;base64,iVBORw0KGgo=)")).querySelector("img, a")).toBeNull();
+  });
+
+  it("renders the rest of Markdown as the team's texts are rendered", () => {
+    const text = "# Title\n\n*a* **b** `c` [link](https://example.org)\n\n- one\n- two";
+    expect(renderReporterMarkdown(text)).toBe(renderMarkdown(text));
+  });
+});
+
 describe("readMarkdownBlocks", () => {
   it("reads headings and list items with unescaped text and link targets, skipping front matter", () => {
     const blocks = readMarkdownBlocks("---\ntitle: x\n---\n\n## Thanks\n\n* [A \\/ B](https://a.example)\n* C \\_D\\_ \\*E\\*\n  continued\n  * nested\n");
@@ -200,5 +246,11 @@ describe("the cache of rendered Markdown", () => {
     const big = "x".repeat(200);
     expect(cache.render(big)).toBe(renderMarkdown(big));
     expect(cache.has(big)).toBe(false);
+  });
+
+  it("renders with the function it is given: the desk's renders reporter text", () => {
+    const cache = new MarkdownRenderCache(10_000, renderReporterMarkdown);
+    expect(cache.render("![a](/desk/reports/2)")).toBe(renderReporterMarkdown("![a](/desk/reports/2)"));
+    expect(cache.render("![a](/desk/reports/2)")).not.toContain("<img");
   });
 });

@@ -44,13 +44,48 @@ md.renderer.rules.image = (tokens, index, options, env, self) => {
 };
 
 /**
+ * Reporter text never loads anything, from anywhere: an image on Shield's own host would be
+ * fetched with the reading member's session (`![a](/desk/reports/2)` is an audited read
+ * they never made, and an attachment download likewise). So every image is shown as a link
+ * with its text and its address written out; a source that is no link target (data:,
+ * javascript:) leaves only the text.
+ */
+const reporterMd = new MarkdownIt({ html: false, linkify: true, typographer: false });
+reporterMd.validateLink = isAllowedLinkTarget;
+reporterMd.renderer.rules.image = (tokens, index, options, env, self) => {
+  const token = tokens[index]!;
+  const src = token.attrGet("src") ?? "";
+  const alt = self.renderInlineAsText(token.children ?? [], options, env);
+  const escape = reporterMd.utils.escapeHtml;
+  if (!isAllowedLinkTarget(src) || src.trim() === "") return escape(alt);
+  const label = `image: ${alt || "(no description)"}`;
+  if (isInsideLink(tokens, index)) return `${escape(label)} (${escape(src)})`;
+  return `<a href="${escape(src)}">${escape(label)}</a> (${escape(src)})`;
+};
+
+function refuseTooLong(source: string): void {
+  if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
+}
+
+/**
  * Markdown to HTML that is safe to insert into a page: markdown-it without raw HTML,
- * then DOMPurify. Every link carries `rel="nofollow ugc noopener"`.
+ * then DOMPurify. Every link carries `rel="nofollow ugc noopener"`. For the team's own
+ * texts (policy, advisories); reporter text goes through `renderReporterMarkdown`.
  * @throws RangeError when the source is longer than MAX_MARKDOWN_CHARS
  */
 export function renderMarkdown(source: string): string {
-  if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
+  refuseTooLong(source);
   return sanitizeHtml(md.render(source));
+}
+
+/**
+ * Markdown written by a reporter (a report's text, the thread): like `renderMarkdown`, but
+ * images become links and no <img> survives, so the page loads nothing the reporter named.
+ * @throws RangeError when the source is longer than MAX_MARKDOWN_CHARS
+ */
+export function renderReporterMarkdown(source: string): string {
+  refuseTooLong(source);
+  return sanitizeHtml(reporterMd.render(source), { images: false });
 }
 
 /**
@@ -65,7 +100,10 @@ export class MarkdownRenderCache {
   private readonly kept = new Map<string, string>();
   private chars = 0;
 
-  constructor(private readonly maxChars = 8_000_000) {}
+  constructor(
+    private readonly maxChars = 8_000_000,
+    private readonly renderSource: (source: string) => string = renderMarkdown,
+  ) {}
 
   render(source: string): string {
     const hit = this.kept.get(source);
@@ -74,7 +112,7 @@ export class MarkdownRenderCache {
       this.kept.set(source, hit);
       return hit;
     }
-    const html = renderMarkdown(source);
+    const html = this.renderSource(source);
     const size = source.length + html.length;
     // One text larger than an eighth of the cache would push out everything else.
     if (size > this.maxChars / 8) return html;

@@ -11,6 +11,7 @@ import { describeDuration, loadSettings, updateSetting, type SettingsCache } fro
 import { WEB_ROOT } from "../render.js";
 import { formField, pageErrorHandler, sendPage } from "../team/team-pages.js";
 import { CHANNEL_LABELS, parseSettingsSection, readPostedValues, SECTIONS, sectionById, settingsFormValues, WEEKDAY_LABELS, type FormValues, type SectionId } from "./settings-form.js";
+import { refuseSubresourceRequests } from "../../platform/http/subresource-guard.js";
 
 export interface AdminPageDeps {
   auth: AuthContext;
@@ -51,6 +52,7 @@ export async function registerAdminPages(app: HttpApp, deps: AdminPageDeps): Pro
   );
   await app.register(async (scope) => {
     scope.setErrorHandler(pageErrorHandler);
+    scope.addHook("onRequest", refuseSubresourceRequests);
     registerRoutes(scope as HttpApp, deps);
   });
 }

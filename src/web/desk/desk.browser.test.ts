@@ -37,6 +37,7 @@ describeInBrowser("the desk in Chromium", () => {
   let viewer: EnrolledMember;
   /** Signs in once, for the accessibility check: a second sign-in of one member in the same 30 s would replay its code. */
   let auditor: EnrolledMember;
+  let reader: EnrolledMember;
   const outsideRequests: string[] = [];
 
   const submit = async (overrides: Partial<SubmitReportBody>): Promise<number> => {
@@ -51,6 +52,7 @@ describeInBrowser("the desk in Chromium", () => {
     colleague = await addBrowserMember(served, "admin");
     viewer = await addBrowserMember(served, "viewer");
     auditor = await addBrowserMember(served, "admin");
+    reader = await addBrowserMember(served, "viewer");
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -186,6 +188,39 @@ describeInBrowser("the desk in Chromium", () => {
     const row = await served.shield.database.db.selectFrom("reports").select("state").where("id", "=", id).executeTakeFirstOrThrow();
     expect(row.state).toBe("new");
     expect(incidents.dialogs).toEqual([]);
+    expect(cspViolations()).toEqual([]);
+  });
+
+  it("loads nothing a reporter's Markdown names, and refuses a desk page Chromium is made to load as an image, auditing no read", async () => {
+    const target = await submit({ channel: "sensitive", title: "Browser: the report an image points at" });
+    const planted = await submit({ channel: "vulnerability", title: "Browser: planted image", description: `Look: ![a](/desk/reports/${target})` });
+    const views = async () =>
+      (await served.shield.database.db.selectFrom("audit_events").select("seq").where("action", "=", "report.viewed").where("subject_id", "=", String(target)).execute()).length;
+    await openBrowserPage();
+    await signIn(reader);
+    const requested: string[] = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === `/desk/reports/${target}`) requested.push(request.resourceType());
+    });
+    await page.goto(`${served.baseUrl}/desk/reports/${planted}`);
+    await page.waitForLoadState("networkidle");
+    expect(await page.locator(".markdown img").count()).toBe(0);
+    expect(await page.locator(`.markdown a[href="/desk/reports/${target}"]`).textContent()).toBe("image: a");
+    expect(requested).toEqual([]);
+    expect(await views()).toBe(0);
+
+    // Should an <img> get into a page anyway (here a script adds one), the server refuses it: Chromium says Sec-Fetch-Dest: image.
+    const answer = page.waitForResponse((response) => new URL(response.url()).pathname === `/desk/reports/${target}`);
+    await page.evaluate((src) => {
+      const img = new Image();
+      img.src = src;
+      document.body.append(img);
+    }, `/desk/reports/${target}`);
+    const response = await answer;
+    expect(await response.request().headerValue("sec-fetch-dest")).toBe("image");
+    expect(response.status()).toBe(403);
+    expect(requested).toEqual(["image"]);
+    expect(await views()).toBe(0);
     expect(cspViolations()).toEqual([]);
   });
 

@@ -292,6 +292,43 @@ forEachDatabase((kind) => {
       expect((await shield.app.inject({ method: "GET", url: link.getAttribute("href")! })).statusCode).toBe(303);
     });
 
+    it("shows an image in reporter text as a link, and refuses a desk page or download loaded as an image before any read is audited", async () => {
+      const target = await submit({ title: "Target of a planted image" });
+      const form = await openForm(shield, "/security/report");
+      const sent = await postForm(shield, "/security/report", form, [...reportFormParts({ title: "Page: a file to pull" }), { name: "attachments", value: PNG, filename: "pull.png" }]);
+      expect(sent.statusCode).toBe(303);
+      const withFile = (await shield.database.db.selectFrom("reports").select("id").where("title", "=", "Page: a file to pull").executeTakeFirstOrThrow()).id;
+      const b = await signedIn(viewer);
+      const download = parseHtml((await b.get(`/desk/reports/${withFile}`)).body).querySelector(".attachments a")!.getAttribute("href")!;
+      const planted = await submit({ title: "Planted images", description: `Look: ![the other report](/desk/reports/${target}) and ![a file](${download})` });
+      const doc = parseHtml((await b.get(`/desk/reports/${planted}`)).body);
+      const description = doc.querySelector("#report-description")!;
+      expect(description.querySelectorAll("img")).toHaveLength(0);
+      expect([...description.querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual([`/desk/reports/${target}`, download]);
+      expect(textOf(description)).toBe(`Look: image: the other report (/desk/reports/${target}) and image: a file (${download})`);
+
+      const readsOf = async (action: string, id: number) =>
+        (await shield.database.db.selectFrom("audit_events").select("action").where("action", "=", action).where("subject_id", "=", String(id)).execute()).length;
+      const viewsBefore = await readsOf("report.viewed", target);
+      const downloadsBefore = await readsOf("attachment.downloaded", withFile);
+      for (const dest of ["image", "script", "style", "iframe", "object"]) {
+        for (const url of [`/desk/reports/${target}`, download, "/desk", "/team/account", "/desk/settings"]) {
+          const refused = await b.get(url, { headers: { "sec-fetch-dest": dest, "sec-fetch-site": "same-origin" } });
+          expect(refused.statusCode, `${dest} ${url}`).toBe(403);
+          expect(refused.headers["content-type"]).toMatch(/^text\/plain/);
+        }
+      }
+      expect(await readsOf("report.viewed", target)).toBe(viewsBefore);
+      expect(await readsOf("attachment.downloaded", withFile)).toBe(downloadsBefore);
+
+      // Opened as a page, fetched by our own scripts, or by a client without the header: served and audited as before.
+      expect((await b.get(`/desk/reports/${target}`, { headers: { "sec-fetch-dest": "document" } })).statusCode).toBe(200);
+      expect((await b.get(`/desk/reports/${target}`, { headers: { "sec-fetch-dest": "empty", "x-desk-fragment": "results" } })).statusCode).toBe(200);
+      expect((await b.get(download, { headers: { "sec-fetch-dest": "document" } })).statusCode).toBe(200);
+      expect(await readsOf("report.viewed", target)).toBe(viewsBefore + 2);
+      expect(await readsOf("attachment.downloaded", withFile)).toBe(downloadsBefore + 1);
+    });
+
     it("suggests weaknesses for the CWE field to a signed-in member", async () => {
       const b = await signedIn(triager);
       const response = await b.get("/desk/cwe?q=sql%20injection");

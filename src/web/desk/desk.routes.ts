@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { HttpApp } from "../../platform/http/app.js";
-import { MarkdownRenderCache } from "../../platform/markdown/markdown.js";
+import { MarkdownRenderCache, renderReporterMarkdown } from "../../platform/markdown/markdown.js";
 import { WEB_ROOT } from "../render.js";
 import { pageErrorHandler } from "../team/team-pages.js";
 import type { DeskRouteDeps } from "./desk-context.js";
@@ -9,6 +9,7 @@ import { registerAdvisoryPages } from "./advisory-pages.routes.js";
 import { registerQueuePage } from "./queue-page.routes.js";
 import { registerReportActions } from "./report-actions.routes.js";
 import { registerReportPage } from "./report-page.routes.js";
+import { refuseSubresourceRequests } from "../../platform/http/subresource-guard.js";
 
 export type { DeskRouteDeps } from "./desk-context.js";
 
@@ -26,7 +27,10 @@ export async function registerDeskPages(app: HttpApp, deps: DeskRouteDeps): Prom
   );
   await app.register(async (scope) => {
     scope.setErrorHandler(pageErrorHandler);
-    const ctx = { ...deps, rendered: new MarkdownRenderCache() };
+    // Loaded by a page as an image, script or style (reporter text naming a desk URL): refused before any read is audited.
+    scope.addHook("onRequest", refuseSubresourceRequests);
+    // Reports and their threads are reporter text: rendered so that nothing in them loads.
+    const ctx = { ...deps, rendered: new MarkdownRenderCache(undefined, renderReporterMarkdown) };
     registerQueuePage(scope as HttpApp, ctx);
     registerReportPage(scope as HttpApp, ctx);
     registerReportActions(scope as HttpApp, ctx);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { HttpApp } from "../../platform/http/app.js";
-import { renderMarkdown } from "../../platform/markdown/markdown.js";
+import { renderReporterMarkdown } from "../../platform/markdown/markdown.js";
 import { listAdvisoryIdsOfReport } from "../../modules/advisories/index.js";
 import { listAttachmentsOfReport, openAttachmentAsTeam, sendOpenedAttachment, describeBytes } from "../../modules/attachments/index.js";
 import { listAuditEventsFor, listLatestAuditEventsFor } from "../../modules/audit/index.js";
@@ -121,7 +121,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
   const encryption = ctx.keyring ? await decryptReportForTeam(db, clock, ctx.keyring, actorOf(member), report) : undefined;
   const readable = encryption?.decrypted ?? report;
   // Text decrypted for this view is rendered and forgotten; stored clear text is kept rendered.
-  const markdownOfReport = (text: string) => (encryption?.decrypted ? renderMarkdown(text) : rendered.render(text));
+  const markdownOfReport = (text: string) => (encryption?.decrypted ? renderReporterMarkdown(text) : rendered.render(text));
   // The audit trail: the latest events, or all of them when asked (every view of the report is one).
   const wholeTrail = (request.query as Record<string, unknown> | undefined)?.audit === "all";
   // Views can be hidden from the trail shown (they stay in the log): `?views=hidden`.

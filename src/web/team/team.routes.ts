@@ -28,6 +28,7 @@ import { WEB_ROOT } from "../render.js";
 import { landingPath, registerSignInRoutes } from "./sign-in.routes.js";
 import { registerTeamMemberRoutes } from "./team-members.routes.js";
 import { formField, pageErrorHandler, sendPage } from "./team-pages.js";
+import { refuseSubresourceRequests } from "../../platform/http/subresource-guard.js";
 
 export interface TeamRouteDeps {
   auth: AuthContext;
@@ -57,8 +58,14 @@ const idParams = z.object({ id: z.coerce.number().int().positive() });
  * `requireSession(auth, …)`; each form is CSRF-checked.
  */
 export async function registerTeamPages(app: HttpApp, deps: TeamRouteDeps): Promise<void> {
+  // The passkey script is loaded by pages, so it lives outside the scope that refuses subresource loads.
+  const script = fs.readFileSync(path.join(WEB_ROOT, "assets", "passkeys.js"));
+  app.get("/assets/passkeys.js", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type("text/javascript; charset=utf-8").header("cache-control", "public, max-age=3600").send(script),
+  );
   await app.register(async (scope) => {
     scope.setErrorHandler(pageErrorHandler);
+    scope.addHook("onRequest", refuseSubresourceRequests);
     registerSignInRoutes(scope as HttpApp, deps);
     registerTeamRoutes(scope as HttpApp, deps);
     registerTeamMemberRoutes(scope as HttpApp, deps);
@@ -72,10 +79,6 @@ function registerTeamRoutes(app: HttpApp, deps: TeamRouteDeps): void {
   const admin = requireSession(auth, "admin");
   const enrolling = requirePendingSession(auth, ["enrolment", "signed_in"]);
 
-  const script = fs.readFileSync(path.join(WEB_ROOT, "assets", "passkeys.js"));
-  app.get("/assets/passkeys.js", { schema: { hide: true } }, async (_request, reply) =>
-    reply.type("text/javascript; charset=utf-8").header("cache-control", "public, max-age=3600").send(script),
-  );
 
   app.get("/team", { schema: { hide: true }, preHandler: member }, async (request, reply) => {
     const { member: me, session } = sessionOf(request);
