@@ -27,17 +27,19 @@ export interface SiteInfo {
   securityEmail: string;
   /** The URL of the site's stylesheet in the program's colours (web/public/brand-css.ts). */
   stylesheet: string;
+  /** An admin opted in to `/security/stats`: the footer links it. */
+  publicStats: boolean;
 }
 
-let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "", stylesheet: siteStylesheet(DEFAULT_SETTINGS.brandColor).url };
+let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "", stylesheet: siteStylesheet(DEFAULT_SETTINGS.brandColor).url, publicStats: false };
 
 /**
  * Called with the program settings at the start of each page request (see
  * web/public/public-site.plugin.ts). One process serves one program, so one current
  * value is right for every page; it is at most as old as the settings cache.
  */
-export function setSiteInfo(info: Pick<Settings, "companyName" | "programName" | "securityEmail" | "brandColor">): void {
-  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail, stylesheet: siteStylesheet(info.brandColor).url };
+export function setSiteInfo(info: Pick<Settings, "companyName" | "programName" | "securityEmail" | "brandColor" | "publicStats">): void {
+  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail, stylesheet: siteStylesheet(info.brandColor).url, publicStats: info.publicStats };
 }
 
 export function renderPage(template: string, data: PageData): string {

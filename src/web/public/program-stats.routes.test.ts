@@ -31,11 +31,23 @@ forEachDatabase((kind) => {
       return b;
     };
     const stats = () => shield.app.inject({ method: "GET", url: "/security/stats" });
+    /** The footer's links of each public page, by their text. */
+    const footerLinks = async () =>
+      Promise.all(
+        ["/security", "/security/advisories", "/security/thanks", "/security/report"].map(async (url) => {
+          const doc = parseHtml((await shield.app.inject({ method: "GET", url })).body);
+          return [...doc.querySelectorAll("footer a")].map((a) => `${textOf(a)} ${a.getAttribute("href")}`);
+        }),
+      );
 
-    it("is not there until an admin opts in", async () => {
+    it("is not there until an admin opts in, and no public page links it", async () => {
       const response = await stats();
       expect(response.statusCode).toBe(404);
       expect(response.body).not.toContain("Time to first response");
+      for (const links of await footerLinks()) {
+        expect(links).toContain("security.txt /.well-known/security.txt");
+        expect(links.join(" ")).not.toContain("/security/stats");
+      }
     });
 
     it("shows, once opted in on the settings page, the median and 90th percentile time to first response per channel and the share of promises kept, and nothing of any report", async () => {
@@ -66,6 +78,9 @@ forEachDatabase((kind) => {
       const response = await stats();
       expect(response.statusCode).toBe(200);
       const doc = parseHtml(response.body);
+      // Every public page's footer now leads there; the page itself marks it as the current one.
+      for (const links of await footerLinks()) expect(links).toContain("Program statistics /security/stats");
+      expect(doc.querySelector('footer a[href="/security/stats"]')?.getAttribute("aria-current")).toBe("page");
       // The account attack missed its first response (3 h for 2) and its triage (4 h, still open): 10 of 12 promises kept.
       const rows = [...doc.querySelectorAll("#first-response tbody tr")].map((tr) => [...tr.children].map(textOf));
       expect(rows).toEqual([
