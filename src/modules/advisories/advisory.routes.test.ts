@@ -253,5 +253,35 @@ forEachDatabase((kind) => {
       expect(cve.statusCode).toBe(200);
       expect(cve.json().cveMetadata).toMatchObject({ cveId: "CVE-2026-9999", state: "PUBLISHED" });
     });
+
+    it("shows each report's disclosure deadline in the team API as the desk's clock: running, then missed once past due, and met when an advisory disclosed it in time", async () => {
+      const openapi = (await get("/api/v1/openapi.json")).json();
+      const schemaOf = (path: string) => JSON.stringify(openapi.paths[path].get.responses["200"]);
+      for (const path of ["/api/v1/reports/{id}", "/api/v1/reports"]) expect(schemaOf(path)).toContain('"disclosureDeadline"');
+
+      clock.set("2026-12-01T10:00:00Z");
+      const lateId = await triagedReport();
+      const inTimeId = await triagedReport();
+      const deadline = async (id: number) => (await api("GET", `/api/v1/reports/${id}`)).json().disclosureDeadline;
+      const listed = async (id: number) => (await api("GET", "/api/v1/reports?state=triaged,resolved,disclosed&limit=100")).json().reports.find((r: { id: number }) => r.id === id).disclosureDeadline;
+      // 90 days from receipt, the settings' default.
+      expect(await deadline(lateId)).toEqual({ dueAt: "2027-03-01T10:00:00.000Z", state: "running", stoppedAt: null });
+      expect(await listed(lateId)).toEqual(await deadline(lateId));
+
+      clock.set("2027-02-01T10:00:00Z");
+      await resolve(inTimeId);
+      const { id } = await draft([inTimeId]);
+      expect((await api("POST", `/api/v1/advisories/${id}/publish`, {})).statusCode).toBe(200);
+      expect(await deadline(inTimeId)).toEqual({ dueAt: "2027-03-01T10:00:00.000Z", state: "met", stoppedAt: "2027-02-01T10:00:00.000Z" });
+
+      clock.set("2027-03-01T10:00:01Z");
+      expect(await deadline(lateId)).toEqual({ dueAt: "2027-03-01T10:00:00.000Z", state: "missed", stoppedAt: null });
+      expect(await listed(lateId)).toMatchObject({ state: "missed" });
+      // A report closed without a fix has none.
+      const spam = (await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: buildReportInput() })).json().id as number;
+      expect(await deadline(spam)).toMatchObject({ state: "running" });
+      expect((await api("POST", `/api/v1/reports/${spam}/transitions`, { to: "spam", reason: "advertising" })).statusCode).toBe(200);
+      expect(await deadline(spam)).toBeNull();
+    });
   });
 });

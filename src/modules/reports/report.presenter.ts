@@ -1,14 +1,17 @@
 import type { z } from "zod";
 import type { Settings } from "../settings/index.js";
-import { computeDeadlines, type PauseInterval } from "../sla/sla.js";
+import { computeDeadlines, disclosureDeadlineOf, type PauseInterval } from "../sla/sla.js";
 import { computeNextDeadline } from "./next-deadline.js";
 import type { ReportDetails } from "./report-details.js";
 import type { Report } from "./report.js";
 import type { Message } from "./report.repository.js";
 import type { reportSummaryView, reportView } from "./report.schemas.js";
 
-/** The only place that shapes report JSON for the team API. `pauses`: the report's ended pauses (readPauses). */
-export function presentReportSummary(report: Report, settings: Settings, pauses?: readonly PauseInterval[]): z.infer<typeof reportSummaryView> {
+/**
+ * The only place that shapes report JSON for the team API. `now`: the clock's time, which
+ * says whether a deadline is missed; `pauses`: the report's ended pauses (readPauses).
+ */
+export function presentReportSummary(report: Report, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): z.infer<typeof reportSummaryView> {
   return {
     id: report.id,
     channel: report.channel,
@@ -19,8 +22,9 @@ export function presentReportSummary(report: Report, settings: Settings, pauses?
     reporterName: report.reporterName,
     receivedAt: report.receivedAt,
     updatedAt: report.updatedAt,
-    deadlines: computeDeadlines(report, settings, new Date(), pauses),
-    nextDeadlineAt: computeNextDeadline(report, settings, new Date(), pauses),
+    deadlines: computeDeadlines(report, settings, now, pauses),
+    nextDeadlineAt: computeNextDeadline(report, settings, now, pauses),
+    disclosureDeadline: disclosureDeadlineOf(report, settings, now),
   };
 }
 
@@ -30,9 +34,9 @@ export function suggestBounty(severity: Report["severity"], settings: Settings):
   return { amount: settings.bountyTable[severity], currency: settings.bountyTable.currency };
 }
 
-export function presentReport(report: Report, messages: Message[], settings: Settings, details: ReportDetails, pauses?: readonly PauseInterval[]): z.infer<typeof reportView> {
+export function presentReport(report: Report, messages: Message[], settings: Settings, details: ReportDetails, now: Date, pauses?: readonly PauseInterval[]): z.infer<typeof reportView> {
   return {
-    ...presentReportSummary(report, settings, pauses),
+    ...presentReportSummary(report, settings, now, pauses),
     source: report.source,
     description: report.description,
     steps: report.steps,

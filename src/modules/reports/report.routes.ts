@@ -39,7 +39,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const words = q === undefined ? undefined : searchWords(q);
       const { reports, total, totalIsExact } = await listReportsForTeam(db, { states: state, channels: channel, ownerId, severities: severity, words, sort, limit, offset, ...(before !== undefined ? { beforeId: before } : {}) });
       const pauses = await readPausesOf(db, reports);
-      return { reports: reports.map((r) => presentReportSummary(r, settings, pauses.get(r.id))), total, totalIsExact, limit, offset };
+      return { reports: reports.map((r) => presentReportSummary(r, settings, clock.now(), pauses.get(r.id))), total, totalIsExact, limit, offset };
     },
   );
 
@@ -50,7 +50,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const actor = actorOf(memberOf(request));
       const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
       const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actor, report) : undefined;
-      return { ...presentReport(report, messages, await deps.settings.get(), details, await readPauses(db, report)), ...(encryption ? { encryption } : {}) };
+      return { ...presentReport(report, messages, await deps.settings.get(), details, clock.now(), await readPauses(db, report)), ...(encryption ? { encryption } : {}) };
     },
   );
 
@@ -74,7 +74,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       await transitionReport(db, clock, settings, actor, request.params.id, request.body);
       deps.onChanged();
       const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
-      return presentReport(report, messages, settings, details, await readPauses(db, report));
+      return presentReport(report, messages, settings, details, clock.now(), await readPauses(db, report));
     },
   );
 }

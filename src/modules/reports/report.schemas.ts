@@ -154,6 +154,14 @@ export const reportSummaryView = z.object({
   updatedAt: z.string(),
   deadlines: z.object({ firstResponse: z.string().nullable(), triage: z.string().nullable(), resolution: z.string().nullable() }),
   nextDeadlineAt: z.string().nullable().describe("The soonest target still to meet (the `sort=deadline` order); null when no clock runs."),
+  disclosureDeadline: z
+    .object({
+      dueAt: z.string().describe("Receipt plus the disclosure days the report's terms kept when it arrived (`advisories.disclosureDeadlineDays`)."),
+      state: z.enum(["running", "missed", "met"]).describe("`running`: not disclosed and not due; `missed`: past due and not disclosed, or disclosed late; `met`: disclosed in time."),
+      stoppedAt: z.string().nullable().describe("When an advisory disclosed the report."),
+    })
+    .nullable()
+    .describe("The disclosure deadline, as the desk's 'Disclose by' clock; null for support requests and reports closed without a fix."),
 });
 
 const cvssView = z.object({ vector: z.string(), score: z.number(), rating: z.enum(["none", "low", "medium", "high", "critical"]) });

@@ -31,7 +31,7 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
   /** The report as the team sees it after a change (the read is audited like any other). */
   const presentAfterChange = async (actor: ReturnType<typeof actorOf>, id: number) => {
     const { report, messages, details } = await readReportAsTeam(db, clock, actor, id);
-    return presentReport(report, messages, await deps.settings.get(), details, await readPauses(deps.db, report));
+    return presentReport(report, messages, await deps.settings.get(), details, clock.now(), await readPauses(deps.db, report));
   };
 
   app.patch(
