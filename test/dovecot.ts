@@ -19,7 +19,7 @@ export interface Dovecot {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -30,7 +30,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once something listens on 127.0.0.1:`port`; `what` names it in the timeout's error. */
+export async function waitForPort(port: number, timeoutMs: number, what = "Dovecot"): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
@@ -42,7 +43,7 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
       socket.once("error", () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > until) throw new Error(`Dovecot did not listen on ${port} within ${timeoutMs} ms`);
+    if (Date.now() > until) throw new Error(`${what} did not listen on ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
