@@ -21,6 +21,24 @@ export class FakeClock implements Clock {
   }
 }
 
+/**
+ * A clock that runs with the machine's and can be set forward: for browser tests, where
+ * the browser's cookies and a member's authenticator live in real time while Shield's
+ * days (embargoes, scheduled publication) have to pass at once.
+ */
+export class ShiftedClock implements Clock {
+  private offsetMs = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  /** From now on the clock reads `to`, and keeps running from there. */
+  set(to: string | Date): void {
+    this.offsetMs = new Date(to).getTime() - Date.now();
+  }
+}
+
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
