@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { runCli } from "../src/cli/cli.js";
 
 /** The repository root and the compiled CLI that operators run (`npx shield`). */
@@ -155,6 +156,22 @@ export interface ServerProcess {
 }
 
 /** Starts `shield serve` on a free port and waits until `/readyz` answers 200. */
+/**
+ * Settings for a spawned Shield that takes mail in a crash test: its own database and data
+ * directory, a fresh master key, no worker, and every DNS question of the mail checks
+ * answered "no such name" (test/offline-dns.mjs), so it never touches the network.
+ */
+export function mailShieldEnv(databaseUrl: string, dataDir: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    SHIELD_DATA_DIR: dataDir,
+    SHIELD_MASTER_KEY: randomBytes(32).toString("base64"),
+    SHIELD_WORKER: "false",
+    NODE_OPTIONS: `--import=${pathToFileURL(path.join(ROOT, "test", "offline-dns.mjs")).href}`,
+    ...extra,
+  };
+}
+
 export async function startShieldServer(env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [SHIELD_BIN, "serve"], {

@@ -2,11 +2,10 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openDatabase, type Database } from "../src/platform/db/database.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, ROOT, startShieldServer, waitFor, type ServerProcess } from "./cli.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, mailShieldEnv, startShieldServer, waitFor, type ServerProcess } from "./cli.js";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "./databases.js";
 import { startDovecot, type Dovecot } from "./dovecot.js";
 
@@ -68,14 +67,9 @@ forEachDatabase((kind) => {
     });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-imap-crash-"));
     dirs.push(dataDir);
-    const env = {
-      DATABASE_URL: database.url,
-      SHIELD_DATA_DIR: dataDir,
-      SHIELD_MASTER_KEY: randomBytes(32).toString("base64"),
+    const env = mailShieldEnv(database.url, dataDir, {
       SHIELD_IMAP_URL: dovecot.urlOf(folder, "delete=true"),
-      SHIELD_WORKER: "false",
-      NODE_OPTIONS: `--import=${pathToFileURL(path.join(ROOT, "test", "offline-dns.mjs")).href}`,
-    };
+    });
     const check = openDatabase(database.target);
     try {
       const first = await startShieldServer(env);
@@ -104,5 +98,5 @@ forEachDatabase((kind) => {
     } finally {
       await check.close();
     }
-  });
+  }, 300_000);
 });

@@ -17,8 +17,8 @@ export interface Postfix {
   flush(): Promise<void>;
   /** Messages still in the queue. */
   queued(): Promise<number>;
-  /** What each delivery to the next hop came to, from the mail log: Postfix's queue id → status and the reply. */
-  deliveries(): Array<{ queueId: string; status: string; reply: string }>;
+  /** What each delivery attempt to the next hop came to, from the mail log: Postfix's queue id, the message's Message-ID, status (sent, deferred) and the reply. */
+  deliveries(): Array<{ queueId: string; messageId: string; status: string; reply: string }>;
   /** The log as written so far, for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -139,10 +139,13 @@ export async function startPostfix(options: { domain: string; nextHop: string; c
       return stdout.split("\n").filter((line) => line.trim()).length;
     },
     deliveries() {
-      const out: Array<{ queueId: string; status: string; reply: string }> = [];
+      const messageIds = new Map<string, string>();
+      const out: Array<{ queueId: string; messageId: string; status: string; reply: string }> = [];
       for (const line of readLog().split("\n")) {
+        const id = /postfix\/cleanup\[\d+\]: ([0-9A-F]+): message-id=(<[^>]*>)/.exec(line);
+        if (id) messageIds.set(id[1]!, id[2]!);
         const m = /postfix\/smtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>, relay=.*?, status=(\w+) \((.*)\)$/.exec(line);
-        if (m) out.push({ queueId: m[1]!, status: m[2]!, reply: m[3]! });
+        if (m) out.push({ queueId: m[1]!, messageId: messageIds.get(m[1]!) ?? "", status: m[2]!, reply: m[3]! });
       }
       return out;
     },
