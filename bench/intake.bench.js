@@ -31,7 +31,7 @@
 //   --keep                                       keep the temporary directories (data, logs) and print where
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { freePort, sleep } from "./support.js";
+import { cpuMs, describeLoad, freePort, sleep } from "./support.js";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,24 +166,6 @@ async function waitUntil(handle, isReady, what, timeoutMs = 30_000) {
     await sleep(100);
   }
   throw new Error(`${handle.name} was not ${what} after ${timeoutMs / 1000} s:\n${tail(handle.errFile)}`);
-}
-
-/** CPU time (user + system) a live process has used so far, in ms (Linux clock ticks are 10 ms). */
-function cpuMs(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** The machine is shared: say how busy it was, since other work lowers and scatters the figures. */
-function describeLoad() {
-  const [one] = os.loadavg();
-  let pressure = "";
-  try {
-    pressure = `, CPU pressure avg10 ${/some avg10=([\d.]+)/.exec(fs.readFileSync("/proc/pressure/cpu", "utf8"))?.[1]}%`;
-  } catch {
-    // Not every kernel has pressure stall information.
-  }
-  return { busy: one > os.cpus().length * 0.5, text: `load average ${one.toFixed(2)} on ${os.cpus().length} cores${pressure}` };
 }
 
 /** Peak resident set size (VmHWM) of a live process, in MiB. */
