@@ -5,6 +5,7 @@ import formbody from "@fastify/formbody";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { migrateToLatest, openDatabase, type Database } from "./platform/db/database.js";
+import { groupCommitOf } from "./platform/db/group-commit.js";
 import { createHttpApp, type HttpApp } from "./platform/http/app.js";
 import { DatabaseRateCounter } from "./platform/http/shared-rate-limit.js";
 import { OutboxWorker } from "./platform/jobs/worker.js";
@@ -251,6 +252,9 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
         await app.close();
         await serviceLevels.settle();
         mailer.close();
+        // How the reports' group commits went (bench:intake prints it): batch sizes, commit time, how long the audit head was held.
+        const committed = groupCommitOf(db).summary();
+        if (committed.batches > 0) logger.info(committed, "group commit");
         await database.close();
       })()),
   };

@@ -187,6 +187,37 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one P
     expect(receiptsSentBy.every((n) => n > 0)).toBe(true);
     for (const server of servers) expect(await server.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);
+
+  it("writes one audit chain that verifies when both take reports at the same moment", async () => {
+    const shared = { DATABASE_URL: database.url, SHIELD_WORKER: "false", SHIELD_INTAKE_RATE_LIMIT: "100000", SHIELD_MASTER_KEY: masterKey() };
+    // A fresh database of its own: the chain of the test above is keyed with another master key.
+    const own = await createTestDatabase("postgres");
+    try {
+      const env = { ...shared, DATABASE_URL: own.url };
+      const first = await start({ ...env, SHIELD_DATA_DIR: scratchDir() });
+      const second = await start({ ...env, SHIELD_DATA_DIR: scratchDir() });
+      const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => postReport(i % 2 ? second : first, buildReportInput({ title: `both ${i}` }))));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+      const ids = answers.map((a) => JSON.parse(a.text).id as number);
+      for (const server of [first, second]) expect(await server.stop()).toEqual({ code: 0, signal: null });
+
+      const verified = await runShieldJson(["audit", "verify"], { DATABASE_URL: own.url, SHIELD_MASTER_KEY: env.SHIELD_MASTER_KEY });
+      expect(verified.problems).toEqual([]);
+      expect(verified.ok).toBe(true);
+      const client = new pg.Client({ connectionString: own.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ seq: number; subject_id: string }>("select seq, subject_id from audit_events where action = 'report.received' order by seq");
+        // Each report once, in one order: the numbers run without a gap or a repeat across both processes.
+        expect(rows.map((r) => Number(r.subject_id)).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+        expect(new Set(rows.map((r) => r.seq)).size).toBe(120);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await own.drop();
+    }
+  }, 180_000);
 });
 
 describe("stopping", () => {

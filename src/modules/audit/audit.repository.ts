@@ -1,5 +1,6 @@
 import type { Executor, Tx } from "../../platform/db/database.js";
-import { insertRow, runCompiledOnce } from "../../platform/db/compiled-once.js";
+import { insertRows, runCompiledOnce } from "../../platform/db/compiled-once.js";
+import { writeAtCommit, type CommitWriter } from "../../platform/db/group-commit.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import { auditKeyOf } from "./audit-key.plugin.js";
 import { computeEventMac, describeActor, type Actor, type AuditEntry, type AuditEvent } from "./audit.js";
@@ -13,39 +14,74 @@ import { computeEventMac, describeActor, type Actor, type AuditEntry, type Audit
  * master key (or not yet re-chained): an event appended then would not verify.
  */
 export async function appendAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, at: string): Promise<AuditEvent> {
+  return (await appendAuditEvents(tx, [{ actor, entry, at }]))[0]!;
+}
+
+interface PendingAuditEvent {
+  actor: Actor;
+  entry: AuditEntry;
+  at: string;
+}
+
+/** The events of a group commit's units, appended together, last, just before it commits. */
+const auditEventsAtCommit: CommitWriter<PendingAuditEvent> = {
+  order: 100,
+  takesSharedLock: true,
+  flush: async (tx, events) => {
+    await appendAuditEvents(tx, events);
+  },
+};
+
+/**
+ * Appends one event as `appendAuditEvent` does, but in a group commit together with the
+ * other units' events at its end (platform/db/group-commit.ts), so that the head is taken
+ * once per batch and only for the moment before the commit. Events keep the order the
+ * units ran in. Outside a group commit it appends at once.
+ */
+export function queueAuditEvent(tx: Tx, actor: Actor, entry: AuditEntry, at: string): Promise<void> {
+  return writeAtCommit(tx, auditEventsAtCommit, { actor, entry, at });
+}
+
+/** Appends events in the order given, taking the head once for all of them. */
+async function appendAuditEvents(tx: Tx, pending: readonly PendingAuditEvent[]): Promise<AuditEvent[]> {
   const key = auditKeyOf(tx);
-  // Taking the next number first takes the write lock first (SQLite) or the head row's lock
+  const count = pending.length;
+  // Taking the numbers first takes the write lock first (SQLite) or the head row's lock
   // (PostgreSQL). On SQLite it is read back by a second statement rather than RETURNING,
   // which would make the full-text index write out its pending entries mid-transaction
   // (see insertReport).
   const bump = () =>
     tx
       .updateTable("audit_head")
-      .set((eb) => ({ seq: eb("seq", "+", 1) }))
+      .set((eb) => ({ seq: eb("seq", "+", count) }))
       .where("id", "=", 1);
   let head: { seq: number; hash: string; key_id: string | null } | undefined;
   if (databaseKindOf(tx) === "sqlite") {
-    await runCompiledOnce(tx, "audit head: next number", [1, 1], bump);
+    await runCompiledOnce(tx, "audit head: next numbers", [count, 1], bump);
     head = (await runCompiledOnce(tx, "audit head: read", [1], () => tx.selectFrom("audit_head").select(["seq", "hash", "key_id"]).where("id", "=", 1))).rows[0];
   } else {
-    head = (await runCompiledOnce(tx, "audit head: next number, returned", [1, 1], () => bump().returning(["seq", "hash", "key_id"]))).rows[0];
+    head = (await runCompiledOnce(tx, "audit head: next numbers, returned", [count, 1], () => bump().returning(["seq", "hash", "key_id"]))).rows[0];
   }
   if (!head) throw new Error("the audit log has no head row");
   if (head.key_id !== key.id) throw new Error(auditKeyMismatch(head.key_id, key.id));
-  const unsigned = {
-    seq: head.seq,
-    at,
-    actor: describeActor(actor),
-    action: entry.action,
-    subject_type: entry.subjectType,
-    subject_id: entry.subjectId,
-    data: JSON.stringify(entry.data ?? {}),
-    prev_hash: head.hash,
-  };
-  const event: AuditEvent = { ...unsigned, hash: computeEventMac(key, unsigned) };
-  await insertRow(tx, "audit_events", event);
-  await runCompiledOnce(tx, "audit head: hash", [event.hash, 1], () => tx.updateTable("audit_head").set({ hash: event.hash }).where("id", "=", 1));
-  return event;
+  let prevHash = head.hash;
+  const events = pending.map(({ actor, entry, at }, index): AuditEvent => {
+    const unsigned = {
+      seq: Number(head.seq) - count + 1 + index,
+      at,
+      actor: describeActor(actor),
+      action: entry.action,
+      subject_type: entry.subjectType,
+      subject_id: entry.subjectId,
+      data: JSON.stringify(entry.data ?? {}),
+      prev_hash: prevHash,
+    };
+    prevHash = computeEventMac(key, unsigned);
+    return { ...unsigned, hash: prevHash };
+  });
+  await insertRows(tx, "audit_events", events);
+  await runCompiledOnce(tx, "audit head: hash", [prevHash, 1], () => tx.updateTable("audit_head").set({ hash: prevHash }).where("id", "=", 1));
+  return events;
 }
 
 export async function listAuditEvents(db: Executor, afterSeq: number, limit: number): Promise<AuditEvent[]> {

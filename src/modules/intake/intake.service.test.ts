@@ -4,6 +4,8 @@ import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { systemClock } from "../../shared/clock.js";
 import { verifyAuditLog } from "../audit/index.js";
+import { SENDER_TURN_MS } from "../../platform/jobs/outbox.repository.js";
+import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import { submitReport } from "./intake.service.js";
 
 forEachDatabase((kind) => {
@@ -33,22 +35,49 @@ forEachDatabase((kind) => {
       expect(verification.ok).toBe(true);
     });
 
-    it("lose only the one whose work fails: the others are stored exactly once", async () => {
+    it("lose only the one whose work fails among forty: the other thirty-nine are stored once each, with their event and jobs, and the chain verifies", async () => {
+      const title = (i: number) => `batch ${String(i).padStart(2, "0")}`;
       const outcomes = await Promise.allSettled(
-        Array.from({ length: 12 }, (_, i) =>
-          submitReport(shield.database.db, systemClock, buildReportInput({ title: `batch ${String(i).padStart(2, "0")}` }), "api", {
+        Array.from({ length: 40 }, (_, i) =>
+          submitReport(shield.database.db, systemClock, buildReportInput({ title: title(i) }), "api", {
             onStored: async () => {
-              if (i === 7) throw new Error("the seventh cannot be stored");
+              if (i === 17) throw new Error("the eighteenth cannot be stored");
             },
           }),
         ),
       );
-      expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i === 7 ? "rejected" : "fulfilled")));
-      expect((outcomes[7] as PromiseRejectedResult).reason).toEqual(new Error("the seventh cannot be stored"));
-      expect((await titles("batch ")).sort()).toEqual(
-        Array.from({ length: 12 }, (_, i) => `batch ${String(i).padStart(2, "0")}`).filter((t) => t !== "batch 07"),
+      expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 40 }, (_, i) => (i === 17 ? "rejected" : "fulfilled")));
+      expect((outcomes[17] as PromiseRejectedResult).reason).toEqual(new Error("the eighteenth cannot be stored"));
+      const expected = Array.from({ length: 40 }, (_, i) => title(i)).filter((t) => t !== "batch 17");
+      expect((await titles("batch ")).sort()).toEqual(expected);
+      const ids = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value.report.id] : []));
+      const db = shield.database.db;
+      const events = await db.selectFrom("audit_events").select("subject_id").where("action", "=", "report.received").where("subject_id", "in", ids.map(String)).execute();
+      expect(events.map((e) => Number(e.subject_id)).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+      const jobs = await db.selectFrom("jobs").select(["kind", "payload"]).where("kind", "in", ["mail.receipt", REPORT_RECEIVED_NOTICE_JOB]).execute();
+      for (const kind of ["mail.receipt", REPORT_RECEIVED_NOTICE_JOB]) {
+        const forBatch = jobs.filter((j) => j.kind === kind).map((j) => (JSON.parse(j.payload) as { reportId: number }).reportId).filter((id) => ids.includes(id));
+        expect(forBatch.sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+      }
+      const verification = await verifyAuditLog(db);
+      expect(verification.problems).toEqual([]);
+      expect(verification.ok).toBe(true);
+    });
+
+    it("give each report's event a number in one order and a fair turn to each sender's jobs, as if written one by one", async () => {
+      const submitted = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => submitReport(shield.database.db, systemClock, buildReportInput({ title: `in turn ${i}` }), "api", { sender: "203.0.113.9" })),
       );
-      expect((await verifyAuditLog(shield.database.db)).ok).toBe(true);
+      const db = shield.database.db;
+      const ids = submitted.map((s) => s.report.id);
+      const events = await db.selectFrom("audit_events").select(["seq", "subject_id"]).where("action", "=", "report.received").where("subject_id", "in", ids.map(String)).orderBy("seq").execute();
+      // One batch: consecutive numbers, in the order the reports were stored.
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => events[0]!.seq + i));
+      expect(events.map((e) => Number(e.subject_id))).toEqual([...ids].sort((a, b) => a - b));
+      const turns = await db.selectFrom("jobs").select("fair_at").where("fairness_key", "=", "client:203.0.113.9").orderBy("fair_at").execute();
+      expect(turns).toHaveLength(20);
+      const gaps = turns.slice(1).map((t, i) => new Date(t.fair_at).getTime() - new Date(turns[i]!.fair_at).getTime());
+      expect(gaps.every((gap) => gap >= SENDER_TURN_MS)).toBe(true);
     });
   });
 });

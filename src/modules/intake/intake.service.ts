@@ -1,9 +1,9 @@
 import type { Db, Tx } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import { groupCommitOf } from "../../platform/db/group-commit.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import { enqueueJobAtCommit } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
-import { appendAuditEvent } from "../audit/index.js";
+import { queueAuditEvent } from "../audit/index.js";
 import { validateReporterKey } from "../keys/index.js";
 import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import { insertReport, type Report } from "../reports/index.js";
@@ -82,11 +82,12 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
       },
       hashSecret(trackingToken),
     );
-    await appendAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
+    // The event and the jobs are written with the batch's others just before its commit.
+    await queueAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
     const fairnessKey = options.sender === undefined ? undefined : `client:${options.sender}`;
-    if (options.sendReceipt !== false) await enqueueJob(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
+    if (options.sendReceipt !== false) await enqueueJobAtCommit(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
     // An account under attack pages the team: its notice goes before any backlog.
-    await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack" });
+    await enqueueJobAtCommit(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack" });
     await options.onStored?.(tx, report, trackingToken);
     return report;
   });

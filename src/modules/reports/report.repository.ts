@@ -1,3 +1,4 @@
+import { readOncePerBatch } from "../../platform/db/group-commit.js";
 import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from "kysely";
 import { slicesWithTurns } from "../../platform/db/slices.js";
 import type { Db, Executor } from "../../platform/db/database.js";
@@ -90,7 +91,8 @@ function toRow(changes: Partial<Report>): Updateable<ReportsTable> {
 }
 
 export async function insertReport(db: Executor, report: NewReport, trackingHash: string): Promise<Report> {
-  const settings = await loadSettings(db as Db);
+  // Read once for all reports of a group commit: they arrive at one moment, under one set of terms.
+  const settings = await readOncePerBatch(db, "settings", () => loadSettings(db as Db));
   // Every way in (API, form, e-mail) comes through here, so the promise is fixed here
   // (the terms of this moment, whatever the settings say later) and the queue order set.
   const stored = arrivingReport(report);

@@ -1,5 +1,6 @@
 import type { DatabaseKind, Executor, Tx } from "../db/database.js";
-import { insertRow } from "../db/compiled-once.js";
+import { insertRow, insertRows } from "../db/compiled-once.js";
+import { writeAtCommit, type CommitWriter } from "../db/group-commit.js";
 import { databaseKindOf } from "../db/dialect.js";
 import type { JobsTable } from "../db/schema.js";
 import type { Selectable } from "kysely";
@@ -32,28 +33,31 @@ export const URGENT_HEAD_START_MS = 24 * 3_600_000;
 
 /**
  * A job's turn in the fair order: its due time, but no earlier than one turn after the
- * sender's last job still waiting, and a day earlier when urgent.
+ * sender's last job still waiting (`lastFairAt`), and a day earlier when urgent.
  */
-async function fairTurnOf(tx: Tx, runAt: Date, options: EnqueueOptions): Promise<string> {
+function fairTurnAfter(runAt: Date, lastFairAt: string | null | undefined, options: EnqueueOptions): string {
   if (options.urgent) return new Date(runAt.getTime() - URGENT_HEAD_START_MS).toISOString();
   if (!options.fairnessKey) return runAt.toISOString();
-  const last = await tx
-    .selectFrom("jobs")
-    .select((eb) => eb.fn.max("fair_at").as("fair_at"))
-    .where("fairness_key", "=", options.fairnessKey)
-    .where("state", "=", "pending")
-    .executeTakeFirst();
-  const lastTurn = last?.fair_at ? new Date(last.fair_at).getTime() + SENDER_TURN_MS : 0;
+  const lastTurn = lastFairAt ? new Date(lastFairAt).getTime() + SENDER_TURN_MS : 0;
   return new Date(Math.max(runAt.getTime(), lastTurn)).toISOString();
 }
 
-/**
- * Adds a job inside the caller's transaction, so it exists exactly when the change that
- * caused it does. Payload fields named `secret*` are stored sealed under the master key.
- */
-export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<number> {
+/** The latest turn of each sender's waiting jobs. */
+async function lastFairTurns(tx: Tx, fairnessKeys: readonly string[]): Promise<Map<string, string>> {
+  if (fairnessKeys.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom("jobs")
+    .select((eb) => ["fairness_key", eb.fn.max("fair_at").as("fair_at")])
+    .where("fairness_key", "in", fairnessKeys)
+    .where("state", "=", "pending")
+    .groupBy("fairness_key")
+    .execute();
+  return new Map(rows.flatMap((row) => (row.fairness_key && row.fair_at ? [[row.fairness_key, row.fair_at] as const] : [])));
+}
+
+function jobRow(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions) {
   const runAt = options.runAt ?? at;
-  const values = {
+  return {
     kind,
     payload: JSON.stringify(sealJobSecrets(tx, kind, payload)),
     state: "pending",
@@ -61,14 +65,56 @@ export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, u
     max_attempts: options.maxAttempts ?? 8,
     run_at: runAt.toISOString(),
     created_at: at.toISOString(),
-    fair_at: await fairTurnOf(tx, runAt, options),
+    fair_at: "",
     fairness_key: options.fairnessKey ?? null,
   };
+}
+
+/**
+ * Adds a job inside the caller's transaction, so it exists exactly when the change that
+ * caused it does. Payload fields named `secret*` are stored sealed under the master key.
+ */
+export async function enqueueJob(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<number> {
+  const values = jobRow(tx, kind, payload, at, options);
+  const last = options.fairnessKey && !options.urgent ? (await lastFairTurns(tx, [options.fairnessKey])).get(options.fairnessKey) : undefined;
+  values.fair_at = fairTurnAfter(options.runAt ?? at, last, options);
   if (databaseKindOf(tx) === "sqlite") {
     // Without RETURNING, which would flush the full-text index mid-transaction (see insertReport).
     return Number((await insertRow(tx, "jobs", values)).insertId);
   }
   return (await tx.insertInto("jobs").values(values).returning("id").executeTakeFirstOrThrow()).id;
+}
+
+interface PendingJob {
+  row: ReturnType<typeof jobRow>;
+  runAt: Date;
+  options: EnqueueOptions;
+}
+
+/** The jobs of a group commit's units, inserted together by one statement at its end, in the order enqueued. */
+const jobsAtCommit: CommitWriter<PendingJob> = {
+  order: 50,
+  flush: async (tx, jobs) => {
+    const keys = [...new Set(jobs.flatMap((job) => (job.options.fairnessKey && !job.options.urgent ? [job.options.fairnessKey] : [])))];
+    const last = await lastFairTurns(tx, keys);
+    const rows = jobs.map(({ row, runAt, options }) => {
+      row.fair_at = fairTurnAfter(runAt, options.fairnessKey ? last.get(options.fairnessKey) : undefined, options);
+      // The next job of the same sender takes its turn after this one, as if it had been inserted already.
+      const key = options.fairnessKey;
+      if (key && (!last.has(key) || row.fair_at > last.get(key)!)) last.set(key, row.fair_at);
+      return row;
+    });
+    await insertRows(tx, "jobs", rows);
+  },
+};
+
+/**
+ * Adds a job as `enqueueJob` does, but inside a group commit together with its other units'
+ * jobs at its end (platform/db/group-commit.ts); the job's id is not known before then.
+ * Outside a group commit it is inserted at once.
+ */
+export function enqueueJobAtCommit(tx: Tx, kind: string, payload: Record<string, unknown>, at: Date, options: EnqueueOptions = {}): Promise<void> {
+  return writeAtCommit(tx, jobsAtCommit, { row: jobRow(tx, kind, payload, at, options), runAt: options.runAt ?? at, options });
 }
 
 /**
