@@ -1,10 +1,15 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { zipBomb } from "../../../test/attachment-fixtures.js";
 import { forEachDatabase, type TestDatabaseKind } from "../../../test/databases.js";
 import { GnuPG } from "../../../test/gnupg.js";
 import { mailsStartingWith } from "../../../test/outbox.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { listAttachmentsOfReport } from "../attachments/index.js";
 import { findReport, listMessages } from "../reports/index.js";
 import { listInboundMessagesOfReport } from "./index.js";
 
@@ -131,6 +136,34 @@ forEachDatabase((kind: TestDatabaseKind) => {
     expect((await swaks(port, args)).code).toBe(0);
     expect((await swaks(port, args)).code).toBe(0);
     expect(await shield.database.db.selectFrom("reports").select("id").execute()).toHaveLength(1);
+  });
+
+  it("keeps a zip bomb attached to a report as an opaque file, never inflated, within 5 s and answering the next message", async () => {
+    const bomb = zipBomb(256 * 1024 * 1024);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const file = path.join(shield.dataDir, "bomb.eml");
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from(
+          'From: ada@example.org\r\nTo: security@example.com\r\nSubject: Report with a zip\r\nMessage-ID: <bomb@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="z"\r\n\r\n--z\r\nContent-Type: text/plain\r\n\r\nThe proof is attached.\r\n--z\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename="proof.zip"\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+        ),
+        Buffer.from(bomb.toString("base64").replace(/.{76}/g, "$&\r\n")),
+        Buffer.from("\r\n--z--\r\n"),
+      ]),
+    );
+    const started = Date.now();
+    const sent = await swaks(port, ["--from", "ada@example.org", "--to", "security@example.com", "--data", file]);
+    expect(sent.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const report = await onlyReport();
+    const attachments = await listAttachmentsOfReport(shield.database.db, report.id);
+    const zip = attachments.find((a) => a.filename === "proof.zip");
+    expect(zip).toMatchObject({ size: bomb.length, sha256: createHash("sha256").update(bomb).digest("hex") });
+    // Shield still answers: the next message is stored as quickly.
+    const next = await swaks(port, ["--from", "bob@example.org", "--to", "security@example.com", "--header", "Subject: After the zip", "--body", "still there?"]);
+    expect(next.code).toBe(0);
+    expect((await onlyReport()).title).toBe("After the zip");
   });
 
   it("sends no receipt to auto-submitted mail or the null sender, and says why on the record", async () => {
