@@ -87,14 +87,26 @@ export async function listAdvisories(db: Executor, filter: { state?: AdvisorySta
 
 /** The advisories that link a report (a report page lists them). */
 export async function listAdvisoryIdsOfReport(db: Executor, reportId: number): Promise<Array<{ publicId: string; state: AdvisoryState }>> {
+  return (await listAdvisoryIdsOfReports(db, [reportId])).get(reportId) ?? [];
+}
+
+/** The advisories that link each of `reportIds` (a page of the queue), oldest first; a report no advisory links is absent. */
+export async function listAdvisoryIdsOfReports(db: Executor, reportIds: readonly number[]): Promise<Map<number, Array<{ publicId: string; state: AdvisoryState }>>> {
+  const byReport = new Map<number, Array<{ publicId: string; state: AdvisoryState }>>();
+  if (reportIds.length === 0) return byReport;
   const rows = await db
     .selectFrom("advisory_reports")
     .innerJoin("advisories", "advisories.id", "advisory_reports.advisory_id")
-    .select(["advisories.public_id", "advisories.state"])
-    .where("advisory_reports.report_id", "=", reportId)
+    .select(["advisory_reports.report_id", "advisories.public_id", "advisories.state"])
+    .where("advisory_reports.report_id", "in", [...reportIds])
     .orderBy("advisories.id")
     .execute();
-  return rows.map((r) => ({ publicId: r.public_id, state: r.state as AdvisoryState }));
+  for (const r of rows) {
+    const list = byReport.get(r.report_id) ?? [];
+    list.push({ publicId: r.public_id, state: r.state as AdvisoryState });
+    byReport.set(r.report_id, list);
+  }
+  return byReport;
 }
 
 async function withLinks(db: Executor, rows: AdvisoryRow[]): Promise<Advisory[]> {

@@ -18,7 +18,7 @@ export {
   type AdvisoryDeps,
   type AdvisoryCaller,
 } from "./advisory.service.js";
-export { listAdvisoryIdsOfReport } from "./advisory.repository.js";
+export { listAdvisoryIdsOfReport, listAdvisoryIdsOfReports } from "./advisory.repository.js";
 export { presentAdvisory } from "./advisory.presenter.js";
 export { createAdvisoryBody, patchAdvisoryBody, scheduleAdvisoryBody, publishAdvisoryBody, type CreateAdvisoryBody, type PatchAdvisoryBody } from "./advisory.schemas.js";
 export { createScheduledPublicationJob } from "./advisory-publish.job.js";

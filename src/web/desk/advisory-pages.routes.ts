@@ -27,7 +27,7 @@ import { exportContextOf, presentAdvisoryRevision } from "../public/advisory-vie
 import { setSiteInfo } from "../render.js";
 import { sendPage } from "../team/team-pages.js";
 import type { DeskContext } from "./desk-context.js";
-import { STATE_LABELS } from "./desk-view.js";
+import { ADVISORY_STATE_LABELS, STATE_LABELS } from "./desk-view.js";
 import {
   advisoryFormValues,
   formFieldsOf,
@@ -40,8 +40,6 @@ import {
 } from "./advisory-forms.js";
 
 const advisoryIdParams = z.object({ id: z.string().regex(/^[A-Z][A-Z0-9]{0,15}-\d{4}-\d{3,6}$/) });
-
-const ADVISORY_STATE_LABELS: Record<Advisory["state"], string> = { draft: "Draft", scheduled: "Scheduled", published: "Published" };
 
 /** What a successful action says at the top of the advisory page (`?done=…`). */
 const NOTICES: Record<string, string> = {

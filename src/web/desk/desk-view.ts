@@ -1,3 +1,4 @@
+import type { AdvisoryState } from "../../modules/advisories/index.js";
 import type { AuditEvent } from "../../modules/audit/index.js";
 import type { TeamMember } from "../../modules/people/index.js";
 import { CHANNEL_LABELS, CHANNELS, OPEN_STATES, REPORT_STATES, REPORT_TRANSITIONED, SEVERITIES, UPSTREAM_STATUSES, type Channel, type Report, type ReportState, type Severity } from "../../modules/reports/index.js";
@@ -20,6 +21,8 @@ export const STATE_LABELS: Record<ReportState, string> = {
   spam: "Spam",
   routed_to_support: "Routed to support",
 };
+
+export const ADVISORY_STATE_LABELS: Record<AdvisoryState, string> = { draft: "Draft", scheduled: "Scheduled", published: "Published" };
 
 export const TARGET_LABELS: Record<SlaTarget, string> = { firstResponse: "First response", triage: "Triage", resolution: "Resolution" };
 export const UPSTREAM_STATUS_LABELS: Record<(typeof UPSTREAM_STATUSES)[number], string> = {

@@ -155,6 +155,53 @@ forEachDatabase((kind) => {
       shield.settings.invalidate();
     });
 
+    it("keeps resolved reports that await their advisory findable: the open queue says how many wait and leads to them, each with its disclosure date and its advisory", async () => {
+      const resolved: number[] = [];
+      for (const title of ["Queue: fixed, advisory drafted", "Queue: fixed, no advisory"]) {
+        const id = await submit({ channel: "vulnerability", title });
+        for (const [method, url, payload] of [
+          ["POST", `/api/v1/reports/${id}/transitions`, { to: "acknowledged", reason: "read" }],
+          ["PATCH", `/api/v1/reports/${id}`, { severity: "medium" }],
+          ["POST", `/api/v1/reports/${id}/transitions`, { to: "triaged", reason: "reproduced" }],
+          ["POST", `/api/v1/reports/${id}/transitions`, { to: "resolved", reason: "fixed" }],
+        ] as const) expect((await shield.app.inject({ method, url, headers: api(triager), payload })).statusCode).toBe(200);
+        resolved.push(id);
+        clock.advance(MINUTE);
+      }
+      const drafted = await shield.app.inject({
+        method: "POST",
+        url: "/api/v1/advisories",
+        headers: api(triager),
+        payload: { reportIds: [resolved[0]], title: "Open redirect", summary: "Fixed.", products: [{ vendor: "Example Inc.", product: "Basecamp", ranges: [{ introduced: "0", fixed: "4.2.1" }], fixedVersion: "4.2.1" }] },
+      });
+      expect(drafted.statusCode).toBe(201);
+      const advisoryId = drafted.json().id as string;
+      const receivedOf = async (id: number) => (await shield.database.db.selectFrom("reports").select("received_at").where("id", "=", id).executeTakeFirstOrThrow()).received_at;
+      const dueOf = async (id: number) => new Date(Date.parse(await receivedOf(id)) + 90 * 24 * HOUR).toISOString().slice(0, 10);
+
+      const b = await signedIn(viewer);
+      const open = parseHtml((await b.get("/desk")).body);
+      for (const id of resolved) expect(queueIds(open.documentElement.outerHTML)).not.toContain(id);
+      const notice = open.querySelector("#awaiting-disclosure");
+      expect(textOf(notice)).toBe(`2 resolved reports await disclosure, the first to be disclosed by ${await dueOf(resolved[0]!)}. Show the reports awaiting disclosure`);
+      expect(notice!.querySelector("a")!.getAttribute("href")).toBe("/desk?state=resolved");
+      // The state filter names them so too.
+      const option = open.querySelector('#f-state option[value="resolved"]');
+      expect(textOf(option)).toBe("Resolved, awaiting disclosure");
+
+      const waiting = parseHtml((await b.get("/desk?state=resolved")).body);
+      expect(queueIds(waiting.documentElement.outerHTML)).toEqual(resolved);
+      expect(textOf(waiting.querySelector(".queue-count"))).toBe("Reports 1–2 of 2, received first, so the nearest disclosure deadline leads.");
+      expect((waiting.querySelector("#f-state") as HTMLSelectElement).value).toBe("resolved");
+      const [first, second] = resolved.map((id) => waiting.querySelector(`tr[data-report-id="${id}"] .queue-state`)!);
+      expect(textOf(first!.querySelector(".disclose-by"))).toBe(`Disclose by ${await dueOf(resolved[0]!)}`);
+      expect(textOf(first!.querySelector(".queue-advisories"))).toBe(`Advisory ${advisoryId} (Draft)`);
+      expect(first!.querySelector(".queue-advisories a")!.getAttribute("href")).toBe(`/desk/advisories/${advisoryId}`);
+      expect(textOf(second!.querySelector(".queue-advisories"))).toBe("No advisory yet");
+      // Filters apply to the count as to the queue: nobody's own reports are resolved.
+      expect(parseHtml((await b.get("/desk?owner=none")).body).querySelector("#awaiting-disclosure")).toBeNull();
+    });
+
     it("shows a bad filter value next to its field and still lists the queue", async () => {
       const b = await signedIn(viewer);
       const page = await b.get("/desk?state=bogus&q=%2B%2B%2B&owner=nobody%40example.org");

@@ -1,5 +1,6 @@
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
+import { listAdvisoryIdsOfReports } from "../../modules/advisories/index.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf } from "../../modules/people/index.js";
 import { listEscalationsOf } from "../../modules/portal/index.js";
@@ -8,7 +9,7 @@ import { readPausesOf } from "../../modules/sla/index.js";
 import { views } from "../render.js";
 import { sendPage } from "../team/team-pages.js";
 import { listDeskMembers, type DeskContext } from "./desk-context.js";
-import { QUEUE_PAGE_SIZE, STATE_LABELS, TARGET_LABELS, parseQueueQuery, presentQueueRow, queueHref } from "./desk-view.js";
+import { ADVISORY_STATE_LABELS, QUEUE_PAGE_SIZE, STATE_LABELS, TARGET_LABELS, parseQueueQuery, presentDisclosureClock, presentQueueRow, queueHref } from "./desk-view.js";
 
 /** The header a page's script sends to get only the queue's results, not the whole page. */
 export const RESULTS_FRAGMENT_HEADER = "x-desk-fragment";
@@ -42,10 +43,28 @@ export function registerQueuePage(app: HttpApp, ctx: DeskContext): void {
       offset,
     });
     const now = clock.now();
-    const [pauses, escalations] = await Promise.all([readPausesOf(db, reports), listEscalationsOf(db, reports.map((r) => r.id))]);
+    const isOpenView = parsed.values.state === "" || parsed.values.state === "open";
+    const [pauses, escalations, advisories, waiting] = await Promise.all([
+      readPausesOf(db, reports),
+      listEscalationsOf(db, reports.map((r) => r.id)),
+      listAdvisoryIdsOfReports(db, reports.filter((r) => r.state === "resolved").map((r) => r.id)),
+      // Fixed reports leave the open queue but still owe their disclosure: the open view says how many wait, under the same filters.
+      isOpenView && words === undefined
+        ? listReportsForTeam(db, { states: ["resolved"], channels: parsed.channels, ownerId, severities: parsed.severities, sort: "deadline", limit: 1, offset: 0 })
+        : null,
+    ]);
+    const oldestWaiting = waiting?.reports[0];
     const data = {
       title: "Report desk",
-      rows: reports.map((r) => presentQueueRow(r, settings, now, members.all, pauses.get(r.id), escalations.get(r.id))),
+      rows: reports.map((r) => ({
+        ...presentQueueRow(r, settings, now, members.all, pauses.get(r.id), escalations.get(r.id)),
+        advisories: r.state === "resolved" ? (advisories.get(r.id) ?? []).map((a) => ({ publicId: a.publicId, stateLabel: ADVISORY_STATE_LABELS[a.state] })) : null,
+      })),
+      awaitingDisclosure:
+        waiting && oldestWaiting
+          ? { count: waiting.total, href: queueHref(parsed.values, { state: "resolved", page: 1 }), oldest: presentDisclosureClock(oldestWaiting, settings, now) }
+          : null,
+      order: parsed.values.state === "resolved" ? "received first, so the nearest disclosure deadline leads" : "closest to a missed target first",
       total: totalIsExact ? String(total) : `more than ${total}`,
       from: total === 0 ? 0 : offset + 1,
       to: offset + reports.length,
@@ -66,7 +85,8 @@ export function registerQueuePage(app: HttpApp, ctx: DeskContext): void {
       errors,
       stateOptions: [
         { value: "", label: "Open (new to triaged)" },
-        ...REPORT_STATES.map((s) => ({ value: s, label: STATE_LABELS[s] })),
+        { value: "resolved", label: "Resolved, awaiting disclosure" },
+        ...REPORT_STATES.filter((s) => s !== "resolved").map((s) => ({ value: s, label: STATE_LABELS[s] })),
         { value: "all", label: "All" },
       ],
       channelOptions: CHANNELS.map((c) => ({ value: c, label: CHANNEL_LABELS[c] })),

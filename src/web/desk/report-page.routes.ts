@@ -28,7 +28,7 @@ import { readPauses } from "../../modules/sla/index.js";
 import { CWE_VERSION, checkCvssVector, describeCvssVector, findSimilarReports, listCvssMetrics, scoreCvssVector, searchCwe, type CvssScore } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
 import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";
-import { STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks, presentDisclosureClock } from "./desk-view.js";
+import { ADVISORY_STATE_LABELS, STATE_LABELS, UPSTREAM_STATUS_LABELS, isAwaitingFirstAnswer, presentAuditEvent, presentClocks, presentDisclosureClock } from "./desk-view.js";
 
 const attachmentParams = idParams.extend({ attachmentId: z.coerce.number().int().positive() });
 
@@ -178,7 +178,7 @@ export async function sendReportPage(ctx: DeskContext, request: FastifyRequest, 
         decryptedHref: a.browserEncrypted && ctx.keyring ? `/desk/reports/${id}/attachments/${a.id}?decrypted=1` : null,
         decryptedName: a.browserEncrypted ? decryptedFilename(a.filename) : null,
       })),
-      advisories: advisories.map((a) => ({ publicId: a.publicId, stateLabel: a.state === "draft" ? "Draft" : a.state === "scheduled" ? "Scheduled" : "Published" })),
+      advisories: advisories.map((a) => ({ publicId: a.publicId, stateLabel: ADVISORY_STATE_LABELS[a.state] })),
       // Closed without a fix (duplicate, spam…), a report has nothing to disclose.
       canWriteAdvisory: !(CLOSING_STATES as readonly string[]).includes(report.state),
       // An open report may move between the tracked channels (support is a transition).
