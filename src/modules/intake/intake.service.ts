@@ -81,6 +81,8 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
         updatedAt: at,
       },
       hashSecret(trackingToken),
+      // Rows that onStored writes refer to the report's: then it is inserted at once.
+      { atCommit: !options.onStored },
     );
     // The event and the jobs are written with the batch's others just before its commit.
     await queueAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);

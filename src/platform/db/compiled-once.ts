@@ -47,13 +47,12 @@ export async function insertRow<T extends keyof Tables & string>(db: Executor, t
 }
 
 /**
- * Inserts rows of the same columns (those of the first row) with one statement; the SQL is
+ * Inserts rows with one statement (a column a row leaves out is null in it); the SQL is
  * kept per table, columns and number of rows. Rows are written in the order given.
  */
 export async function insertRows<T extends keyof Tables & string>(db: Executor, table: T, rows: readonly Insertable<Tables[T]>[]): Promise<QueryResult<never>> {
-  const first = rows[0] as Record<string, unknown> | undefined;
-  if (!first) throw new Error(`insertRows into ${table}: no rows`);
-  const columns = Object.keys(first).filter((column) => first[column] !== undefined);
+  if (rows.length === 0) throw new Error(`insertRows into ${table}: no rows`);
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row).filter((column) => (row as Record<string, unknown>)[column] !== undefined)))];
   const ordered = rows.map((row) => Object.fromEntries(columns.map((column) => [column, (row as Record<string, unknown>)[column] ?? null]))) as Insertable<Tables[T]>[];
   const values = ordered.flatMap((row) => columns.map((column) => (row as Record<string, unknown>)[column]));
   return runCompiledOnce(db, `insert ${table} (${columns.join(",")}) × ${rows.length}`, values, () => db.insertInto(table).values(ordered) as unknown as Compilable<never>);

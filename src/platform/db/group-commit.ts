@@ -68,7 +68,7 @@ export class GroupCommit {
     const values: unknown[] = [];
     try {
       tx = await this.db.startTransaction().execute();
-      const state = new BatchState();
+      const state = new BatchState(batch.length);
       batchStates.set(tx, state);
       for (const [index, unit] of batch.entries()) {
         try {
@@ -139,6 +139,8 @@ export interface CommitWriter<T> {
 class BatchState {
   readonly rows = new Map<CommitWriter<unknown>, unknown[]>();
   readonly once = new Map<string, Promise<unknown>>();
+  readonly reserved = new Map<string, number[]>();
+  constructor(readonly units: number) {}
 }
 
 /** The state of the batch a group commit's transaction is running its units in. */
@@ -167,6 +169,19 @@ export function readOncePerBatch<T>(tx: Executor, name: string, read: () => Prom
   let value = state.once.get(name) as Promise<T> | undefined;
   if (!value) state.once.set(name, (value = read()));
   return value;
+}
+
+/**
+ * An id for a new row of `name`, taken from ids `reserve` fetched for the whole group commit
+ * (as many as it has units) in one round trip; outside a group commit, fetched alone. Ids a
+ * batch does not use are skipped, as a rolled-back insert skips its sequence number.
+ */
+export async function takeReservedId(tx: Executor, name: string, reserve: (count: number) => Promise<number[]>): Promise<number> {
+  const state = batchStates.get(tx);
+  if (!state) return (await reserve(1))[0]!;
+  let ids = state.reserved.get(name);
+  if (!ids?.length) state.reserved.set(name, (ids = await reserve(state.units)));
+  return ids.shift()!;
 }
 
 const committers = new WeakMap<Db, GroupCommit>();
