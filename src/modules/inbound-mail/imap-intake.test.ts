@@ -210,6 +210,54 @@ forEachDatabase((kind: TestDatabaseKind) => {
     expect((await contents(folder)).every((m) => m.seen)).toBe(true);
   });
 
+  it("tells the team of a message too large to take, by a report made from its headers, and leaves it in the mailbox flagged, once", async () => {
+    const folder = await newFolder();
+    const done = `${folder}-done`;
+    shield = await createTestShield(kind, { env: { SHIELD_IMAP_URL: dovecot.urlOf(folder, `move=${encodeURIComponent(done)}`), SHIELD_MAIL_MAX_BYTES: String(1024 * 1024) } });
+    const huge = Buffer.concat([
+      message("huge", "=?utf-8?q?Proof_of_concept_=E2=80=94_video?=", "grace@example.net").subarray(0, -2),
+      Buffer.from(`${"A".repeat(76)}\r\n`.repeat(20_000)),
+    ]);
+    expect(huge.length).toBeGreaterThan(1024 * 1024);
+    await append(folder, huge, message("small", "Open redirect on login"));
+
+    expect(await shield.inboundMail.imap!.pollOnce()).toEqual({ delivered: 1, failed: 0, tooLarge: 1 });
+    const reports = await shield.database.db.selectFrom("reports").select(["id", "title", "description", "reporter_email"]).orderBy("id").execute();
+    expect(reports.map((r) => r.title)).toEqual(["[too large to take, 1.5 MB] Proof of concept — video", "Open redirect on login"]);
+    const notice = reports[0]!;
+    expect(notice.reporter_email).toBe("grace@example.net");
+    expect(notice.description).toContain(`it is ${huge.length} bytes`);
+    expect(notice.description).toContain(`still in the mailbox folder "${folder}"`);
+    // The team answers in person: no receipt claims the report was received whole.
+    const [received] = await listInboundMessagesOfReport(shield.database.db, notice.id);
+    expect(received).toMatchObject({ messageIdHeader: "<huge@example.org>", details: { receipt: { sent: false } } });
+    expect(received!.details.receipt?.why).toMatch(/too large/);
+    await shield.worker.drain();
+    expect(mailsStartingWith(shield, `receipt-${notice.id}-`)).toEqual([]);
+    expect(mailsStartingWith(shield, `receipt-${reports[1]!.id}-`)).toHaveLength(1);
+
+    // The original stays where it was, unread and flagged; the stored one moved on.
+    const left = await inFolder(folder, async (client) => client.fetchAll("1:*", { uid: true, flags: true, size: true }));
+    expect(left).toHaveLength(1);
+    expect(left[0]!.size).toBe(huge.length);
+    expect([...(left[0]!.flags ?? [])].sort()).toEqual(["$ShieldTooLarge", "\\Flagged"]);
+
+    // Not fetched again: neither by the next poll nor by a restarted process.
+    expect(await shield.inboundMail.imap!.pollOnce()).toEqual({ delivered: 0, failed: 0, tooLarge: 0 });
+    const deliveries = { count: 0 };
+    expect(await restartedPoller(shield, dovecot.urlOf(folder), deliveries).pollOnce()).toEqual({ delivered: 0, failed: 0, tooLarge: 0 });
+    expect(deliveries.count).toBe(0);
+
+    // Read again after a UIDVALIDITY change, it is the same notice: recognised, not a second report.
+    const client = await mailboxClient();
+    await client.mailboxDelete(folder);
+    await client.mailboxCreate(folder);
+    await client.logout();
+    await append(folder, huge);
+    expect(await shield.inboundMail.imap!.pollOnce()).toEqual({ delivered: 0, failed: 0, tooLarge: 1 });
+    expect(await reportTitles(shield)).toHaveLength(2);
+  });
+
   it("takes a message as soon as the server announces it (IDLE), and moves it to the folder the URL names", async () => {
     const folder = await newFolder();
     // The folder to move to does not exist yet: the poller makes it.

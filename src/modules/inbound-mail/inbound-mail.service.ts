@@ -42,6 +42,8 @@ export interface ReceivedEnvelope {
   remoteAddress: string | null;
   /** The client's HELO/EHLO name (SMTP). */
   heloName?: string | null;
+  /** Set when the way in knows the sender must get no receipt (a stand-in for a message too large to take), and why. */
+  noReceiptBecause?: string;
 }
 
 export interface InboundMailDeps {
@@ -194,7 +196,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
   const fields = reportFieldsFromMail(read.mail ?? { subject: subjectFromRaw(raw), text: null, html: null, from: null }, notes.length ? notes.join("\n") : null);
   const reporterEmail = isAddress(fields.reporterEmail) ? fields.reporterEmail : isAddress(envelope.mailFrom ?? "") ? envelope.mailFrom! : "";
   const ownAddresses = [settings.securityEmail, settings.supportEmail, ...(deps.mailFrom ? [deps.mailFrom] : []), ...settings.inboundAddresses.map((a) => a.address)];
-  const noReceipt = reporterEmail ? whyNoAutomaticReply(headers, envelope.mailFrom, ownAddresses) ?? (ownAddresses.map(normaliseAddress).includes(normaliseAddress(reporterEmail)) ? "the sender is one of Shield's own addresses" : null) : "the message names no sender address to answer";
+  const noReceipt = reporterEmail ? envelope.noReceiptBecause ?? whyNoAutomaticReply(headers, envelope.mailFrom, ownAddresses) ?? (ownAddresses.map(normaliseAddress).includes(normaliseAddress(reporterEmail)) ? "the sender is one of Shield's own addresses" : null) : "the message names no sender address to answer";
   const details: InboundDetails = { ...read.details, receipt: noReceipt ? { sent: false, why: noReceipt } : { sent: true } };
   const { report } = await submitReport(
     deps.db,

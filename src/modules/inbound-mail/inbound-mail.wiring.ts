@@ -99,8 +99,14 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
         lastUid: (mailbox, uidValidity) => findImapCursor(wiring.db, mailbox, uidValidity),
         remember: (mailbox, uidValidity, uid) => advanceImapCursor(wiring.db, mailbox, uidValidity, uid, wiring.clock.now().toISOString()),
       },
-      deliver: async (raw, envelope) => {
-        await receive(raw, { via: "imap", mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: null });
+      deliver: async (raw, envelope, about) => {
+        await receive(raw, {
+          via: "imap",
+          mailFrom: envelope.mailFrom,
+          rcptTo: envelope.rcptTo,
+          remoteAddress: null,
+          ...(about?.tooLarge ? { noReceiptBecause: `the message was too large to take (${about.tooLarge.size} bytes): the team has its headers only and answers in person` } : {}),
+        });
       },
       logger: wiring.logger,
     });

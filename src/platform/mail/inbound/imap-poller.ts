@@ -13,7 +13,11 @@ export interface ImapCursor {
 
 export interface ImapPollerOptions {
   mailbox: ImapMailbox;
-  /** Largest message taken, in bytes; a larger one is left on the server and logged. */
+  /**
+   * Largest message taken, in bytes. A larger one is left on the server, flagged
+   * (`\Flagged` and the keyword `$ShieldTooLarge`), and the team is told by a stand-in
+   * message made from its headers (see `standInForTooLarge`), delivered with `tooLarge`.
+   */
   maxMessageBytes: number;
   /** How often to look when the server sends no news (IDLE), in milliseconds. */
   pollEveryMs: number;
@@ -23,16 +27,19 @@ export interface ImapPollerOptions {
    * then is it flagged, moved or deleted on the server. A throw leaves it where it is,
    * to be taken again at the next poll.
    */
-  deliver(raw: Buffer, envelope: InboundEnvelope): Promise<void>;
+  deliver(raw: Buffer, envelope: InboundEnvelope, about?: { tooLarge: { size: number } }): Promise<void>;
   logger: Logger;
 }
+
+/** The header fields of a too-large message that its stand-in keeps: who, to whom, what, when, and its thread. */
+const STAND_IN_FIELDS = ["return-path", "delivered-to", "x-original-to", "from", "to", "cc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references"];
 
 export interface PollOutcome {
   /** Messages handed to `deliver` that it took (stored, or recognised as already stored). */
   delivered: number;
   /** Messages `deliver` refused (they stay on the server for the next poll). */
   failed: number;
-  /** Messages larger than the limit, left on the server. */
+  /** Messages larger than the limit: left on the server, flagged, and told to the team by a stand-in. */
   tooLarge: number;
 }
 
@@ -217,8 +224,23 @@ export class ImapPoller {
         if (!head) continue; // expunged meanwhile
         if ((head.size ?? 0) > this.options.maxMessageBytes) {
           outcome.tooLarge++;
-          this.options.logger.warn({ mailbox: this.key, uid, size: head.size, limit: this.options.maxMessageBytes }, "IMAP poller: a message is larger than SHIELD_MAIL_MAX_BYTES; it is left in the mailbox");
-          if (!blocked) finishedUpTo = uid;
+          const size = head.size ?? 0;
+          this.options.logger.warn({ mailbox: this.key, uid, size, limit: this.options.maxMessageBytes }, "IMAP poller: a message is larger than SHIELD_MAIL_MAX_BYTES; it is left in the mailbox, flagged, and the team gets its headers");
+          const fields = await client.fetchOne(String(uid), { uid: true, headers: STAND_IN_FIELDS }, { uid: true });
+          const standIn = standInForTooLarge(fields && fields.headers ? fields.headers : Buffer.alloc(0), size, this.options.maxMessageBytes, this.options.mailbox.mailbox);
+          try {
+            await this.options.deliver(standIn, envelopeOf(standIn), { tooLarge: { size } });
+          } catch (error) {
+            outcome.failed++;
+            blocked = true;
+            this.options.logger.error({ err: error, mailbox: this.key, uid }, "IMAP poller: the notice of a too-large message could not be stored; it is tried again at the next poll");
+            continue;
+          }
+          await client.messageFlagsAdd(String(uid), ["\\Flagged", "$ShieldTooLarge"], { uid: true });
+          if (!blocked) {
+            finishedUpTo = uid;
+            await cursor.remember(this.key, uidValidity, uid);
+          }
           continue;
         }
         const message = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
@@ -252,6 +274,31 @@ async function settle(client: ImapFlow, uid: number, afterStored: AfterStored): 
   await client.messageFlagsAdd(range, ["\\Seen"], { uid: true });
   if (afterStored.kind === "move") await client.messageMove(range, afterStored.folder, { uid: true });
   else if (afterStored.kind === "delete") await client.messageDelete(range, { uid: true });
+}
+
+/**
+ * The message the team gets in place of one too large to take: the original's own header
+ * fields (so sender, recipients, subject and thread are read as usual), its subject marked,
+ * and a text that says what happened and where the original is. It names no UID, so the
+ * same message found again after a UIDVALIDITY change makes the same bytes and is
+ * recognised as already stored.
+ */
+export function standInForTooLarge(headers: Buffer, size: number, limit: number, folder: string): Buffer {
+  const fields = headerFields(splitHeader(Buffer.concat([headers, Buffer.from("\r\n\r\n")])).headerText);
+  const kept = fields.filter((f) => f.name !== "subject").map((f) => f.raw.split("\n").join("\r\n"));
+  const subject = fields.find((f) => f.name === "subject")?.value ?? "(no subject)";
+  const mb = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  const text = [
+    `Shield did not take this message from the mailbox: it is ${size} bytes (${mb(size)}), larger than SHIELD_MAIL_MAX_BYTES (${limit} bytes, ${mb(limit)}).`,
+    "",
+    `The original is still in the mailbox folder "${folder}", untouched except that it is flagged (\\Flagged and the keyword $ShieldTooLarge). Read it there with a mail client, or raise SHIELD_MAIL_MAX_BYTES and move it back into the folder as a new message.`,
+    "",
+    "What is written here comes from the original's headers only: the sender, recipients, subject and date above are the original's. Its sender got no receipt.",
+  ].join("\r\n");
+  return Buffer.from(
+    [...kept, `Subject: [too large to take, ${mb(size)}] ${subject}`, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "", text, ""].join("\r\n"),
+    "utf8",
+  );
 }
 
 const ADDRESS = /[^\s<>(),;:"@]{1,64}@[A-Za-z0-9.-]{1,253}/g;
