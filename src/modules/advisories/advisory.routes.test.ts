@@ -254,6 +254,35 @@ forEachDatabase((kind) => {
       expect(cve.json().cveMetadata).toMatchObject({ cveId: "CVE-2026-9999", state: "PUBLISHED" });
     });
 
+    it("keeps a draft held back by the guard and a scheduled advisory out of every public place: pages, list, feed, the three exports, the CSAF directory and the API without a token, while a published one is in each", async () => {
+      // The program is a CNA by now (the test before): a draft's CVE id must not leak as a record either.
+      const heldBack = (await draft([await triagedReport()], { cveId: "CVE-2026-5555" })).id as string;
+      expect((await api("POST", `/api/v1/advisories/${heldBack}/publish`, {})).statusCode).toBe(409);
+      const scheduledReport = await triagedReport();
+      await resolve(scheduledReport);
+      const scheduled = (await draft([scheduledReport], { cveId: "CVE-2026-5556" })).id as string;
+      expect((await api("POST", `/api/v1/advisories/${scheduled}/schedule`, { at: new Date(clock.now().getTime() + DAY).toISOString() })).statusCode).toBe(200);
+      const publishedReport = await triagedReport();
+      await resolve(publishedReport);
+      const published = (await draft([publishedReport], { cveId: "CVE-2026-5557" })).id as string;
+      expect((await api("POST", `/api/v1/advisories/${published}/publish`, {})).statusCode).toBe(200);
+
+      const seenBy = async (id: string) => {
+        const file = `/.well-known/csaf/white/${id.split("-")[1]}/${id.toLowerCase()}.json`;
+        const statuses = await Promise.all(
+          [`/security/advisories/${id}`, `/security/advisories/${id}?revision=1`, ...["osv", "csaf", "cve"].map((f) => `/security/advisories/${id}/${f}.json`), file, `${file}.asc`, `${file}.sha256`].map(async (url) => (await get(url)).statusCode),
+        );
+        const listings = await Promise.all(["/security/advisories", "/security/advisories.atom", "/.well-known/csaf/white/index.txt", "/.well-known/csaf/white/changes.csv"].map(async (url) => (await get(url)).body.toLowerCase().includes(id.toLowerCase())));
+        const anonymous = await Promise.all([`/api/v1/advisories/${id}`, "/api/v1/advisories"].map(async (url) => (await get(url)).statusCode));
+        const viewerSees = (await api("GET", `/api/v1/advisories/${id}`, undefined, viewer.auth)).statusCode;
+        return { statuses, listings, anonymous, viewerSees };
+      };
+      const hidden = { statuses: [404, 404, 404, 404, 404, 404, 404, 404], listings: [false, false, false, false], anonymous: [401, 401], viewerSees: 200 };
+      expect(await seenBy(heldBack)).toEqual(hidden);
+      expect(await seenBy(scheduled)).toEqual(hidden);
+      expect(await seenBy(published)).toEqual({ statuses: [200, 200, 200, 200, 200, 200, 200, 200], listings: [true, true, true, true], anonymous: [401, 401], viewerSees: 200 });
+    });
+
     it("shows each report's disclosure deadline in the team API as the desk's clock: running, then missed once past due, and met when an advisory disclosed it in time", async () => {
       const openapi = (await get("/api/v1/openapi.json")).json();
       const schemaOf = (path: string) => JSON.stringify(openapi.paths[path].get.responses["200"]);
