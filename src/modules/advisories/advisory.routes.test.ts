@@ -5,6 +5,7 @@ import { buildReportInput } from "../../../test/factories.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import type { SubmitReportBody } from "../reports/index.js";
+import { importHallOfFame } from "../hall-of-fame/index.js";
 import { updateSetting } from "../settings/index.js";
 
 type Member = Awaited<ReturnType<TestShield["addMember"]>>;
@@ -281,6 +282,24 @@ forEachDatabase((kind) => {
       expect(await seenBy(heldBack)).toEqual(hidden);
       expect(await seenBy(scheduled)).toEqual(hidden);
       expect(await seenBy(published)).toEqual({ statuses: [200, 200, 200, 200, 200, 200, 200, 200], listings: [true, true, true, true], anonymous: [401, 401], viewerSees: 200 });
+    });
+
+    it("thanks the credited once: an entry imported earlier with the same name and link is not repeated, and a reporter who asked not to be credited is named nowhere", async () => {
+      await importHallOfFame(shield.database.db, clock, { kind: "cli" }, "# Hall of fame\n\n- [Jane Doe](https://janedoe.example)\n- Peggy\n");
+      const credited = await triagedReport({ credit: { name: "Jane Doe", url: "https://janedoe.example" } });
+      const unnamed = await triagedReport({ reporter: { name: "Quiet Quentin", email: "quentin@example.org" }, credit: { name: "Quentin Q.", url: "https://quentin.example", anonymous: true } });
+      await resolve(credited);
+      await resolve(unnamed);
+      const { id } = await draft([credited, unnamed]);
+      expect((await api("POST", `/api/v1/advisories/${id}/publish`, {})).statusCode).toBe(200);
+
+      const thanks = (await get("/security/thanks")).body;
+      expect(thanks.split(">Jane Doe<")).toHaveLength(2);
+      const page = (await get(`/security/advisories/${id}`)).body;
+      expect(page).toContain("Jane Doe");
+      const everywhere = [thanks, page, ...(await Promise.all(["osv", "csaf"].map(async (f) => (await get(`/security/advisories/${id}/${f}.json`)).body))), (await get("/security/advisories.atom")).body];
+      for (const text of everywhere) for (const name of ["Quentin", "quentin.example"]) expect(text).not.toContain(name);
+      expect((await api("GET", `/api/v1/advisories/${id}/revisions/1`)).json().content.credits).toEqual([{ name: "Jane Doe", url: "https://janedoe.example", type: "finder", reportId: credited }]);
     });
 
     it("shows each report's disclosure deadline in the team API as the desk's clock: running, then missed once past due, and met when an advisory disclosed it in time", async () => {
