@@ -1,6 +1,7 @@
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -14,6 +15,12 @@ import { findReport, listMessages } from "../reports/index.js";
 import { listInboundMessagesOfReport } from "./index.js";
 
 const run = promisify(execFile);
+
+function sqop(args: string[], input?: string): Buffer {
+  const result = spawnSync("sqop", args, { input, timeout: 30_000 });
+  if (result.status !== 0) throw new Error(`sqop ${args.join(" ")} failed: ${result.stderr.toString()}`);
+  return result.stdout;
+}
 
 interface Sent {
   code: number;
@@ -29,6 +36,27 @@ async function swaks(port: number, args: string[]): Promise<Sent> {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, transcript: `${e.stdout}${e.stderr}` };
   }
+}
+
+/** A PGP/MIME message (RFC 3156) with these header lines around an armored OpenPGP message. */
+function pgpMimeMessage(headers: string[], armored: string): string {
+  return [
+    ...headers,
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b"',
+    "",
+    "--b",
+    "Content-Type: application/pgp-encrypted",
+    "",
+    "Version: 1",
+    "",
+    "--b",
+    "Content-Type: application/octet-stream",
+    "",
+    armored.trim(),
+    "--b--",
+    "",
+  ].join("\r\n");
 }
 
 /** A header of a sent message, its folded lines joined. */
@@ -182,26 +210,7 @@ forEachDatabase((kind: TestDatabaseKind) => {
       gpg.mustRun(["--import"], (await shield.keyring.current()).publicKey);
       const fingerprint = (await shield.keyring.current()).fingerprint;
       const armored = gpg.mustRun(["--armor", "--trust-model", "always", "--encrypt", "--recipient", fingerprint], "Content-Type: text/plain\r\n\r\nThe backup bucket is public.\r\n");
-      const data = [
-        "From: grace@example.org",
-        "To: security@example.com",
-        "Subject: Encrypted report",
-        "Message-Id: <enc@example.org>",
-        "MIME-Version: 1.0",
-        'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b"',
-        "",
-        "--b",
-        "Content-Type: application/pgp-encrypted",
-        "",
-        "Version: 1",
-        "",
-        "--b",
-        "Content-Type: application/octet-stream",
-        "",
-        armored.trim(),
-        "--b--",
-        "",
-      ].join("\r\n");
+      const data = pgpMimeMessage(["From: grace@example.org", "To: security@example.com", "Subject: Encrypted report", "Message-Id: <enc@example.org>"], armored);
       const sent = await swaks(port, ["--from", "grace@example.org", "--to", "security@example.com", "--data", data]);
       expect(sent.code).toBe(0);
       const report = await onlyReport();
@@ -212,6 +221,36 @@ forEachDatabase((kind: TestDatabaseKind) => {
       expect(original.blob_sha256).toBe(received!.rawSha256);
     } finally {
       gpg.destroy();
+    }
+  });
+
+  it("takes a report signed and encrypted with Sequoia (sqop) and an inline-PGP report through the listener", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-sqop-"));
+    try {
+      const team = await shield.keyring.current();
+      const secret = sqop(["generate-key", "Grace <grace@example.org>"]);
+      fs.writeFileSync(path.join(dir, "grace.key"), secret);
+      fs.writeFileSync(path.join(dir, "team.cert"), team.publicKey);
+      const encrypted = sqop(["encrypt", "--sign-with", path.join(dir, "grace.key"), path.join(dir, "team.cert")], "Content-Type: text/plain\r\n\r\nSSRF through the webhook URL.\r\n").toString();
+      const pgpMime = pgpMimeMessage(["From: grace@example.org", "To: security@example.com", "Subject: Sequoia report", "Message-Id: <sqop@example.org>"], encrypted);
+      expect((await swaks(port, ["--from", "grace@example.org", "--to", "security@example.com", "--data", pgpMime])).code).toBe(0);
+      const sequoia = await onlyReport();
+      expect(sequoia.description).toContain("SSRF through the webhook URL.");
+      const [received] = await listInboundMessagesOfReport(shield.database.db, sequoia.id);
+      expect(received!.details.encryption).toMatchObject({ encrypted: true, decrypted: true });
+      expect(received!.details.signature).toMatchObject({ signed: true });
+
+      const inline = sqop(["encrypt", path.join(dir, "team.cert")], "Token leak in /api/debug\n").toString();
+      const sent = await swaks(port, ["--from", "ada@example.org", "--to", "security@example.com", "--header", "Subject: Inline report", "--header", "Message-Id: <inline@example.org>", "--body", `Hello,\n\n${inline.trim()}\n\nBye`]);
+      expect(sent.code).toBe(0);
+      const report = await onlyReport();
+      expect(report.title).toBe("Inline report");
+      expect(report.description).toContain("Token leak in /api/debug");
+      expect(report.description).not.toContain("BEGIN PGP MESSAGE");
+      const [inlineReceived] = await listInboundMessagesOfReport(shield.database.db, report.id);
+      expect(inlineReceived!.details.encryption?.encryptedParts).toEqual(["the text (inline PGP)"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
