@@ -147,6 +147,10 @@ if (dataDir) {
       create index if not exists jobs_due on jobs (state, run_at);`);
     // One connection does the writing, one batch at a time: the head row orders batches anyway.
     const client = await pool.connect();
+    close = () => {
+      client.release();
+      return pool.end();
+    };
     const enqueue = groupCommitter(async (reports) => {
       await client.query("begin");
       try {

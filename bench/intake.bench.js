@@ -457,11 +457,25 @@ async function benchShield(database = "sqlite", count = 1) {
       // Under load the worker gets few turns at the database; with the load gone, how fast
       // it works off the receipts shows what one receipt costs.
       log(`  shield: no load for ${drainSeconds} s, counting the receipts the worker writes meanwhile…`);
-      const before = { eml: countReceipts(dataDir, sink), cpu: handles.reduce((n, h) => n + cpuMs(h.child.pid), 0) };
+      // Receipt jobs finished, not mail files: one reporter address sends every report here, so
+      // past its receipt limit (issue 12) its receipts are folded into a digest, not mailed each.
+      const receiptJobsDone = async () =>
+        database === "sqlite"
+          ? (() => {
+              const db = new Database(path.join(dataDir, "shield.db"), { readonly: true });
+              try {
+                return db.prepare("select count(*) as n from jobs where kind = 'mail.receipt' and state = 'done'").get().n;
+              } finally {
+                db.close();
+              }
+            })()
+          : Number((await countPostgres(changed.DATABASE_URL, "select count(*) as n from jobs where kind = 'mail.receipt' and state = 'done'"))[0].n);
+      const before = { eml: countReceipts(dataDir, sink), done: await receiptJobsDone(), cpu: handles.reduce((n, h) => n + cpuMs(h.child.pid), 0) };
       await sleep(drainSeconds * 1000);
-      const written = countReceipts(dataDir, sink) - before.eml;
       const cpu = handles.reduce((n, h) => n + cpuMs(h.child.pid), 0) - before.cpu;
-      figures.drain = { written, perSecond: written / drainSeconds, cpuPerReceipt: cpu / Math.max(1, written) };
+      const written = countReceipts(dataDir, sink) - before.eml;
+      const done = (await receiptJobsDone()) - before.done;
+      figures.drain = { written, done, perSecond: done / drainSeconds, cpuPerReceipt: done > 0 ? cpu / done : NaN };
     }
     figures.peakRss = Math.max(...handles.map((h) => peakRssMiB(h.child.pid)));
     for (const handle of handles) await stopChild(handle);
@@ -517,7 +531,10 @@ function describeShield(label, shield) {
     log(`${label} group commit${shield.groupCommit.length > 1 ? ` (process ${i + 1})` : ""}: ${gc.batches} commits of ${fmt(gc.units / Math.max(1, gc.batches))} reports on average; the audit head held ${fmt(gc.headHeldMsPerCommit, 2)} ms per commit (p99 ${fmt(gc.headHeldMsP99, 1)} ms), commits ${fmt(gc.commitMsPerCommit, 2)} ms each`);
   }
   if (shield.drain) {
-    log(`${label} receipts with no load: ${shield.drain.written} in ${drainSeconds} s (${fmt(shield.drain.perSecond)}/s), ${fmt(shield.drain.cpuPerReceipt, 2)} CPU ms per receipt (target ≤ ${TARGET_RECEIPT_CPU_MS} ms, issue 12 item 9; bench:flood measures it under a flood: ${verdict(shield.drain.cpuPerReceipt <= TARGET_RECEIPT_CPU_MS)})`);
+    log(
+      `${label} receipts with no load: ${shield.drain.done} receipt jobs done in ${drainSeconds} s (${fmt(shield.drain.perSecond)}/s; ${shield.drain.written} mailed, the rest folded into the one reporter's digest past its receipt limit), ` +
+        `${fmt(shield.drain.cpuPerReceipt, 2)} CPU ms per receipt job, with its notice job (target ≤ ${TARGET_RECEIPT_CPU_MS} ms, issue 12 item 9, which bench:flood measures with mailed receipts: ${verdict(shield.drain.cpuPerReceipt <= TARGET_RECEIPT_CPU_MS)})`,
+    );
   }
   log(`${label} log: ${shield.logLines} lines, ${fmt(shield.logBytes / Math.max(1, shield.answered2xx), 0)} bytes per accepted report`);
 }
