@@ -120,7 +120,7 @@ export async function startPostfix(options: { domain: string; nextHop: string; c
   fs.mkdirSync(path.join(dir, "data"));
   const { uid, gid } = postfixAccount();
   fs.chownSync(path.join(dir, "data"), uid, gid);
-  const postfix = (args: string[]) => run("postfix", ["-c", configDir, ...args], { timeout: 60_000 });
+  const postfix = (args: string[]) => run("/usr/sbin/postfix", ["-c", configDir, ...args], { timeout: 60_000 });
   await postfix(["start"]).catch((error: { stderr?: string; message: string }) => {
     throw new Error(`postfix did not start (its complaints go to the log, or to a terminal): ${error.stderr ?? error.message}\n${fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : ""}`);
   });
@@ -129,13 +129,13 @@ export async function startPostfix(options: { domain: string; nextHop: string; c
   return {
     port,
     async smtpSource({ messages, sessions, from, to, bytes }) {
-      await run("smtp-source", ["-s", String(sessions), "-m", String(messages), "-f", from, "-t", to, ...(bytes ? ["-l", String(bytes)] : []), "-M", "flood.example.net", `127.0.0.1:${port}`], { timeout: 600_000 });
+      await run("/usr/sbin/smtp-source", ["-s", String(sessions), "-m", String(messages), "-f", from, "-t", to, ...(bytes ? ["-l", String(bytes)] : []), "-M", "flood.example.net", `127.0.0.1:${port}`], { timeout: 600_000 });
     },
     async flush() {
-      await run("postqueue", ["-c", configDir, "-f"]);
+      await run("/usr/sbin/postqueue", ["-c", configDir, "-f"]);
     },
     async queued() {
-      const { stdout } = await run("postqueue", ["-c", configDir, "-j"], { maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run("/usr/sbin/postqueue", ["-c", configDir, "-j"], { maxBuffer: 64 * 1024 * 1024 });
       return stdout.split("\n").filter((line) => line.trim()).length;
     },
     deliveries() {
