@@ -110,6 +110,8 @@ try {
     starts.push(await timeNpmStart());
   }
   console.log(line("npm start, ready (unchanged)", starts, 3, median(startBaselines)));
+  // The machine is shared: the load at the end tells whether it changed during the run.
+  console.log(`load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; the npm start ratio is to node -e 0 measured beside those starts (median ${s(median(startBaselines))})`);
 } finally {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

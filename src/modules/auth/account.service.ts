@@ -1,10 +1,5 @@
 import { randomBytes } from "node:crypto";
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
@@ -363,6 +358,8 @@ export async function createPasskeyRegistrationOptions(
   const { member, session } = active;
   await confirmCurrentPassword(ctx, member, input.currentPassword, input.ip, "add_passkey");
   const passkeys = await listPasskeys(ctx.db, member.id);
+  // Imported here, not at the top: the library is large and only passkey registration uses it (start-up time, decision 0013).
+  const { generateRegistrationOptions } = await import("@simplewebauthn/server");
   const options = await generateRegistrationOptions({
     rpName: "Shield",
     rpID: relyingParty(ctx).rpID,
@@ -389,6 +386,7 @@ export async function addPasskey(ctx: AuthContext, active: ActiveSession, input:
   const challenge = await takeSessionChallenge(ctx.db, active.session);
   if (!challenge) throw PasskeyFailedError("The passkey request expired. Start again.");
   const { origin, rpID } = relyingParty(ctx);
+  const { verifyRegistrationResponse } = await import("@simplewebauthn/server");
   let verified;
   try {
     verified = await verifyRegistrationResponse({ response: input.response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: false });

@@ -1,5 +1,10 @@
-import { ZxcvbnFactory, type ZxcvbnResult } from "@zxcvbn-ts/core";
-import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
+import { createRequire } from "node:module";
+import type { ZxcvbnFactory, ZxcvbnResult } from "@zxcvbn-ts/core";
+
+// zxcvbn and its dictionaries are required on the first check, not at import: loading them
+// is a good part of a second, which `shield serve` and the CLI should not pay at start
+// (decision 0013). Both are CommonJS packages, so the check stays synchronous.
+const require = createRequire(import.meta.url);
 
 /**
  * What a team password must be: at least 12 characters, at most 1,000 (argon2 of a
@@ -51,7 +56,10 @@ const SUGGESTIONS: Record<string, string> = {
 let checker: ZxcvbnFactory | undefined;
 
 function zxcvbn(): ZxcvbnFactory {
-  checker ??= new ZxcvbnFactory({
+  if (checker) return checker;
+  const { ZxcvbnFactory } = require("@zxcvbn-ts/core") as typeof import("@zxcvbn-ts/core");
+  const { adjacencyGraphs, dictionary } = require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
+  checker = new ZxcvbnFactory({
     dictionary: { ...dictionary },
     graphs: adjacencyGraphs,
     // Levenshtein matching would catch a few more near-misses at ten times the cost (~1 s a check).

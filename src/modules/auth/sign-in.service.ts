@@ -1,9 +1,4 @@
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-} from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { z } from "zod";
 import { hashSecret } from "../../platform/crypto/secrets.js";
 import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
@@ -305,6 +300,8 @@ export async function createPasskeySignInOptions(ctx: AuthContext, pending: Acti
   if (pending.session.kind !== "second_factor") throw SecondFactorFailedError("Sign in with your password first.");
   const passkeys = await listPasskeys(ctx.db, pending.member.id);
   if (passkeys.length === 0) throw SecondFactorFailedError("You have no passkey yet. Use the code from your authenticator app.");
+  // Imported here, not at the top: the library is large and only passkey sign-in uses it (start-up time, decision 0013).
+  const { generateAuthenticationOptions } = await import("@simplewebauthn/server");
   const options = await generateAuthenticationOptions({
     rpID: relyingParty(ctx).rpID,
     allowCredentials: passkeys.map((p) => ({ id: p.credential_id, transports: JSON.parse(p.transports) as string[] })),
@@ -326,6 +323,7 @@ export function verifyPasskeyStep(ctx: AuthContext, pending: ActiveSession, inpu
     const passkey = typeof input.response?.id === "string" ? await findPasskey(ctx.db, pending.member.id, input.response.id) : undefined;
     if (!passkey) return { ok: false, reason: "unknown_passkey", message: "This passkey is not registered for your account." };
     const { origin, rpID } = relyingParty(ctx);
+    const { verifyAuthenticationResponse } = await import("@simplewebauthn/server");
     try {
       const result = await verifyAuthenticationResponse({
         response: input.response,

@@ -1,5 +1,4 @@
 import { generateSecret, generateURI, verify } from "otplib";
-import QRCode from "qrcode";
 
 /**
  * TOTP as authenticator apps know it (RFC 6238: SHA-1, 6 digits, 30 s). A code is
@@ -17,7 +16,9 @@ export function totpUri(secret: string, account: string, issuer: string): string
 }
 
 /** The otpauth URI as a QR code, a PNG data URL for an `<img>` (the CSP allows `data:` images). */
-export function totpQrCode(uri: string): Promise<string> {
+export async function totpQrCode(uri: string): Promise<string> {
+  // Imported when a code is drawn (setting up an authenticator), not at start (decision 0013).
+  const { default: QRCode } = await import("qrcode");
   return QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, scale: 5 });
 }
 

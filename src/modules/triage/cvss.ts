@@ -1,4 +1,4 @@
-import calculator from "ae-cvss-calculator";
+import { createRequire } from "node:module";
 
 /**
  * CVSS 3.1 and 4.0 vectors: validation against FIRST's specifications, then scoring.
@@ -246,7 +246,16 @@ export class InvalidCvssVectorError extends Error {
 export function scoreCvssVector(version: CvssVersion, vector: string): CvssScore {
   const check = checkCvssVector(version, vector);
   if (!check.ok) throw new InvalidCvssVectorError(version, check.problem);
+  const calculator = cvssCalculator();
   const cvss = version === "3.1" ? new calculator.Cvss3P1(vector) : new calculator.Cvss4P0(vector);
   const score = Math.round(cvss.calculateScores().overall * 10) / 10;
   return { version, vector, score, rating: rateCvssScore(score) };
+}
+
+// The calculator (CommonJS) is required with the first score, not at import: start-up
+// time, decision 0013.
+const require = createRequire(import.meta.url);
+let calculatorModule: typeof import("ae-cvss-calculator") | undefined;
+function cvssCalculator(): typeof import("ae-cvss-calculator") {
+  return (calculatorModule ??= require("ae-cvss-calculator") as typeof import("ae-cvss-calculator"));
 }

@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import { fileTypeFromFile } from "file-type";
 
 /** What a file is, judged by its bytes only (never by its name or the browser's claim). */
 export interface SniffedContent {
@@ -30,6 +29,8 @@ export async function sniffFile(file: string): Promise<SniffedContent> {
   if (headLength === GZIP_MAGIC.length && GZIP_MAGIC.every((byte, i) => head[i] === byte)) {
     return { mime: "application/gzip", isUtf8Text: false };
   }
+  // Imported with the first upload, not at start (decision 0013).
+  const { fileTypeFromFile } = await import("file-type");
   const detected = await fileTypeFromFile(file);
   if (detected && !detected.mime.startsWith("text/") && detected.mime !== "application/xml") {
     return { mime: detected.mime, isUtf8Text: false };

@@ -1,5 +1,5 @@
 import path from "node:path";
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { SendMailOptions } from "nodemailer/lib/mailer";
 import { DurableDirectories } from "../blobs/durable-directories.js";
 import { writeFileDurably } from "../blobs/durable-file.js";
@@ -77,10 +77,10 @@ export interface Mailer {
  * settings (`maxConnections`, `maxMessages`) apply.
  */
 export function createSmtpMailer(url: string, options: MailerOptions = {}): Mailer {
-  const transport = nodemailer.createTransport({ url, pool: true });
+  const transport = lazyTransport((nodemailer) => nodemailer.createTransport({ url, pool: true }));
   return {
     async send(mail, key) {
-      await transport.sendMail(await prepareMail(mail, key, options));
+      await (await transport.get()).sendMail(await prepareMail(mail, key, options));
     },
     close: () => transport.close(),
   };
@@ -91,13 +91,26 @@ export function createSmtpMailer(url: string, options: MailerOptions = {}): Mail
  * durably (the directory too) before the job that sent it is marked done.
  */
 export function createFileMailer(dir: string, options: MailerOptions = {}, directories = new DurableDirectories()): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  const transport = lazyTransport((nodemailer) => nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" }));
   return {
     async send(mail, key) {
-      const info = await transport.sendMail(await prepareMail(mail, key, options));
+      const info = await (await transport.get()).sendMail(await prepareMail(mail, key, options));
       const safeKey = key.replace(/[^A-Za-z0-9._-]/g, "_");
       await writeFileDurably(path.join(dir, `${safeKey}.eml`), info.message as Buffer, { directories });
     },
     close: () => transport.close(),
+  };
+}
+
+/**
+ * nodemailer's transport, made with the first mail: importing nodemailer is a good part of
+ * a start that sends nothing (decision 0013). `close` closes it once it exists, also when
+ * it is still being made.
+ */
+function lazyTransport<T extends Transporter<unknown>>(create: (nodemailer: typeof import("nodemailer").default) => T): { get(): Promise<T>; close(): void } {
+  let made: Promise<T> | undefined;
+  return {
+    get: () => (made ??= import("nodemailer").then((module) => create(module.default))),
+    close: () => void made?.then((transport) => transport.close(), () => {}),
   };
 }

@@ -1,5 +1,3 @@
-import MailComposer from "nodemailer/lib/mail-composer";
-import MimeNode from "nodemailer/lib/mime-node";
 import { encryptAndSign, type PgpPrivateKey } from "../crypto/openpgp.js";
 import type { OutgoingMail, PgpMimeEncryption } from "./mailer.js";
 
@@ -22,6 +20,8 @@ export async function buildPgpMimeMessage(
   signingKey: PgpPrivateKey,
   date: Date,
 ): Promise<PgpMimeMessage> {
+  // nodemailer is imported with the first mail, not when Shield starts (decision 0013).
+  const [{ default: MailComposer }, { default: MimeNode }] = await Promise.all([import("nodemailer/lib/mail-composer"), import("nodemailer/lib/mime-node")]);
   const inner = new MailComposer({
     from: mail.from,
     to: mail.to,

@@ -1,5 +1,5 @@
-import createDOMPurify, { type Config as PurifyConfig, type DOMPurify, type WindowLike } from "dompurify";
-import { JSDOM } from "jsdom";
+import { createRequire } from "node:module";
+import type { Config as PurifyConfig, DOMPurify, WindowLike } from "dompurify";
 import { isAllowedLinkTarget, isSameHostImageSource } from "./link-targets.js";
 
 /** What every link in rendered Markdown carries: no SEO credit for user content, no `window.opener`. */
@@ -32,12 +32,19 @@ const CONFIG_WITHOUT_IMAGES: PurifyConfig = {
 
 let purifier: DOMPurify | undefined;
 
+// jsdom (with undici and css-tree, some thousand files) is required on the first
+// sanitisation, not at import: loading it was the largest part of `shield serve`'s start
+// (decision 0013). Both packages are CommonJS, so sanitising stays synchronous.
+const require = createRequire(import.meta.url);
+
 /**
  * One jsdom window for the life of the process: creating one costs milliseconds and
  * megabytes, and DOMPurify only uses it to parse, never to run anything.
  */
 function getPurifier(): DOMPurify {
   if (purifier) return purifier;
+  const { JSDOM } = require("jsdom") as typeof import("jsdom");
+  const createDOMPurify = require("dompurify") as typeof import("dompurify").default;
   const window = new JSDOM("").window;
   const instance = createDOMPurify(window as unknown as WindowLike);
   instance.addHook("afterSanitizeAttributes", (node) => {

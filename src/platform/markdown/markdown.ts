@@ -1,4 +1,6 @@
-import MarkdownIt, { type Token } from "markdown-it";
+import { createRequire } from "node:module";
+import type MarkdownIt from "markdown-it";
+import type { Token } from "markdown-it";
 import { sanitizeHtml } from "./html-sanitizer.js";
 import { isAllowedLinkTarget, isSameHostImageSource, isWebUrl } from "./link-targets.js";
 
@@ -11,8 +13,25 @@ export { isAllowedLinkTarget, isWebUrl } from "./link-targets.js";
  * link check is replaced by ours so that only http(s), mailto and relative targets parse
  * as links; the sanitizer checks again on the HTML.
  */
-const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
-md.validateLink = isAllowedLinkTarget;
+function createMarkdown(): MarkdownIt {
+  const team = newMarkdownIt();
+  team.validateLink = isAllowedLinkTarget;
+  team.renderer.rules.image = renderImage;
+  return team;
+}
+
+// markdown-it is required with the first text rendered, not at import (start-up time,
+// decision 0013); its CommonJS build is one file and keeps rendering synchronous.
+const require = createRequire(import.meta.url);
+function newMarkdownIt(): MarkdownIt {
+  const MarkdownItClass = require("markdown-it") as typeof MarkdownIt;
+  return new MarkdownItClass({ html: false, linkify: true, typographer: false });
+}
+
+let teamMarkdown: MarkdownIt | undefined;
+let reporterMarkdown: MarkdownIt | undefined;
+const md = (): MarkdownIt => (teamMarkdown ??= createMarkdown());
+const reporterMd = (): MarkdownIt => (reporterMarkdown ??= createReporterMarkdown());
 
 /** Beyond this the caller should have refused the input; markdown-it is fast but not free. */
 export const MAX_MARKDOWN_CHARS = 1_000_000;
@@ -30,11 +49,11 @@ function isInsideLink(tokens: Token[], index: number): boolean {
  * Images are never loaded from another host (that would tell it who reads the page):
  * a same-host image stays, an http(s) one becomes a link to it, anything else is its alt text.
  */
-md.renderer.rules.image = (tokens, index, options, env, self) => {
+const renderImage: MarkdownIt["renderer"]["rules"]["image"] = (tokens, index, options, env, self) => {
   const token = tokens[index]!;
   const src = token.attrGet("src") ?? "";
   const alt = self.renderInlineAsText(token.children ?? [], options, env);
-  const escape = md.utils.escapeHtml;
+  const escape = md().utils.escapeHtml;
   if (isSameHostImageSource(src)) {
     const title = token.attrGet("title");
     return `<img src="${escape(src)}" alt="${escape(alt)}"${title ? ` title="${escape(title)}"` : ""}>`;
@@ -50,13 +69,17 @@ md.renderer.rules.image = (tokens, index, options, env, self) => {
  * with its text and its address written out; a source that is no link target (data:,
  * javascript:) leaves only the text.
  */
-const reporterMd = new MarkdownIt({ html: false, linkify: true, typographer: false });
-reporterMd.validateLink = isAllowedLinkTarget;
-reporterMd.renderer.rules.image = (tokens, index, options, env, self) => {
+function createReporterMarkdown(): MarkdownIt {
+  const reporter = newMarkdownIt();
+  reporter.validateLink = isAllowedLinkTarget;
+  reporter.renderer.rules.image = renderReporterImage;
+  return reporter;
+}
+const renderReporterImage: MarkdownIt["renderer"]["rules"]["image"] = (tokens, index, options, env, self) => {
   const token = tokens[index]!;
   const src = token.attrGet("src") ?? "";
   const alt = self.renderInlineAsText(token.children ?? [], options, env);
-  const escape = reporterMd.utils.escapeHtml;
+  const escape = reporterMd().utils.escapeHtml;
   if (!isAllowedLinkTarget(src) || src.trim() === "") return escape(alt);
   const label = `image: ${alt || "(no description)"}`;
   if (isInsideLink(tokens, index)) return `${escape(label)} (${escape(src)})`;
@@ -75,7 +98,7 @@ function refuseTooLong(source: string): void {
  */
 export function renderMarkdown(source: string): string {
   refuseTooLong(source);
-  return sanitizeHtml(md.render(source));
+  return sanitizeHtml(md().render(source));
 }
 
 /**
@@ -85,7 +108,7 @@ export function renderMarkdown(source: string): string {
  */
 export function renderReporterMarkdown(source: string): string {
   refuseTooLong(source);
-  return sanitizeHtml(reporterMd.render(source), { images: false });
+  return sanitizeHtml(reporterMd().render(source), { images: false });
 }
 
 /**
@@ -172,7 +195,7 @@ function runsOf(inline: Token): InlineRun[] {
         runs.push({ text: " ", href: href() });
         break;
       case "image":
-        runs.push({ text: md.renderer.renderInlineAsText(child.children ?? [], md.options, {}), href: href() });
+        runs.push({ text: md().renderer.renderInlineAsText(child.children ?? [], md().options, {}), href: href() });
         break;
       default:
         break;
@@ -205,7 +228,7 @@ function withoutFrontMatter(source: string): string {
 export function readMarkdownLinks(source: string): Array<{ line: number; href: string }> {
   if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
   const links: Array<{ line: number; href: string }> = [];
-  for (const token of md.parse(withoutFrontMatter(source), {})) {
+  for (const token of md().parse(withoutFrontMatter(source), {})) {
     if (token.type !== "inline") continue;
     // The block's first line, plus the line breaks inside it before each link.
     let line = (token.map?.[0] ?? 0) + 1;
@@ -227,7 +250,7 @@ export function readMarkdownLinks(source: string): Array<{ line: number; href: s
  */
 export function readMarkdownBlocks(source: string): MarkdownBlock[] {
   if (source.length > MAX_MARKDOWN_CHARS) throw new RangeError(`Markdown source too long (${source.length} characters, at most ${MAX_MARKDOWN_CHARS})`);
-  const tokens = md.parse(withoutFrontMatter(source), {});
+  const tokens = md().parse(withoutFrontMatter(source), {});
   const blocks: MarkdownBlock[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;

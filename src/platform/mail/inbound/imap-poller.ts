@@ -1,4 +1,4 @@
-import { ImapFlow } from "imapflow";
+import type { ImapFlow } from "imapflow";
 import type { Logger } from "pino";
 import { headerFields, splitHeader } from "./raw-mime.js";
 import type { ImapMailbox, AfterStored } from "./imap-url.js";
@@ -52,6 +52,12 @@ export interface PollOutcome {
  * failed message holds the cursor below it, so it is tried again at the next poll.
  * `start()` keeps one connection, woken by the server's IDLE news and a timer.
  */
+/** imapflow, imported when a poller first connects rather than when Shield starts without a mailbox (decision 0013). */
+let imapFlow: typeof import("imapflow") | undefined;
+async function loadImapFlow(): Promise<typeof import("imapflow")> {
+  return (imapFlow ??= await import("imapflow"));
+}
+
 export class ImapPoller {
   private stopped = true;
   private running: Promise<void> | null = null;
@@ -73,6 +79,7 @@ export class ImapPoller {
 
   /** Connects, takes what is waiting, logs out: one poll, for tests and one-off runs. */
   async pollOnce(): Promise<PollOutcome> {
+    await loadImapFlow();
     const client = this.connectClient();
     await client.connect();
     try {
@@ -110,6 +117,7 @@ export class ImapPoller {
   }
 
   private async loop(): Promise<void> {
+    await loadImapFlow();
     let pause = 1000;
     while (!this.stopped) {
       try {
@@ -173,9 +181,10 @@ export class ImapPoller {
     });
   }
 
+  /** A client not yet connected; imapflow is loaded (`loadImapFlow`) before the first. */
   private connectClient(): ImapFlow {
     const m = this.options.mailbox;
-    return new ImapFlow({
+    return new imapFlow!.ImapFlow({
       host: m.host,
       port: m.port,
       secure: m.secure,

@@ -1,5 +1,3 @@
-import { authenticate } from "mailauth";
-
 /** Answers a DNS question as `dns.promises.resolve` does (TXT: arrays of strings); rejects with `code` ENOTFOUND/ENODATA when there is none. */
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
@@ -33,6 +31,9 @@ export interface AuthenticateMailOptions {
  * (hostile bytes, DNS down, too slow) gets `temperror` verdicts saying why, never a throw.
  */
 export async function authenticateMail(raw: Buffer, options: AuthenticateMailOptions): Promise<MailAuthentication> {
+  // mailauth (with its ASN.1 and certificate libraries) is imported with the first message,
+  // not when Shield starts (decision 0013), and before the clock of the checks starts.
+  const { authenticate } = await import("mailauth");
   const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import type { Logger } from "pino";
 
 /** Who handed a message over, as the SMTP session saw it. */
@@ -59,6 +60,8 @@ export interface SmtpListenerOptions {
  * (at most `deliveriesInFlightPerAddress` at once), so a flood from one address cannot
  * hold up another's message.
  */
+const require = createRequire(import.meta.url);
+
 export class SmtpListener {
   private readonly server: SMTPServer;
   private readonly connections = new Map<string, number>();
@@ -70,6 +73,9 @@ export class SmtpListener {
   constructor(private readonly options: SmtpListenerOptions) {
     this.now = options.now ?? Date.now;
     const disabledCommands = ["AUTH", ...(options.tls ? [] : ["STARTTLS"])];
+    // smtp-server (CommonJS build) is required when a listener is made, so a Shield without
+    // SHIELD_SMTP_LISTEN does not load it at start (decision 0013).
+    const { SMTPServer } = require("smtp-server") as typeof import("smtp-server");
     this.server = new SMTPServer({
       name: options.serverName,
       banner: "Shield security desk",
