@@ -79,6 +79,16 @@ async function appendAuditEvents(tx: Tx, pending: readonly PendingAuditEvent[]):
     prevHash = computeEventMac(key, unsigned);
     return { ...unsigned, hash: prevHash };
   });
+  if (databaseKindOf(tx) === "postgres") {
+    // One round trip fewer while every other committer waits for the head: the events and the head's new MAC in one statement.
+    await tx
+      .with("inserted", (db) => db.insertInto("audit_events").values(events).returning("seq"))
+      .updateTable("audit_head")
+      .set({ hash: prevHash })
+      .where("id", "=", 1)
+      .execute();
+    return events;
+  }
   await insertRows(tx, "audit_events", events);
   await runCompiledOnce(tx, "audit head: hash", [prevHash, 1], () => tx.updateTable("audit_head").set({ hash: prevHash }).where("id", "=", 1));
   return events;
