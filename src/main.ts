@@ -11,8 +11,7 @@ import { DatabaseRateCounter } from "./platform/http/shared-rate-limit.js";
 import { OutboxWorker } from "./platform/jobs/worker.js";
 import { createFileMailer, createSmtpMailer, type Mailer, type MailerOptions } from "./platform/mail/mailer.js";
 import { systemClock, type Clock } from "./shared/clock.js";
-import { createReceiptDigestJob, createReceiptJob, RECEIPT_JOB } from "./modules/intake/index.js";
-import { RECEIPT_DIGEST_JOB } from "./modules/receipt-limits/index.js";
+import { createReceiptDigestJob, createReceiptJob } from "./modules/intake/index.js";
 import { registerIntakeRoutes } from "./modules/intake/intake.routes.js";
 import { prepareTeamKeyring, SecurityTxtPublisher, type TeamKeyring } from "./modules/keys/index.js";
 import { registerKeyRoutes } from "./modules/keys/keys.routes.js";
@@ -20,10 +19,8 @@ import { registerOpsRoutes } from "./modules/ops/ops.routes.js";
 import { recordPublicBaseUrl } from "./modules/ops/index.js";
 import { registerApiTokenRoutes } from "./modules/people/api-token.routes.js";
 import { openSetupIfNeeded } from "./modules/people/index.js";
-import { fixTermsOfEarlierReports, REPORT_UPDATE_JOB } from "./modules/reports/index.js";
-import { createReportUpdateJob } from "./modules/reports/report-update.job.js";
-import { BOUNTY_DECISION_JOB, createBountyDecisionJob } from "./modules/triage/bounty-decision.job.js";
-import { createSupportForwardJob, SUPPORT_FORWARD_JOB } from "./modules/reports/support-forward.job.js";
+import { createReportUpdateJob, createSupportForwardJob, fixTermsOfEarlierReports, pagesOfOpenReportClocks } from "./modules/reports/index.js";
+import { createBountyDecisionJob } from "./modules/triage/index.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
 import { registerTriageRoutes } from "./modules/triage/triage.routes.js";
 import { loadSettings, SettingsCache } from "./modules/settings/index.js";
@@ -32,7 +29,7 @@ import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
 import { loadMasterKey } from "./platform/crypto/master-key.js";
 import { deriveKey } from "./platform/crypto/secrets.js";
 import { keyAuditLog } from "./modules/audit/index.js";
-import { createGuessingNoticeJob, createMasterKeySealer, GUESSING_NOTICE_JOB, readSessionToken, type AuthContext } from "./modules/auth/index.js";
+import { createGuessingNoticeJob, createMasterKeySealer, readSessionToken, type AuthContext } from "./modules/auth/index.js";
 import { registerTeamPages } from "./web/team/team.routes.js";
 import { registerDeskPages } from "./web/desk/desk.routes.js";
 import { registerSecurityPolicyRoutes } from "./web/public/security-policy.routes.js";
@@ -46,16 +43,19 @@ import { removeLeftoverBlobs, STALE_FILE_AGE_MS } from "./modules/attachments/in
 import { registerAttachmentRoutes } from "./modules/attachments/attachment.routes.js";
 import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/index.js";
 import { registerAdminPages } from "./web/admin/admin.routes.js";
-import { createEscalationMailJob, createEscalationWebhookJob, ESCALATION_MAIL_JOB, ESCALATION_WEBHOOK_JOB } from "./modules/portal/index.js";
 import { registerPublicSite } from "./web/public/public-site.plugin.js";
 import { registerProgramStatsPage } from "./web/public/program-stats.routes.js";
 import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
-import { createReportReceivedJob, createTeamMailJob, createWebhookJob, REPORT_RECEIVED_NOTICE_JOB, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./modules/notifications/index.js";
+import { createNotificationSubscribers, createTeamMailJob, createWebhookJob } from "./modules/notifications/index.js";
+import { handlersOf } from "./platform/jobs/job.js";
+import type { EventBus } from "./platform/jobs/events.js";
+import type { DomainEvents } from "./shared/events.js";
+import { createEventBus } from "./subscriptions.js";
 import { createInboundMail, type InboundMail } from "./modules/inbound-mail/index.js";
 import type { DnsResolver } from "./platform/mail/inbound/mail-authentication.js";
 import { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK } from "./modules/sla/index.js";
-import { ADVISORY_PUBLISH_JOB, createScheduledPublicationJob } from "./modules/advisories/index.js";
+import { createScheduledPublicationJob } from "./modules/advisories/index.js";
 import { registerAdvisoryRoutes } from "./modules/advisories/advisory.routes.js";
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
@@ -73,6 +73,8 @@ export interface Shield {
   scheduler: Scheduler;
   /** Team sign-in: sessions, second factors; `requireSession(shield.auth, permission)` guards team pages. */
   auth: AuthContext;
+  /** Who listens to which domain event; modules publish through it (see subscriptions.ts). */
+  events: EventBus<DomainEvents>;
   /** The e-mail channel: `receive` stores a message; `smtp` is the listener when `SHIELD_SMTP_LISTEN` is set (not listening until `serve` or a test says so). */
   inboundMail: InboundMail;
   /** Stops the worker after its current job, closes the HTTP server after in-flight requests, then the database. */
@@ -113,6 +115,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   // Reports stored before each kept its own terms get today's, once (migration 015).
   await fixTermsOfEarlierReports(db, await loadSettings(db));
   const baseUrl = () => config.baseUrl;
+  const events = createEventBus();
   const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
   const receiptDeps = {
     ...mailDeps,
@@ -139,6 +142,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     config,
     db,
     clock,
+    events,
     blobs,
     keyring,
     masterKey: masterKey.bytes,
@@ -150,22 +154,24 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   });
 
   let requestsInFlight = 0;
-  const worker = new OutboxWorker(
+  const handlers = handlersOf([
+    createReceiptJob(receiptDeps),
+    createReceiptDigestJob(receiptDeps),
+    createReportUpdateJob(mailDeps),
+    createBountyDecisionJob(mailDeps),
+    createSupportForwardJob({ ...mailDeps, keyring }),
+    createTeamMailJob(mailDeps),
+    createWebhookJob({ db, baseUrl }),
+    createGuessingNoticeJob(mailDeps),
+    createScheduledPublicationJob({ db, clock, baseUrl, events, onPublished: () => worker.wake() }),
+    ...createNotificationSubscribers({ db, clock }),
+  ]);
+  // A subscriber whose job nobody runs would let its events pile up unseen.
+  const unhandled = events.jobKinds().filter((kind) => !handlers[kind]);
+  if (unhandled.length) throw new Error(`no handler for the subscriber jobs ${unhandled.join(", ")}`);
+  const worker: OutboxWorker = new OutboxWorker(
     database,
-    {
-      [RECEIPT_JOB]: createReceiptJob(receiptDeps),
-      [RECEIPT_DIGEST_JOB]: createReceiptDigestJob(receiptDeps),
-      [REPORT_UPDATE_JOB]: createReportUpdateJob(mailDeps),
-      [BOUNTY_DECISION_JOB]: createBountyDecisionJob(mailDeps),
-      [SUPPORT_FORWARD_JOB]: createSupportForwardJob({ ...mailDeps, keyring }),
-      [ESCALATION_MAIL_JOB]: createEscalationMailJob(mailDeps),
-      [ESCALATION_WEBHOOK_JOB]: createEscalationWebhookJob({ db, baseUrl }),
-      [REPORT_RECEIVED_NOTICE_JOB]: createReportReceivedJob({ db, clock }),
-      [TEAM_MAIL_JOB]: createTeamMailJob(mailDeps),
-      [WEBHOOK_JOB]: createWebhookJob({ db, baseUrl }),
-      [GUESSING_NOTICE_JOB]: createGuessingNoticeJob(mailDeps),
-      [ADVISORY_PUBLISH_JOB]: createScheduledPublicationJob({ db, clock, baseUrl, onPublished: () => worker.wake() }),
-    },
+    handlers,
     clock,
     logger.child({ component: "worker" }),
     { pollMs: config.SHIELD_WORKER_POLL_MS, busy: () => requestsInFlight > 0 },
@@ -173,7 +179,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const wake = () => worker.wake();
   const scheduler = new Scheduler(
     [
-      { name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, log: logger.child({ component: "sla" }), onAlerted: wake }) },
+      { name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, events, openReportClocks: pagesOfOpenReportClocks(db), log: logger.child({ component: "sla" }), onAlerted: wake }) },
       { name: JOBS_PRUNE_TASK, everyMs: JOBS_PRUNE_EVERY_MS, run: () => pruneDoneJobs(db, clock.now(), config.SHIELD_JOB_RETENTION_DAYS) },
     ],
     logger.child({ component: "scheduler" }),
@@ -200,10 +206,10 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerOpsRoutes(app, { database, clock, onRequeued: wake });
   registerApiTokenRoutes(app, { db: database.db, clock });
   registerClientModuleRoutes(app);
-  registerIntakeRoutes(app, { db, clock, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
-  registerReportRoutes(app, { db, clock, settings, onChanged: wake, keyring });
-  registerTriageRoutes(app, { db, clock, settings, onChanged: wake });
-  registerAdvisoryRoutes(app, { db, clock, baseUrl, settings, onChanged: wake });
+  registerIntakeRoutes(app, { db, clock, events, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
+  registerReportRoutes(app, { db, clock, events, settings, onChanged: wake, keyring });
+  registerTriageRoutes(app, { db, clock, events, settings, onChanged: wake });
+  registerAdvisoryRoutes(app, { db, clock, events, baseUrl, settings, onChanged: wake });
   registerSetupRoutes(app, { db, clock, baseUrl, auth });
   await registerTeamPages(app, { auth });
   registerSecurityPolicyRoutes(app, { db, settings, baseUrl });
@@ -217,10 +223,11 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerMetricsRoutes(app, { db, clock, serviceLevels });
   registerProgramStatsPage(app, { settings, serviceLevels });
   await registerAdminPages(app, { auth, settings, serviceLevels });
-  await registerDeskPages(app, { db, clock, settings, auth, blobs, keyring, baseUrl, onChanged: wake });
+  await registerDeskPages(app, { db, clock, events, settings, auth, blobs, keyring, baseUrl, onChanged: wake });
   await registerPublicSite(app, {
     db,
     clock,
+    events,
     settings,
     blobs,
     baseUrl,
@@ -243,6 +250,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     keyring,
     scheduler,
     auth,
+    events,
     inboundMail,
     close: () =>
       (closing ??= (async () => {

@@ -1,5 +1,5 @@
 import type { NewReport } from "../src/modules/reports/report.js";
-import type { SubmitReportBody } from "../src/modules/reports/report.schemas.js";
+import type { SubmitReportBody } from "../src/modules/intake/index.js";
 
 let counter = 0;
 

@@ -44,7 +44,7 @@ forEachDatabase((kind) => {
           const blobs = new BlobStore(path.join(dataDir, "blobs"), new DurableDirectories(files));
           const input = buildReportInput({ title: `Power cut after step ${run} ${randomBytes(4).toString("hex")}` });
           const upload = await stageTextAsSent(blobs, "description", randomBytes(300));
-          const { report } = await submitReportFromWeb(shield.database.db, systemClock, blobs, input, [upload]);
+          const { report } = await submitReportFromWeb({ ...shield.deps, clock: systemClock }, blobs, input, [upload]);
           return { reportId: report.id, title: input.title };
         },
         async (files, outcome) => {

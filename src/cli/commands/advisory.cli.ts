@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { createEventBus } from "../../subscriptions.js";
 import { Option, type Command } from "commander";
 import type { z } from "zod";
 import {
@@ -99,7 +100,7 @@ export function register(advisory: Command, cli: CliContext): void {
     .option("--override <reason>", "publish over the guard; the reason is kept in the audit log")
     .option("--json", "machine-readable output")
     .action(async (id: string, options: { override?: string; json?: boolean }) => {
-      const { published, baseUrl } = await run(async ({ db, baseUrl }) => ({ published: await publishAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl }, caller, id, options.override), baseUrl }));
+      const { published, baseUrl } = await run(async ({ db, baseUrl }) => ({ published: await publishAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, caller, id, options.override), baseUrl }));
       show(!!options.json, published, baseUrl);
     });
   advisory
@@ -113,7 +114,7 @@ export function register(advisory: Command, cli: CliContext): void {
       const at = new Date(options.at);
       if (Number.isNaN(at.getTime())) throw ValidationError("--at is not a date and time.", { at: "must be an ISO 8601 date and time, e.g. 2026-12-01T09:00:00Z" });
       const { scheduled, baseUrl } = await run(async ({ db, baseUrl }) => ({
-        scheduled: await scheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl }, caller, id, { at: at.toISOString(), overrideReason: options.override }),
+        scheduled: await scheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, caller, id, { at: at.toISOString(), overrideReason: options.override }),
         baseUrl,
       }));
       show(!!options.json, scheduled, baseUrl);
@@ -124,7 +125,7 @@ export function register(advisory: Command, cli: CliContext): void {
     .argument("<id>")
     .option("--json", "machine-readable output")
     .action(async (id: string, options: { json?: boolean }) => {
-      const { draft, baseUrl } = await run(async ({ db, baseUrl }) => ({ draft: await unscheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl }, cli.actor, id), baseUrl }));
+      const { draft, baseUrl } = await run(async ({ db, baseUrl }) => ({ draft: await unscheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, cli.actor, id), baseUrl }));
       show(!!options.json, draft, baseUrl);
     });
 }

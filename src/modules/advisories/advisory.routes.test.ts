@@ -4,7 +4,7 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import type { SubmitReportBody } from "../reports/index.js";
+import type { SubmitReportBody } from "../intake/index.js";
 import { importHallOfFame } from "../hall-of-fame/index.js";
 import { updateSetting } from "../settings/index.js";
 

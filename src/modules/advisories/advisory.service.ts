@@ -1,6 +1,8 @@
 import type { Db, Executor, Tx } from "../../platform/db/database.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import { z } from "zod";
+import { defineJob, enqueue } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { ForbiddenError, ValidationError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { addHallOfFameEntry } from "../hall-of-fame/index.js";
@@ -33,13 +35,19 @@ import {
 import type { CreateAdvisoryBody, PatchAdvisoryBody, ScheduleAdvisoryBody } from "./advisory.schemas.js";
 import { advisoryPageUrl } from "./export-context.js";
 
-export const ADVISORY_PUBLISH_JOB = "advisory.publish_scheduled";
+/** The publication of a scheduled advisory at its time (`scheduledAt`: the time it was scheduled for). */
+export const ADVISORY_PUBLISH_JOB = defineJob({
+  kind: "advisory.publish_scheduled",
+  payload: z.object({ advisoryId: z.number().int().positive(), scheduledAt: z.string() }),
+});
 
 /** What publishing needs besides the database: the public address of the advisory, for the reporters' mail. */
 export interface AdvisoryDeps {
   db: Db;
   clock: Clock;
   baseUrl: () => string;
+  /** Publication moves reports (`disclosed`), which announces what follows from a move. */
+  events: Events;
 }
 
 /** Who asks, and whether they may publish over the guard (admins, the operator's CLI). */
@@ -234,7 +242,7 @@ export async function scheduleAdvisory(deps: AdvisoryDeps, caller: AdvisoryCalle
     if (!(await updateAdvisoryIfState(tx, advisory.id, advisory.state, { state: "scheduled", scheduledAt: body.at, guardOverride: override, updatedAt: at }))) {
       throw AdvisoryStateError("Someone else changed the advisory at the same moment; reload and try again.");
     }
-    await enqueueJob(tx, ADVISORY_PUBLISH_JOB, { advisoryId: advisory.id, scheduledAt: body.at }, now, { runAt: new Date(body.at) });
+    await enqueue(tx, ADVISORY_PUBLISH_JOB, { advisoryId: advisory.id, scheduledAt: body.at }, now, { runAt: new Date(body.at) });
     await audit(tx, caller.actor, advisory, "advisory.scheduled", { at: body.at, overridden: override !== null }, at);
     return (await findAdvisory(tx, { id: advisory.id }))!;
   });
@@ -300,7 +308,7 @@ async function publishInTransaction(tx: Tx, deps: AdvisoryDeps, actor: Actor, ad
     if (report.state === "disclosed") continue;
     if (overridden && !checkTransition(report, { to: "disclosed", viaAdvisory: true }).ok) notDisclosed.push(report.id);
     // The one lifecycle move only publication makes; its message brings the reporter the link in the report's update mail.
-    else await moveReport(tx, actor, report, { to: "disclosed", viaAdvisory: true, reason: `advisory ${advisory.publicId} published`, message: `The security update for this issue is published as ${advisory.publicId}: ${url}\n\nThank you for reporting it.`, at: now });
+    else await moveReport(tx, deps.events, actor, report, { to: "disclosed", viaAdvisory: true, reason: `advisory ${advisory.publicId} published`, message: `The security update for this issue is published as ${advisory.publicId}: ${url}\n\nThank you for reporting it.`, at: now });
   }
   await audit(tx, actor, advisory, "advisory.published", { reportIds: advisory.reportIds, overridden, notDisclosed }, at);
   for (const credit of content.credits) {

@@ -28,7 +28,7 @@ forEachDatabase((kind) => {
       const blobs = new BlobStore(path.join(shield.dataDir, "blobs"));
       const stage = (text: string) => blobs.stage(Readable.from([Buffer.from(text)]));
       const upload = await stageTextAsSent(blobs, "description", Buffer.from("referenced evidence"));
-      await submitReportFromWeb(shield.database.db, systemClock, blobs, buildReportInput(), [upload]);
+      await submitReportFromWeb({ ...shield.deps, clock: systemClock }, blobs, buildReportInput(), [upload]);
       const referenced = blobs.pathOf(upload.blob.sha256);
       age(referenced);
       const orphan = await stage("a blob whose report never committed");

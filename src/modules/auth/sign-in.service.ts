@@ -1,13 +1,13 @@
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { z } from "zod";
 import { hashSecret } from "../../platform/crypto/secrets.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import { enqueue } from "../../platform/jobs/job.js";
 import { isoNow } from "../../shared/clock.js";
 import { appendAuditEvent, type Actor, type AuditEntry } from "../audit/index.js";
 import { actorOf, findUserByEmail, normalizeEmail, type TeamMember } from "../people/index.js";
 import { isAccountLimited, isAddressLocked, normalizeRecoveryCode, normalizeTotpCode, safeNextPath, type StoredSession } from "./auth.js";
 import { BothFactorsFailedError, SecondFactorFailedError, SecondFactorMissingError, SignInFailedError, SignInLockedError } from "./auth.errors.js";
-import { GUESSING_NOTICE_JOB, type GuessingNoticePayload } from "./guessing-notice.job.js";
+import { GUESSING_NOTICE_JOB } from "./guessing-notice.job.js";
 import {
   claimGuessingNotice,
   claimTotpStep,
@@ -92,8 +92,7 @@ export async function recordSignInFailure(
     const failures = await countFailures(tx, "account", input.accountKey, since);
     if (!isAccountLimited(failures, ctx.limits)) return;
     if (!(await claimGuessingNotice(tx, member.id, at, since))) return;
-    const payload: GuessingNoticePayload = { userId: member.id, failures, windowMinutes: windowMinutes(ctx), at };
-    await enqueueJob(tx, GUESSING_NOTICE_JOB, payload, now, { urgent: true });
+    await enqueue(tx, GUESSING_NOTICE_JOB, { userId: member.id, failures, windowMinutes: windowMinutes(ctx), at }, now, { urgent: true });
     await appendAuditEvent(tx, { kind: "system" }, { action: "auth.guessing_notice_sent", subjectType: "user", subjectId: String(member.id), data: { failures } }, at);
   });
   await pruneFailures(ctx.db, since);

@@ -9,6 +9,7 @@ import type { MailAuthentication } from "../../platform/mail/inbound/mail-authen
 import type { MimeParser, ParsedMail } from "../../platform/mail/inbound/mime-parser.js";
 import type { MailThread } from "../../platform/mail/mailer.js";
 import { headerFields, splitHeader, withoutTransportHeaders } from "../../platform/mail/inbound/raw-mime.js";
+import type { Events } from "../../shared/events.js";
 import type { Clock } from "../../shared/clock.js";
 import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
 import { stageUpload, storeUploads, discardUploads, recordAttachments, type AcceptedUpload } from "../attachments/index.js";
@@ -49,6 +50,7 @@ export interface ReceivedEnvelope {
 export interface InboundMailDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   blobs: BlobStore;
   parser: MimeParser;
   keyring: TeamKeyring;
@@ -175,7 +177,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
   if (target) {
     const body = read.mail?.text ? replyBodyOf(read.mail.text) : reportFieldsFromMail({ subject: "", text: null, html: read.mail?.html ?? null, from: null }, null).description;
     try {
-      const { report } = await replyAsReporterByMail(deps.db, deps.clock, target, { body: withNotes(body, notes), uploads }, async (tx, stored, message) => {
+      const { report } = await replyAsReporterByMail(deps, target, { body: withNotes(body, notes), uploads }, async (tx, stored, message) => {
         await insertInboundMessage(tx, row("reply", stored.id, message.id, read.details));
       });
       return { outcome: "reply", reportId: report.id };
@@ -199,8 +201,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
   const noReceipt = reporterEmail ? envelope.noReceiptBecause ?? whyNoAutomaticReply(headers, envelope.mailFrom, ownAddresses) ?? (ownAddresses.map(normaliseAddress).includes(normaliseAddress(reporterEmail)) ? "the sender is one of Shield's own addresses" : null) : "the message names no sender address to answer";
   const details: InboundDetails = { ...read.details, receipt: noReceipt ? { sent: false, why: noReceipt } : { sent: true } };
   const { report } = await submitReport(
-    deps.db,
-    deps.clock,
+    deps,
     {
       channel,
       title: fields.title,

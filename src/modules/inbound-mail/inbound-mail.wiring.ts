@@ -10,6 +10,7 @@ import { ImapPoller } from "../../platform/mail/inbound/imap-poller.js";
 import { parseImapUrl } from "../../platform/mail/inbound/imap-url.js";
 import { SmtpListener, SmtpReply } from "../../platform/mail/inbound/smtp-listener.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import type { TeamKeyring } from "../keys/index.js";
 import type { Settings } from "../settings/index.js";
 import type { MailThread } from "../../platform/mail/mailer.js";
@@ -33,6 +34,8 @@ export interface InboundMailWiring {
   config: Config;
   db: Db;
   clock: Clock;
+  /** Where what mail causes is announced (a report received, a reporter's answer). */
+  events: Events;
   blobs: BlobStore;
   keyring: TeamKeyring;
   masterKey: Uint8Array;
@@ -51,6 +54,7 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
   const deps: InboundMailDeps = {
     db: wiring.db,
     clock: wiring.clock,
+    events: wiring.events,
     blobs: wiring.blobs,
     parser,
     keyring: wiring.keyring,

@@ -1,7 +1,8 @@
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
-import { submitReportBody, submitReportResponse } from "../reports/report.schemas.js";
+import type { Events } from "../../shared/events.js";
+import { submitReportBody, submitReportResponse } from "./intake.schemas.js";
 import { describeDuration, type SettingsCache } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
 import { INTAKE_RATE_LIMIT_GROUP, submitReport, trackingUrlFor } from "./intake.service.js";
@@ -9,6 +10,7 @@ import { INTAKE_RATE_LIMIT_GROUP, submitReport, trackingUrlFor } from "./intake.
 export interface IntakeRouteDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   settings: SettingsCache;
   baseUrl: () => string;
   /** Called after the report committed, to send the receipt without waiting for the next poll. */
@@ -30,7 +32,7 @@ export function registerIntakeRoutes(app: HttpApp, deps: IntakeRouteDeps): void 
       config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: "1 minute", groupId: INTAKE_RATE_LIMIT_GROUP } },
     },
     async (request, reply) => {
-      const { report, trackingToken } = await submitReport(deps.db, deps.clock, request.body, "api", { sender: request.ip });
+      const { report, trackingToken } = await submitReport(deps, request.body, "api", { sender: request.ip });
       deps.onSubmitted();
       const settings = await deps.settings.get();
       const promise = firstResponsePromise(report, settings, deps.clock.now());

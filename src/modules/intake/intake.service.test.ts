@@ -21,7 +21,7 @@ forEachDatabase((kind) => {
 
     it("are each stored once, with their own audit event and jobs, and the audit chain stays whole", async () => {
       const submitted = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => submitReport(shield.database.db, systemClock, buildReportInput({ title: `together ${i}` }), "api")),
+        Array.from({ length: 40 }, (_, i) => submitReport({ ...shield.deps, clock: systemClock }, buildReportInput({ title: `together ${i}` }), "api")),
       );
       const ids = submitted.map((s) => s.report.id);
       expect(new Set(ids).size).toBe(40);
@@ -41,7 +41,7 @@ forEachDatabase((kind) => {
         Array.from({ length: 40 }, (_, i) =>
           // The others hand their rows to the batch's end (no onStored); the failing one's work
           // runs after seventeen of them, so their rows are rolled back and written again once.
-          submitReport(shield.database.db, systemClock, buildReportInput({ title: title(i) }), "api", i === 17 ? {
+          submitReport({ ...shield.deps, clock: systemClock }, buildReportInput({ title: title(i) }), "api", i === 17 ? {
             onStored: async () => {
               throw new Error("the eighteenth cannot be stored");
             },
@@ -68,7 +68,7 @@ forEachDatabase((kind) => {
 
     it("give each report's event a number in one order and a fair turn to each sender's jobs, as if written one by one", async () => {
       const submitted = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => submitReport(shield.database.db, systemClock, buildReportInput({ title: `in turn ${i}` }), "api", { sender: "203.0.113.9" })),
+        Array.from({ length: 10 }, (_, i) => submitReport({ ...shield.deps, clock: systemClock }, buildReportInput({ title: `in turn ${i}` }), "api", { sender: "203.0.113.9" })),
       );
       const db = shield.database.db;
       const ids = submitted.map((s) => s.report.id);

@@ -1,15 +1,30 @@
+import { z } from "zod";
 import type { Db, Tx } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import { groupCommitOf } from "../../platform/db/group-commit.js";
-import { enqueueJobAtCommit } from "../../platform/jobs/outbox.repository.js";
+import { defineJob, enqueueAtCommit } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { queueAuditEvent } from "../audit/index.js";
 import { validateReporterKey } from "../keys/index.js";
-import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import { insertReport, type Report } from "../reports/index.js";
-import type { SubmitReportBody } from "../reports/report.schemas.js";
+import type { SubmitReportBody } from "./intake.schemas.js";
 
-export const RECEIPT_JOB = "mail.receipt";
+/**
+ * The automatic receipt of one report. The tracking token rides in a `secret*` field,
+ * sealed, until the mail is sent, then is dropped (so a finished job's payload has none).
+ */
+export const RECEIPT_JOB = defineJob({
+  kind: "mail.receipt",
+  payload: z.object({ reportId: z.number().int().positive(), secretTrackingToken: z.string().optional() }),
+});
+
+/** What storing a report needs: the database, the clock, and where to announce it. */
+export interface IntakeDeps {
+  db: Db;
+  clock: Clock;
+  events: Events;
+}
 
 /** Every door of the public intake (API, web form) counts against one limit per client address. */
 export const INTAKE_RATE_LIMIT_GROUP = "intake";
@@ -50,16 +65,16 @@ export interface SubmitOptions {
  * platform/db/group-commit.ts), each still all or nothing.
  * The tracking token rides in the receipt job until the mail is sent, then is dropped.
  */
-export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody, source: Report["source"], options: SubmitOptions = {}): Promise<SubmittedReport> {
+export async function submitReport(deps: IntakeDeps, input: SubmitReportBody, source: Report["source"], options: SubmitOptions = {}): Promise<SubmittedReport> {
   const trackingToken = generateSecret(32);
-  const now = clock.now();
+  const now = deps.clock.now();
   const at = now.toISOString();
   const anonymous = input.credit?.anonymous === true || (!input.credit?.name && !input.credit?.url);
   // Checked before the transaction: a key we could not encrypt to is refused, not stored.
   // Against the real time, not the clock: the mail is encrypted in the real world.
   const reporterPgpKey = input.reporter.pgpKey?.trim() ? input.reporter.pgpKey : null;
   if (reporterPgpKey) await validateReporterKey(reporterPgpKey);
-  const report = await groupCommitOf(db).run(async (tx) => {
+  const report = await groupCommitOf(deps.db).run(async (tx) => {
     const report = await insertReport(
       tx,
       {
@@ -87,9 +102,9 @@ export async function submitReport(db: Db, clock: Clock, input: SubmitReportBody
     // The event and the jobs are written with the batch's others just before its commit.
     await queueAuditEvent(tx, { kind: "public" }, { action: "report.received", subjectType: "report", subjectId: String(report.id), data: { channel: report.channel, source } }, at);
     const fairnessKey = options.sender === undefined ? undefined : `client:${options.sender}`;
-    if (options.sendReceipt !== false) await enqueueJobAtCommit(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
-    // An account under attack pages the team: its notice goes before any backlog.
-    await enqueueJobAtCommit(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack" });
+    if (options.sendReceipt !== false) await enqueueAtCommit(tx, RECEIPT_JOB, { reportId: report.id, secretTrackingToken: trackingToken }, now, { fairnessKey });
+    // An account under attack pages the team: what follows from it goes before any backlog.
+    await deps.events.publish(tx, "report.received", { reportId: report.id }, now, { fairnessKey, urgent: report.channel === "account_attack", atCommit: true });
     await options.onStored?.(tx, report, trackingToken);
     return report;
   });

@@ -1,23 +1,12 @@
-import type { Db } from "../../platform/db/database.js";
-import type { JobHandler } from "../../platform/jobs/worker.js";
-import { inThread, type Mailer, type MailThread } from "../../platform/mail/mailer.js";
+import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
+import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import type { Clock } from "../../shared/clock.js";
-import { CHANNEL_LABELS, findReport, subjectSafe, type Report } from "../reports/index.js";
+import { CHANNEL_LABELS, findReport, loadReportMail, sendReporterMail, senderOf, signatureOf, subjectSafe, type Report } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
-import { admitReceipt, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
+import { admitReceipt, RECEIPT_DIGEST_JOB, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
 import { describeDuration, loadSettings, type Settings } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
-import { trackingUrlFor } from "./intake.service.js";
-
-export interface MailJobDeps {
-  db: Db;
-  mailer: Mailer;
-  baseUrl: () => string;
-  /** SHIELD_MAIL_FROM; default the program's security address. */
-  mailFrom?: string;
-  /** The reporter's e-mail thread, for reports that came in by e-mail (the e-mail channel provides it). */
-  threadOfReport?: (reportId: number) => Promise<MailThread | null>;
-}
+import { RECEIPT_JOB, trackingUrlFor } from "./intake.service.js";
 
 export interface ReceiptJobDeps extends MailJobDeps {
   clock: Clock;
@@ -26,8 +15,8 @@ export interface ReceiptJobDeps extends MailJobDeps {
 }
 
 /** What a receipt says about one report: what was received, when a person will answer, and where to follow it. */
-function describeReceived(report: Report, settings: Settings, trackingUrl: string, byMail = false): string[] {
-  const { minutes, dueAt } = firstResponsePromise(report, settings, new Date());
+function describeReceived(report: Report, settings: Settings, now: Date, trackingUrl: string, byMail = false): string[] {
+  const { minutes, dueAt } = firstResponsePromise(report, settings, now);
   const promise = minutes && dueAt
     ? `A person from the security team will answer you within ${describeDuration(minutes)} (by ${formatUtc(dueAt)}).`
     : "A person from the security team will answer you as soon as possible.";
@@ -41,61 +30,40 @@ function describeReceived(report: Report, settings: Settings, trackingUrl: strin
   ];
 }
 
-function signatureOf(settings: Settings): string[] {
-  return ["-- ", `${settings.programName}, ${settings.companyName}`, settings.securityEmail];
-}
-
 /**
  * The automatic receipt: what was received, when a person will answer, and the
  * tracking link. It is not a first response: the clock keeps running. One address gets
  * at most `receiptLimit` receipts per window; the rest wait for one digest mail, and
  * Shield's own addresses get none (see modules/receipt-limits).
  */
-export function createReceiptJob(deps: ReceiptJobDeps): JobHandler {
-  return async (payload, job) => {
-    const reportId = Number(payload.reportId);
-    const token = String(payload.secretTrackingToken ?? "");
-    const report = await findReport(deps.db, reportId);
-    if (!report) throw new Error(`report ${reportId} is gone`);
-    if (!token) throw new Error("the tracking token was already dropped; the receipt cannot be sent again");
-    const settings = await loadSettings(deps.db);
+export function createReceiptJob(deps: ReceiptJobDeps) {
+  return handleJob(RECEIPT_JOB, async (payload, job) => {
+    const token = payload.secretTrackingToken ?? "";
+    if (!token) throw new PermanentJobError("the tracking token was already dropped; the receipt cannot be sent again");
+    const context = await loadReportMail(deps, payload.reportId);
+    const { report, settings, thread } = context;
     const admission = await admitReceipt(deps.db, deps.receiptLimit, {
       recipient: report.reporterEmail,
       ownAddresses: shieldAddressesOf(settings, deps.mailFrom),
       jobId: job.id,
-      receipt: { reportId, trackingToken: token },
+      receipt: { reportId: report.id, trackingToken: token },
       now: deps.clock.now(),
     });
     if (admission !== "send") return;
-    const thread = (await deps.threadOfReport?.(report.id)) ?? null;
-    const text = [
-      `Hello ${report.reporterName},`,
-      "",
-      `Thank you for your report to the ${settings.companyName} security team. We have received it.`,
-      "",
-      ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token), thread !== null),
-      "",
-      "Keep this link private: anyone who has it can read and answer your report.",
-      "This is an automatic receipt; a person will write to you.",
-      "",
-      ...signatureOf(settings),
-    ].join("\n");
-    await deps.mailer.send(
-      inThread(
-        {
-          from: deps.mailFrom ?? settings.securityEmail,
-          to: report.reporterEmail,
-          // The reporter gave a key: PGP/MIME, with a neutral Subject outside the encryption.
-          encryptTo: encryptionFor(report),
-          subject: `[#${report.id}] We received your report: ${subjectSafe(report.title)}`,
-          text,
-          headers: { "Auto-Submitted": "auto-replied" },
-        },
-        thread,
-      ),
-      `receipt-${report.id}-job-${job.id}`,
-    );
-  };
+    await sendReporterMail(deps, context, {
+      what: "We received your report",
+      lines: [
+        `Thank you for your report to the ${settings.companyName} security team. We have received it.`,
+        "",
+        ...describeReceived(report, settings, deps.clock.now(), trackingUrlFor(deps.baseUrl(), token), thread !== null),
+        "",
+        "Keep this link private: anyone who has it can read and answer your report.",
+        "This is an automatic receipt; a person will write to you.",
+      ],
+      headers: { "Auto-Submitted": "auto-replied" },
+      key: `receipt-${report.id}-job-${job.id}`,
+    });
+  });
 }
 
 /**
@@ -103,8 +71,8 @@ export function createReceiptJob(deps: ReceiptJobDeps): JobHandler {
  * is encrypted when one of its reports gave a key (to the newest such key: a digest is
  * one mail, and a mail has one reader).
  */
-export function createReceiptDigestJob(deps: ReceiptJobDeps): JobHandler {
-  return async (_payload, job) => {
+export function createReceiptDigestJob(deps: ReceiptJobDeps) {
+  return handleJob(RECEIPT_DIGEST_JOB, async (_payload, job) => {
     const { to, receipts } = await takeDigest(deps.db, job.id, deps.clock.now());
     const settings = await loadSettings(deps.db);
     const reports: Array<{ report: Report; token: string }> = [];
@@ -121,7 +89,7 @@ export function createReceiptDigestJob(deps: ReceiptJobDeps): JobHandler {
       `The ${settings.companyName} security team received ${reports.length === 1 ? "a report" : `${reports.length} reports`} that gave this address for replies.`,
       `To keep anyone from flooding a mailbox with receipts, this address gets at most ${deps.receiptLimit.perWindow} receipts in ${windowText}; these are the rest, together.`,
       "If you did not send them, you can ignore this mail.",
-      ...reports.flatMap(({ report, token }) => ["", ...describeReceived(report, settings, trackingUrlFor(deps.baseUrl(), token))]),
+      ...reports.flatMap(({ report, token }) => ["", ...describeReceived(report, settings, deps.clock.now(), trackingUrlFor(deps.baseUrl(), token))]),
       "",
       "Keep these links private: anyone who has one can read and answer that report.",
       "This is an automatic receipt; a person will write to you.",
@@ -131,7 +99,7 @@ export function createReceiptDigestJob(deps: ReceiptJobDeps): JobHandler {
     const keyed = reports.filter(({ report }) => encryptionFor(report)).at(-1);
     await deps.mailer.send(
       {
-        from: deps.mailFrom ?? settings.securityEmail,
+        from: senderOf(deps, settings),
         to,
         encryptTo: keyed && { ...encryptionFor(keyed.report)!, outerSubject: "Encrypted receipts for your reports" },
         subject: `We received your reports: ${reports.map(({ report }) => `#${report.id}`).join(", ")}`.slice(0, 200),
@@ -140,7 +108,7 @@ export function createReceiptDigestJob(deps: ReceiptJobDeps): JobHandler {
       },
       `receipt-digest-job-${job.id}`,
     );
-  };
+  });
 }
 
 export function formatUtc(iso: string): string {

@@ -4,7 +4,7 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { loadSettings, updateSetting } from "../settings/index.js";
-import { readPausesOf } from "../sla/index.js";
+import { readPausesOf } from "../reports/index.js";
 import { metricsWindowStart, summariseMetrics, type MetricsReport } from "./metrics.js";
 import { claimMetricsRefresh, pagesOfReportsReceivedSince, readMetricsSnapshot, storeMetricsSnapshot } from "./metrics.repository.js";
 import { ServiceLevelMetrics, summariseServiceLevels } from "./metrics.service.js";

@@ -1,14 +1,11 @@
 export { composeTeamMail, composeWebhookText, type TeamNotice } from "./notice.js";
 export {
+  createNotificationSubscribers,
   listTeam,
-  notifyNewOwner,
-  notifyOwnerOfReporterReply,
-  notifySlaMiss,
-  notifySlaWarning,
-  notifyTeamOfNewReport,
-  REPORT_RECEIVED_NOTICE_JOB,
+  NOTIFICATION_SUBSCRIBERS,
   TEAM_MAIL_JOB,
   WEBHOOK_JOB,
+  type NotificationDeps,
 } from "./notification.service.js";
-export { createReportReceivedJob, createTeamMailJob, type TeamMailDeps } from "./team-mail.job.js";
+export { createTeamMailJob, type TeamMailDeps } from "./team-mail.job.js";
 export { createWebhookJob, postToWebhook, type WebhookDeps } from "./webhook.job.js";

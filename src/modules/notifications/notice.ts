@@ -1,4 +1,4 @@
-import { formatInstantIn } from "../../shared/human-time.js";
+import { describeElapsedMinutes, formatInstantIn } from "../../shared/human-time.js";
 import { CHANNEL_LABELS, subjectSafe, type Report } from "../reports/index.js";
 import type { SlaTarget } from "../sla/index.js";
 
@@ -15,7 +15,9 @@ export type TeamNotice =
   | { kind: "sla_missed"; target: SlaTarget; dueAt: string }
   | { kind: "reporter_reply"; messageId: number }
   /** A member was made the report's owner by someone else (`by`: their name). */
-  | { kind: "owner_assigned"; by: string };
+  | { kind: "owner_assigned"; by: string }
+  /** The reporter pressed Escalate: the promised first response (`firstResponseDue`) passed unanswered. */
+  | { kind: "escalated"; escalatedAt: string; firstResponseDue: string };
 
 export interface ComposedTeamMail {
   subject: string;
@@ -30,7 +32,7 @@ const TARGET_WORDS: Record<SlaTarget, string> = {
 };
 
 export function isUrgent(notice: TeamNotice): boolean {
-  return notice.kind === "account_attack" || notice.kind === "sla_missed";
+  return notice.kind === "account_attack" || notice.kind === "sla_missed" || notice.kind === "escalated";
 }
 
 type NoticeReport = Pick<Report, "id" | "channel" | "title" | "receivedAt">;
@@ -71,8 +73,14 @@ export function composeTeamMail(notice: TeamNotice, report: NoticeReport, link: 
       subject = `[#${report.id}] You own this report now: ${title}`;
       lead = [`${subjectSafe(notice.by, 200)} made you the owner of this report: its clocks and alerts are yours now.`];
       break;
+    case "escalated":
+      subject = `[#${report.id}] ESCALATED: no reply yet on ${channel.toLowerCase()}`;
+      lead = [`The reporter of #${report.id} escalated it: nobody has answered yet.`];
+      facts.push(`Promised first response by: ${at(notice.firstResponseDue)} (overdue by ${overdueWords(notice)})`);
+      break;
   }
-  const text = [...lead, "", ...facts, "", `Open the report: ${link}`, "", "-- ", "Shield (automatic message to the security team)"].join("\n");
+  const action = notice.kind === "escalated" ? "Answer the reporter and acknowledge the report" : "Open the report";
+  const text = [...lead, "", ...facts, "", `${action}: ${link}`, "", "-- ", "Shield (automatic message to the security team)"].join("\n");
   const headers: Record<string, string> = { "Auto-Submitted": "auto-generated" };
   if (isUrgent(notice)) Object.assign(headers, { Importance: "high", "X-Priority": "1 (Highest)", Priority: "urgent" });
   return { subject, text, headers };
@@ -95,7 +103,13 @@ export function composeWebhookText(notice: TeamNotice, report: Pick<Report, "id"
       return `The reporter answered on report #${report.id} (${channel}). ${link}`;
     case "owner_assigned":
       return `Report #${report.id} (${channel}) has a new owner. ${link}`;
+    case "escalated":
+      return `Escalation: report #${report.id} (${channel}) has had no reply; the promised first response was due ${at(notice.firstResponseDue)} (${overdueWords(notice)} ago). The reporter pressed Escalate. ${link}`;
   }
+}
+
+function overdueWords(notice: { escalatedAt: string; firstResponseDue: string }): string {
+  return describeElapsedMinutes((Date.parse(notice.escalatedAt) - Date.parse(notice.firstResponseDue)) / 60_000);
 }
 
 function capitalize(text: string): string {

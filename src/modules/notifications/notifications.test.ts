@@ -4,9 +4,9 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { startWebhookServer, type WebhookServer } from "../../../test/webhook-server.js";
-import { insertMessage, transitionReport } from "../reports/index.js";
+import { findReport, insertMessage, transitionReport } from "../reports/index.js";
 import { loadSettings, updateSetting } from "../settings/index.js";
-import { notifyOwnerOfReporterReply, postToWebhook, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./index.js";
+import { postToWebhook, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./index.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 
 forEachDatabase((kind) => {
@@ -89,7 +89,7 @@ forEachDatabase((kind) => {
     it("tells the owner when the reporter answers, and the team when there is no owner", async () => {
       const db = shield.database.db;
       const owned = await submit(buildReportInput());
-      const report = await transitionReport(db, clock, await loadSettings(db), { kind: "user", userId: triager.member.id, email: triager.member.email }, owned.id, { to: "acknowledged", reason: "testing the clocks" });
+      const report = await transitionReport({ ...shield.deps, clock }, await loadSettings(db), { kind: "user", userId: triager.member.id, email: triager.member.email }, owned.id, { to: "acknowledged", reason: "testing the clocks" });
       expect(report.ownerId).toBe(triager.member.id);
       const unowned = await submit(buildReportInput());
       await shield.worker.drain();
@@ -99,7 +99,8 @@ forEachDatabase((kind) => {
       ] as const) {
         await db.transaction().execute(async (tx) => {
           const message = await insertMessage(tx, { reportId: id, authorKind: "reporter", authorUserId: null, body: "REPLY-BODY-MARKER", internal: false, createdAt: clock.now().toISOString() });
-          await notifyOwnerOfReporterReply(tx, { id, ownerId }, message.id, clock.now());
+          expect((await findReport(tx, id))!.ownerId).toBe(ownerId);
+          await shield.events.publish(tx, "report.reporter_replied", { reportId: id, messageId: message.id }, clock.now());
         });
       }
       await shield.worker.drain();
@@ -114,11 +115,13 @@ forEachDatabase((kind) => {
       const db = shield.database.db;
       const { id } = await submit(buildReportInput());
       await shield.worker.drain();
-      const count = async () => (await db.selectFrom("jobs").select("payload").where("kind", "=", TEAM_MAIL_JOB).execute()).filter((j) => JSON.parse(j.payload).reportId === id).length;
+      // The event's job (which would fan out to the team's mails) and any mail job.
+      const count = async () =>
+        (await db.selectFrom("jobs").select("payload").where("kind", "in", [TEAM_MAIL_JOB.kind, ...shield.events.jobKinds()]).execute()).filter((j) => JSON.parse(j.payload).reportId === id).length;
       const before = await count();
       await expect(
         db.transaction().execute(async (tx) => {
-          await notifyOwnerOfReporterReply(tx, { id, ownerId: null }, 1, clock.now());
+          await shield.events.publish(tx, "report.reporter_replied", { reportId: id, messageId: 1 }, clock.now());
           throw new Error("the reply could not be stored");
         }),
       ).rejects.toThrow("could not be stored");
@@ -131,7 +134,7 @@ forEachDatabase((kind) => {
       const { id } = await submit(buildReportInput({ channel: "account_attack" }));
       await shield.worker.drain();
       const job = async () =>
-        (await db.selectFrom("jobs").selectAll().where("kind", "=", WEBHOOK_JOB).execute()).find((j) => JSON.parse(j.payload).reportId === id)!;
+        (await db.selectFrom("jobs").selectAll().where("kind", "=", WEBHOOK_JOB.kind).execute()).find((j) => JSON.parse(j.payload).reportId === id)!;
       let row = await job();
       expect(row.state).toBe("pending");
       expect(row.last_error).toBe("webhook answered HTTP 500");

@@ -1,9 +1,9 @@
 import type { Db } from "../../platform/db/database.js";
-import type { JobHandler } from "../../platform/jobs/worker.js";
+import { handleJob } from "../../platform/jobs/job.js";
 import { findReport, teamReportLink } from "../reports/index.js";
 import { loadSettings } from "../settings/index.js";
 import { composeWebhookText } from "./notice.js";
-import type { WebhookPayload } from "./notification.service.js";
+import { WEBHOOK_JOB } from "./notification.service.js";
 
 export interface WebhookDeps {
   db: Db;
@@ -18,16 +18,15 @@ export interface WebhookDeps {
  * where a server sends us), and anything but 2xx fails the job so that the outbox
  * retries it. The URL is read at send time and never put in an error: it is a secret.
  */
-export function createWebhookJob(deps: WebhookDeps): JobHandler {
-  return async (raw) => {
-    const payload = raw as WebhookPayload;
+export function createWebhookJob(deps: WebhookDeps) {
+  return handleJob(WEBHOOK_JOB, async (payload) => {
     const settings = await loadSettings(deps.db);
     if (!settings.webhookUrl) return;
-    const report = await findReport(deps.db, Number(payload.reportId));
-    if (!report) throw new Error(`report ${payload.reportId} is gone`);
+    const report = await findReport(deps.db, payload.reportId);
+    if (!report) return;
     const text = composeWebhookText(payload.notice, report, teamReportLink(deps.baseUrl(), report.id), settings.timeZone);
     await postToWebhook(settings.webhookUrl, text, deps.timeoutMs ?? 10_000);
-  };
+  });
 }
 
 export async function postToWebhook(url: string, text: string, timeoutMs: number): Promise<void> {

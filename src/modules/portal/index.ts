@@ -1,4 +1,4 @@
-export { checkEscalation, canReporterReply, creditFor, escalationRecipients, stateAfterReporterReply, ESCALATION_COOLDOWN_MS, EscalationRefusedError, type EscalationCheck } from "./portal.js";
+export { checkEscalation, canReporterReply, creditFor, stateAfterReporterReply, ESCALATION_COOLDOWN_MS, EscalationRefusedError, type EscalationCheck } from "./portal.js";
 export {
   findReportForReporter,
   submitReportFromWeb,
@@ -8,10 +8,8 @@ export {
   changeCredit,
   escalateReport,
   TrackingLinkNotValidError,
-  ESCALATION_MAIL_JOB,
-  ESCALATION_WEBHOOK_JOB,
   CONFIRMATION_TTL_MS,
+  type PortalDeps,
   type ReporterView,
 } from "./portal.service.js";
-export { createEscalationMailJob, createEscalationWebhookJob } from "./escalation.job.js";
 export { listEscalationsOf } from "./portal.repository.js";

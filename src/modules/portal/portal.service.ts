@@ -3,33 +3,36 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import { openSecret, sealSecret } from "../../platform/crypto/at-rest.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import type { Db, Executor, Tx } from "../../platform/db/database.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
 import { recordAttachments, storeUploads, listAttachmentsOfReport, type AcceptedUpload, type Attachment } from "../attachments/index.js";
 import { appendAuditEvent } from "../audit/index.js";
 import { ENCRYPTED_CONTENT_TYPE, markBrowserEncrypted } from "../browser-encryption/index.js";
-import { notifyOwnerOfReporterReply } from "../notifications/index.js";
-import { submitReport } from "../intake/index.js";
+import { submitReport, type SubmitReportBody } from "../intake/index.js";
 import {
   findReport,
   findReportByTrackingHash,
   insertMessage,
   listMessages,
   moveReport,
+  readPauses,
   updateReportIfState,
   type Message,
   type Report,
   type ReportState,
-  type SubmitReportBody,
 } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
-import { computeDeadlines, firstResponsePromise, readPauses, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
+import { computeDeadlines, firstResponsePromise, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
 import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./portal.js";
 import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./portal.repository.js";
 
-export const ESCALATION_MAIL_JOB = "mail.escalation";
-export const ESCALATION_WEBHOOK_JOB = "webhook.escalation";
+/** What the reporter's side changes with: the database, the clock, and where to announce what happened. */
+export interface PortalDeps {
+  db: Db;
+  clock: Clock;
+  events: Events;
+}
 
 /** The confirmation page after the form can be opened once, within this time. */
 export const CONFIRMATION_TTL_MS = 15 * 60 * 1000;
@@ -80,8 +83,7 @@ export async function findReportForReporter(db: Db, clock: Clock, settings: Sett
  * together. Returns the confirmation id (a secret for the reporter's browser only).
  */
 export async function submitReportFromWeb(
-  db: Db,
-  clock: Clock,
+  deps: PortalDeps,
   blobs: BlobStore,
   input: SubmitReportBody,
   uploads: AcceptedUpload[],
@@ -89,7 +91,7 @@ export async function submitReportFromWeb(
 ): Promise<{ report: Report; confirmationId: string }> {
   await storeUploads(blobs, uploads);
   const confirmationId = generateSecret(32);
-  const { report } = await submitReport(db, clock, input, "web", {
+  const { report } = await submitReport(deps, input, "web", {
     sender: options.sender,
     onStored: async (tx, stored, trackingToken) => {
       // Browser-encrypted (the form's checkbox): the ciphertext is stored as received, and said so.
@@ -110,7 +112,7 @@ export async function submitReportFromWeb(
         idHash: hashSecret(confirmationId),
         reportId: stored.id,
         sealedToken: sealSecret(confirmationKey(confirmationId), trackingToken, confirmationContext(stored.id)),
-        expiresAt: new Date(clock.now().getTime() + CONFIRMATION_TTL_MS).toISOString(),
+        expiresAt: new Date(deps.clock.now().getTime() + CONFIRMATION_TTL_MS).toISOString(),
       });
     },
   });
@@ -146,20 +148,19 @@ export async function openConfirmation(db: Db, clock: Clock, confirmationId: str
  * @throws TrackingLinkNotValidError, ReplyClosedError (409), IllegalTransitionError
  */
 export async function replyAsReporter(
-  db: Db,
-  clock: Clock,
+  deps: PortalDeps,
   blobs: BlobStore,
   token: string,
   input: { body: string; uploads: AcceptedUpload[] },
 ): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
-  const before = await reportByToken(db, token);
+  const before = await reportByToken(deps.db, token);
   if (!before) throw TrackingLinkNotValidError();
   if (!canReporterReply(before.state)) throw ReplyClosedError();
   await storeUploads(blobs, input.uploads);
-  return db.transaction().execute(async (tx) => {
+  return deps.db.transaction().execute(async (tx) => {
     const report = await reportByToken(tx, token);
     if (!report) throw TrackingLinkNotValidError();
-    return recordReporterReply(tx, clock, report, input);
+    return recordReporterReply(tx, deps, report, input);
   });
 }
 
@@ -170,16 +171,15 @@ export async function replyAsReporter(
  * @throws ReportNotFoundError, ReplyClosedError (409), IllegalTransitionError
  */
 export async function replyAsReporterByMail(
-  db: Db,
-  clock: Clock,
+  deps: PortalDeps,
   reportId: number,
   input: { body: string; uploads: AcceptedUpload[] },
   onStored: (tx: Tx, report: Report, message: Message) => Promise<void>,
 ): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
-  return db.transaction().execute(async (tx) => {
+  return deps.db.transaction().execute(async (tx) => {
     const report = await findReport(tx, reportId);
     if (!report) throw ReportNotFoundError(reportId);
-    const outcome = await recordReporterReply(tx, clock, report, input);
+    const outcome = await recordReporterReply(tx, deps, report, input);
     await onStored(tx, outcome.report, outcome.message);
     return outcome;
   });
@@ -192,7 +192,7 @@ export async function replyAsReporterByMail(
  */
 async function recordReporterReply(
   tx: Tx,
-  clock: Clock,
+  { clock, events }: PortalDeps,
   report: Report,
   input: { body: string; uploads: AcceptedUpload[] },
 ): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
@@ -211,11 +211,11 @@ async function recordReporterReply(
   let updated = report;
   const resumedTo = stateAfterReporterReply(report);
   if (resumedTo) {
-    ({ report: updated } = await moveReport(tx, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
+    ({ report: updated } = await moveReport(tx, events, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
   } else {
     await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
   }
-  await notifyOwnerOfReporterReply(tx, updated, message.id, now);
+  await events.publish(tx, "report.reporter_replied", { reportId: report.id, messageId: message.id }, now);
   return { report: updated, message, resumedTo };
 }
 
@@ -249,7 +249,7 @@ export async function changeCredit(
  * to the team and, when configured, a webhook post.
  * @throws TrackingLinkNotValidError, EscalationRefusedError (409)
  */
-export async function escalateReport(db: Db, clock: Clock, settings: Settings, token: string): Promise<{ report: Report; escalatedAt: string }> {
+export async function escalateReport({ db, clock, events }: PortalDeps, settings: Settings, token: string): Promise<{ report: Report; escalatedAt: string }> {
   return db.transaction().execute(async (tx) => {
     const report = await reportByToken(tx, token);
     if (!report) throw TrackingLinkNotValidError();
@@ -262,9 +262,8 @@ export async function escalateReport(db: Db, clock: Clock, settings: Settings, t
     if (!(await stampEscalation(tx, report.id, at, notBefore))) {
       throw EscalationRefusedError("You escalated this report less than 12 hours ago; the team has been paged.");
     }
-    const payload = { reportId: report.id, escalatedAt: at, firstResponseDue: deadlines.firstResponse };
-    await enqueueJob(tx, ESCALATION_MAIL_JOB, payload, now);
-    if (settings.webhookUrl) await enqueueJob(tx, ESCALATION_WEBHOOK_JOB, payload, now);
+    // checkEscalation allows it only once the promised first response has passed, so there is one.
+    await events.publish(tx, "report.escalated", { reportId: report.id, escalatedAt: at, firstResponseDue: deadlines.firstResponse! }, now, { urgent: true });
     await appendAuditEvent(
       tx,
       { kind: "reporter" },

@@ -3,8 +3,7 @@
  * A reporter has no account; the secret tracking link is their identity.
  */
 import { DomainError } from "../../shared/errors.js";
-import { describeElapsedMinutes, formatInstantIn } from "../../shared/human-time.js";
-import { CHANNEL_LABELS, subjectSafe, teamReportLink, type Report, type ReportState } from "../reports/index.js";
+import type { Report, ReportState } from "../reports/index.js";
 import type { Deadlines } from "../sla/index.js";
 
 /** "Ping us if you don't hear back", but not more than twice a day per report. */
@@ -68,40 +67,4 @@ export function creditFor(reporterName: string, credit: { name?: string; url?: s
   const anonymous = credit?.anonymous === true || (!credit?.name && !credit?.url);
   if (anonymous) return { creditName: null, creditUrl: null };
   return { creditName: credit?.name ?? reporterName, creditUrl: credit?.url ?? null };
-}
-
-/** Team e-mail addresses for a page: every enabled admin and triager, or the security address when there are none. */
-export function escalationRecipients(members: Array<{ email: string; role: string; disabledAt: string | null }>, securityEmail: string): string[] {
-  const team = members.filter((m) => m.disabledAt == null && (m.role === "admin" || m.role === "triager")).map((m) => m.email);
-  return team.length ? [...new Set(team)] : [securityEmail];
-}
-
-/**
- * What a page says. The webhook text carries no reporter-written text (titles may hold
- * secrets or chat markup); the mail to the team names the title, made one-line. Times
- * are written in `timeZone` (the settings'), named; the link opens the desk page.
- */
-export function describeEscalation(
-  report: Pick<Report, "id" | "channel" | "title" | "receivedAt">,
-  firstResponseDue: string,
-  escalatedAt: string,
-  baseUrl: string,
-  timeZone: string,
-): { subject: string; text: string; webhookText: string } {
-  const overdue = describeElapsedMinutes((Date.parse(escalatedAt) - Date.parse(firstResponseDue)) / 60_000);
-  const due = formatInstantIn(firstResponseDue, timeZone);
-  const channel = CHANNEL_LABELS[report.channel];
-  const link = teamReportLink(baseUrl, report.id);
-  const webhookText = `Escalation: report #${report.id} (${channel}) has had no reply; the promised first response was due ${due} (${overdue} ago). The reporter pressed Escalate. ${link}`;
-  const text = [
-    `The reporter of #${report.id} escalated it: nobody has answered yet.`,
-    "",
-    `Report:   #${report.id} ${subjectSafe(report.title, 200)}`,
-    `Channel:  ${channel}`,
-    `Received: ${formatInstantIn(report.receivedAt, timeZone)}`,
-    `Promised first response by: ${due} (overdue by ${overdue})`,
-    "",
-    `Answer the reporter and acknowledge the report: ${link}`,
-  ].join("\n");
-  return { subject: `[#${report.id}] ESCALATED: no reply yet on ${channel.toLowerCase()}`, text, webhookText };
 }

@@ -1,21 +1,22 @@
+import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
-import { enqueueJob, findJob, readJobForUpdate, replacePendingJobPayload } from "../../platform/jobs/outbox.repository.js";
+import { defineJob, enqueue } from "../../platform/jobs/job.js";
+import { findJob, readJobForUpdate, replacePendingJobPayload } from "../../platform/jobs/outbox.repository.js";
 import { decideReceipt, type ReceiptLimit } from "./receipt-limit.js";
 import { clearDigestJob, isMailOfJobCounted, listMailTimesSince, lockRecipient, recipientKeyOf, recordMail, setDigestJob } from "./receipt-limit.repository.js";
 
-/** The job that mails a recipient's held-back receipts together, once the window allows. */
-export const RECEIPT_DIGEST_JOB = "mail.receipt-digest";
+const heldReceipt = z.object({ reportId: z.number().int().positive(), trackingToken: z.string() });
 
 /** One receipt held back for a digest: the report and the reporter's tracking token. */
-export interface HeldReceipt {
-  reportId: number;
-  trackingToken: string;
-}
+export type HeldReceipt = z.output<typeof heldReceipt>;
 
 /**
- * The digest job's payload. The tokens ride in a `secret*` field: sealed like any job
- * secret, and dropped when the digest has gone out.
+ * The job that mails a recipient's held-back receipts together, once the window allows.
+ * The tokens ride in a `secret*` field: sealed like any job secret, and dropped when the
+ * digest has gone out (so a finished digest's payload has none).
  */
+export const RECEIPT_DIGEST_JOB = defineJob({ kind: "mail.receipt-digest", payload: z.object({ to: z.string(), secretReceipts: z.array(heldReceipt).optional() }) });
+
 interface DigestPayload {
   to: string;
   secretReceipts: HeldReceipt[];
@@ -52,13 +53,13 @@ export async function admitReceipt(
       const payload = waiting.payload as unknown as DigestPayload;
       if (!payload.secretReceipts.some((held) => held.reportId === input.receipt.reportId)) {
         const grown: DigestPayload = { ...payload, secretReceipts: [...payload.secretReceipts, input.receipt] };
-        if (await replacePendingJobPayload(tx, digestJobId!, RECEIPT_DIGEST_JOB, grown as unknown as Record<string, unknown>)) return "folded";
+        if (await replacePendingJobPayload(tx, digestJobId!, RECEIPT_DIGEST_JOB.kind, grown as unknown as Record<string, unknown>)) return "folded";
       } else {
         return "folded";
       }
     }
     const payload: DigestPayload = { to: input.recipient, secretReceipts: [input.receipt] };
-    const id = await enqueueJob(tx, RECEIPT_DIGEST_JOB, payload as unknown as Record<string, unknown>, input.now, { runAt: decision.digestDueAt });
+    const id = await enqueue(tx, RECEIPT_DIGEST_JOB, payload, input.now, { runAt: decision.digestDueAt });
     await setDigestJob(tx, key, id);
     return "folded";
   });

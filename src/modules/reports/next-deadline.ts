@@ -1,5 +1,5 @@
 import type { Settings } from "../settings/index.js";
-import { evaluateServiceLevels, type PauseInterval, type SlaReport } from "../sla/sla.js";
+import { evaluateServiceLevels, type PauseInterval, type SlaReport } from "../sla/index.js";
 import { isOpen } from "./report.js";
 
 /**
@@ -22,4 +22,4 @@ export function computeNextDeadline(report: SlaReport, settings: Settings, now: 
 }
 
 /** What the stored deadlines depend on; when it changes, they are computed again. */
-export { serviceLevelBasisOf as deadlineBasisOf } from "../sla/sla.js";
+export { serviceLevelBasisOf as deadlineBasisOf } from "../sla/index.js";

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Settings } from "../settings/index.js";
-import { computeDeadlines, disclosureDeadlineOf, type PauseInterval } from "../sla/sla.js";
+import { computeDeadlines, disclosureDeadlineOf, type PauseInterval } from "../sla/index.js";
 import { computeNextDeadline } from "./next-deadline.js";
 import type { ReportDetails } from "./report-details.js";
 import type { Report } from "./report.js";

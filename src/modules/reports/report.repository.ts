@@ -6,12 +6,12 @@ import { insertRow, insertRows } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { MessagesTable, ReportsTable, ReportUpstreamsTable } from "../../platform/db/schema.js";
 import { loadSettings, type Settings } from "../settings/index.js";
-import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
-import { serviceTermsFor, type PauseInterval, type ServiceTerms } from "../sla/sla.js";
+import { readPauses, readPausesOf } from "./report-pauses.repository.js";
+import { serviceTermsFor, type OpenReportClocks, type PauseInterval, type ServiceTerms } from "../sla/index.js";
 import { computeNextDeadline } from "./next-deadline.js";
 import type { CvssDetails, CvssRatingName, ReportDetails, SeveritySource, Upstream, UpstreamStatus } from "./report-details.js";
 import { toFts5Query, toTsQuery } from "./report-search.js";
-import { arrivingReport, CHANNELS, type EncryptedArrival, OPEN_STATES, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
+import { arrivingReport, CHANNELS, type EncryptedArrival, OPEN_STATES, TRACKED_CHANNELS, type Channel, type NewReport, type Report, type ReportState, type Severity } from "./report.js";
 
 type ReportRow = Selectable<ReportsTable>;
 
@@ -220,6 +220,11 @@ export async function* pagesOfReportClocks(
       .filter((report) => filter.states.includes(report.state));
     yield { reports, pauses: await readPausesOf(db, reports) };
   }
+}
+
+/** The minute check's sweep (modules/sla): the open reports of tracked channels, a page at a time. */
+export function pagesOfOpenReportClocks(db: Executor): OpenReportClocks {
+  return (pageSize) => pagesOfReportClocks(db, { states: OPEN_STATES, channels: TRACKED_CHANNELS }, pageSize);
 }
 
 export async function findReportByTrackingHash(db: Executor, trackingHash: string): Promise<Report | undefined> {

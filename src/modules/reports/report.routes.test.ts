@@ -8,7 +8,7 @@ import { DEFAULT_SETTINGS } from "../settings/index.js";
 import { revokeMemberTokens } from "../people/index.js";
 import { markBrowserEncrypted } from "../browser-encryption/index.js";
 import { encryptAndSign } from "../../platform/crypto/openpgp.js";
-import type { SubmitReportBody } from "./report.schemas.js";
+import type { SubmitReportBody } from "../intake/index.js";
 
 type Member = Awaited<ReturnType<TestShield["addMember"]>>;
 

@@ -2,11 +2,12 @@ import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import type { SettingsCache } from "../settings/index.js";
 import { decryptReportForTeam } from "../browser-encryption/index.js";
 import type { TeamKeyring } from "../keys/index.js";
-import { readPauses, readPausesOf } from "../sla/pauses.repository.js";
+import { readPauses, readPausesOf } from "./report-pauses.repository.js";
 import { presentReport, presentReportSummary } from "./report.presenter.js";
 import { listReportsQuery, reportIdParams, reportListView, reportView, transitionBody } from "./report.schemas.js";
 import { searchWords } from "./report-search.js";
@@ -15,6 +16,7 @@ import { listReportsForTeam, readReportAsTeam, resolveOwnerFilter, transitionRep
 export interface ReportRouteDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   settings: SettingsCache;
   onChanged: () => void;
   /** Decrypts reports encrypted in the reporter's browser for the team. */
@@ -71,7 +73,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
     async (request) => {
       const actor = actorOf(memberOf(request));
       const settings = await deps.settings.get();
-      await transitionReport(db, clock, settings, actor, request.params.id, request.body);
+      await transitionReport(deps, settings, actor, request.params.id, request.body);
       deps.onChanged();
       const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
       return presentReport(report, messages, settings, details, clock.now(), await readPauses(db, report));

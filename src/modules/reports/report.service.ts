@@ -1,12 +1,11 @@
 import type { Db, Tx } from "../../platform/db/database.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
-import { SUPPORT_FORWARD_JOB } from "./support-forward.job.js";
+import { enqueue } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { DomainError, IllegalTransitionError, ReportNotFoundError, UserNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
-import { notifyNewOwner } from "../notifications/index.js";
 import { findUserByEmail, mayOwnReports } from "../people/index.js";
-import { loadSettings, type Settings } from "../settings/index.js";
+import type { Settings } from "../settings/index.js";
 import {
   applyTransition,
   arrivedEncrypted,
@@ -34,8 +33,7 @@ import {
   type ReportFilter,
 } from "./report.repository.js";
 import type { TransitionBody } from "./report.schemas.js";
-
-export const REPORT_UPDATE_JOB = "mail.report_update";
+import { REPORT_UPDATE_JOB, SUPPORT_FORWARD_JOB } from "./report.jobs.js";
 
 /** The audit action of a team member's reading of a report. */
 export const REPORT_VIEWED = "report.viewed";
@@ -100,6 +98,22 @@ export async function resolveOwnerFilter(db: Db, actor: Actor, owner: string | u
   return user.id;
 }
 
+/** What changing a report needs: the database, the clock, and where to announce what happened. */
+export interface ReportDeps {
+  db: Db;
+  clock: Clock;
+  events: Events;
+}
+
+/**
+ * Announces a report's new owner (the notifications tell them, unless they took it
+ * themselves). Call inside the transaction that changes the owner.
+ */
+export async function publishOwnerAssigned(tx: Tx, events: Events, reportId: number, ownerId: number, actor: Actor, at: Date): Promise<void> {
+  const by = actor.kind === "user" ? { kind: "user" as const, userId: actor.userId, email: actor.email } : { kind: actor.kind === "cli" ? ("cli" as const) : ("system" as const) };
+  await events.publish(tx, "report.owner_assigned", { reportId, ownerId, by }, at);
+}
+
 /** A move of a report, as its caller asks for it (see `moveReport`). */
 export interface MoveInput extends TransitionInput {
   /** Why, for the audit log. */
@@ -122,7 +136,7 @@ export interface MoveInput extends TransitionInput {
  * support).
  * @throws IllegalTransitionError (409)
  */
-export async function moveReport(tx: Tx, actor: Actor, report: Report, input: MoveInput): Promise<{ report: Report; messageId: number | null }> {
+export async function moveReport(tx: Tx, events: Events, actor: Actor, report: Report, input: MoveInput): Promise<{ report: Report; messageId: number | null }> {
   const check = checkTransition(report, input);
   if (!check.ok) throw IllegalTransitionError(report.state, input.to, check.why);
   const at = input.at.toISOString();
@@ -162,12 +176,12 @@ export async function moveReport(tx: Tx, actor: Actor, report: Report, input: Mo
     },
     at,
   );
-  if (updated.ownerId != null && updated.ownerId !== report.ownerId) await notifyNewOwner(tx, report, updated.ownerId, actor, input.at);
+  if (updated.ownerId != null && updated.ownerId !== report.ownerId) await publishOwnerAssigned(tx, events, report.id, updated.ownerId, actor, input.at);
   if (rule.tellsReporter && actor.kind !== "reporter") {
-    await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: report.id, from: report.state, to: input.to, messageId }, input.at);
+    await enqueue(tx, REPORT_UPDATE_JOB, { reportId: report.id, from: report.state, to: input.to, messageId }, input.at);
   }
   if (rule.forwardsToSupport && input.supportHandover !== "reply_to_reporter") {
-    await enqueueJob(tx, SUPPORT_FORWARD_JOB, { reportId: report.id, decrypted: input.supportHandover === "forward_decrypted" }, input.at);
+    await enqueue(tx, SUPPORT_FORWARD_JOB, { reportId: report.id, decrypted: input.supportHandover === "forward_decrypted" }, input.at);
   }
   return { report: updated, messageId };
 }
@@ -179,8 +193,7 @@ export async function moveReport(tx: Tx, actor: Actor, report: Report, input: Mo
  * @throws ReportNotFoundError, IllegalTransitionError (409), UserNotFoundError
  */
 export async function transitionReport(
-  db: Db,
-  clock: Clock,
+  { db, clock, events }: ReportDeps,
   settings: Settings,
   actor: Actor,
   id: number,
@@ -221,7 +234,7 @@ export async function transitionReport(
     const message =
       input.message ??
       (supportHandover === "reply_to_reporter" ? supportReferralMessage(settings.supportEmail) : isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
-    const moved = await moveReport(tx, actor, report, {
+    const moved = await moveReport(tx, events, actor, report, {
       supportHandover,
       to: input.to,
       viaAdvisory: options.viaAdvisory,

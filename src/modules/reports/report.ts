@@ -4,20 +4,8 @@ import type { ServiceTerms } from "../sla/index.js";
  * The report lifecycle of PRODUCT.md as one table with its guards. Pure: no database,
  * no clock. Every state change in Shield goes through `checkTransition`.
  */
-export const CHANNELS = ["account_attack", "vulnerability", "sensitive", "support"] as const;
-export type Channel = (typeof CHANNELS)[number];
-/** Channels whose reports are tracked as security work; `support` only points elsewhere. */
-export const TRACKED_CHANNELS = ["account_attack", "vulnerability", "sensitive"] as const;
-export type TrackedChannel = (typeof TRACKED_CHANNELS)[number];
-
-export const CLOSING_STATES = ["duplicate", "informative", "not_applicable", "spam", "routed_to_support"] as const;
-export type ClosingState = (typeof CLOSING_STATES)[number];
-
-export const REPORT_STATES = ["new", "acknowledged", "needs_info", "triaged", "resolved", "disclosed", ...CLOSING_STATES] as const;
-export type ReportState = (typeof REPORT_STATES)[number];
-
-export const SEVERITIES = ["critical", "high", "medium", "low", "none"] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { CHANNELS, CLOSING_STATES, REPORT_STATES, SEVERITIES, TRACKED_CHANNELS, type Channel, type ClosingState, type ReportState, type Severity, type TrackedChannel } from "../../shared/report-vocabulary.js";
+import { CLOSING_STATES, REPORT_STATES, type Channel, type ClosingState, type ReportState, type Severity } from "../../shared/report-vocabulary.js";
 
 export interface Report {
   id: number;

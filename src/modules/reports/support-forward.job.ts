@@ -1,16 +1,15 @@
-import type { JobHandler } from "../../platform/jobs/worker.js";
-import type { MailJobDeps } from "../intake/receipt.job.js";
+import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
+import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import { decryptForTeam, type TeamKeyring } from "../keys/index.js";
-import { loadSettings } from "../settings/index.js";
 import { arrivedEncrypted, CHANNEL_LABELS, subjectSafe } from "./report.js";
-import { findEncryptedArrival, findReport, listMessages } from "./report.repository.js";
+import { SUPPORT_FORWARD_JOB } from "./report.jobs.js";
+import { loadReportMail, senderOf } from "./report-mail.js";
+import { findEncryptedArrival, listMessages } from "./report.repository.js";
 
 export interface SupportForwardJobDeps extends MailJobDeps {
   /** Decrypts a browser-encrypted report for the copy the triager chose to forward. */
   keyring?: TeamKeyring;
 }
-
-export const SUPPORT_FORWARD_JOB = "mail.forward_to_support";
 
 /**
  * Routing to support hands the reporter over: the support address gets the report and
@@ -20,13 +19,12 @@ export const SUPPORT_FORWARD_JOB = "mail.forward_to_support";
  * ciphertext: without that choice, or when the team key cannot open it, nothing is sent
  * and the job fails where admins see it.
  */
-export function createSupportForwardJob(deps: SupportForwardJobDeps): JobHandler {
-  return async (payload, job) => {
-    const reportId = Number(payload.reportId);
-    const found = await findReport(deps.db, reportId);
-    if (!found) throw new Error(`report ${reportId} is gone`);
+export function createSupportForwardJob(deps: SupportForwardJobDeps) {
+  return handleJob(SUPPORT_FORWARD_JOB, async (payload, job) => {
+    const reportId = payload.reportId;
+    const { report: found, settings } = await loadReportMail(deps, reportId);
     const arrival = await findEncryptedArrival(deps.db, reportId);
-    if (arrivedEncrypted(arrival) && payload.decrypted !== true) throw new Error(`report ${reportId} arrived encrypted and the team did not choose to forward a decrypted copy: nothing is sent to support`);
+    if (arrivedEncrypted(arrival) && payload.decrypted !== true) throw new PermanentJobError(`report ${reportId} arrived encrypted and the team did not choose to forward a decrypted copy: nothing is sent to support`);
     let report = found;
     if (arrival.browser) {
       if (!deps.keyring) throw new Error(`report ${reportId} was encrypted in the reporter's browser and this process has no team key to decrypt it`);
@@ -34,7 +32,6 @@ export function createSupportForwardJob(deps: SupportForwardJobDeps): JobHandler
       const open = async (text: string | null) => (text ? decryptForTeam(keyring, text) : text);
       report = { ...found, description: (await open(found.description)) ?? "", steps: await open(found.steps), impact: await open(found.impact) };
     }
-    const settings = await loadSettings(deps.db);
     const thread = await listMessages(deps.db, reportId, { includeInternal: false });
     const section = (heading: string, body: string | null) => (body ? ["", `${heading}:`, "", body] : []);
     const text = [
@@ -54,7 +51,7 @@ export function createSupportForwardJob(deps: SupportForwardJobDeps): JobHandler
     ].join("\n");
     await deps.mailer.send(
       {
-        from: deps.mailFrom ?? settings.securityEmail,
+        from: senderOf(deps, settings),
         to: settings.supportEmail,
         replyTo: report.reporterEmail,
         subject: `[#${report.id}] Routed from security: ${subjectSafe(report.title)}`,
@@ -62,5 +59,5 @@ export function createSupportForwardJob(deps: SupportForwardJobDeps): JobHandler
       },
       `support-forward-${report.id}-job-${job.id}`,
     );
-  };
+  });
 }

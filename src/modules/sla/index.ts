@@ -21,5 +21,4 @@ export {
   type SlaTarget,
   type TargetStatus,
 } from "./sla.js";
-export { readPauses, readPausesOf, transitionsOf } from "./pauses.repository.js";
-export { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK, type SlaCheckDeps, type SlaCheckOutcome } from "./sla-check.service.js";
+export { checkServiceLevels, SLA_CHECK_EVERY_MS, SLA_CHECK_TASK, type ClockedReport, type OpenReportClocks, type SlaCheckDeps, type SlaCheckOutcome } from "./sla-check.service.js";

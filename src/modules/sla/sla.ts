@@ -1,4 +1,4 @@
-import type { Report, ReportState } from "../reports/index.js";
+import type { Channel, ReportState, Severity } from "../../shared/report-vocabulary.js";
 import type { BusinessCalendar, Settings } from "../settings/index.js";
 import { compileCalendar, instantAfterRunning, mergeSpans, runningTimeBetween, type Span } from "./business-calendar.js";
 
@@ -51,10 +51,20 @@ export interface PauseInterval {
   to: string;
 }
 
-export type SlaReport = Pick<
-  Report,
-  "channel" | "state" | "severity" | "receivedAt" | "acknowledgedAt" | "triagedAt" | "resolvedAt" | "closedAt" | "pausedMs" | "needsInfoSince"
-> & { serviceTerms?: ServiceTerms | null };
+/** What the clocks read of a report (a report of modules/reports has all of it). */
+export interface SlaReport {
+  channel: Channel;
+  state: ReportState;
+  severity: Severity | null;
+  receivedAt: string;
+  acknowledgedAt: string | null;
+  triagedAt: string | null;
+  resolvedAt: string | null;
+  closedAt: string | null;
+  pausedMs: number;
+  needsInfoSince: string | null;
+  serviceTerms?: ServiceTerms | null;
+}
 
 /**
  * What a report was promised: the targets (minutes) and calendar of its channel as they
@@ -77,7 +87,7 @@ export interface ServiceTerms {
 }
 
 /** The terms a report on `channel` arriving now is promised; null for support, which runs no clocks. */
-export function serviceTermsFor(channel: Report["channel"], settings: Settings): ServiceTerms | null {
+export function serviceTermsFor(channel: Channel, settings: Settings): ServiceTerms | null {
   if (channel === "support") return null;
   const targets = settings.targets[channel];
   return {
@@ -203,7 +213,7 @@ export function alertFor(status: TargetStatus): "warning" | "missed" | null {
  */
 export function pausesFromTransitions(
   transitions: ReadonlyArray<{ at: string; from: ReportState | string; to: ReportState | string }>,
-  report: Pick<Report, "pausedMs" | "needsInfoSince">,
+  report: Pick<SlaReport, "pausedMs" | "needsInfoSince">,
 ): PauseInterval[] {
   const ended: PauseInterval[] = [];
   const unclosed: string[] = [];
@@ -245,7 +255,7 @@ export interface DisclosureDeadline {
  * theirs is to be disclosed.
  */
 export function disclosureDeadlineOf(
-  report: Pick<Report, "channel" | "state" | "receivedAt" | "disclosedAt"> & { serviceTerms?: ServiceTerms | null },
+  report: Pick<SlaReport, "channel" | "state" | "receivedAt" | "serviceTerms"> & { disclosedAt: string | null },
   settings: Settings,
   now: Date,
 ): DisclosureDeadline | null {

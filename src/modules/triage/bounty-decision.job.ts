@@ -1,12 +1,21 @@
-import type { JobHandler } from "../../platform/jobs/worker.js";
-import { inThread } from "../../platform/mail/mailer.js";
-import type { MailJobDeps } from "../intake/index.js";
-import { encryptionFor } from "../keys/index.js";
-import { findReport, subjectSafe } from "../reports/index.js";
-import { loadSettings } from "../settings/index.js";
-import { describeBountyDecision, type BountyDecision } from "./triage.js";
+import { z } from "zod";
+import { defineJob, handleJob } from "../../platform/jobs/job.js";
+import type { MailJobDeps } from "../../platform/mail/mailer.js";
+import { loadReportMail, sendReporterMail, subjectSafe, whereToAnswer } from "../reports/index.js";
+import { describeBountyDecision } from "./triage.js";
 
-export const BOUNTY_DECISION_JOB = "mail.bounty_decision";
+/** The reporter's mail of a bounty decision; the decision travels in the payload. */
+export const BOUNTY_DECISION_JOB = defineJob({
+  kind: "mail.bounty_decision",
+  payload: z.object({
+    reportId: z.number().int().positive(),
+    decision: z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("eligible") }),
+      z.object({ kind: z.literal("not_eligible"), reason: z.string() }),
+      z.object({ kind: z.literal("awarded"), amount: z.number(), currency: z.string() }),
+    ]),
+  }),
+});
 
 /**
  * Tells the reporter the team's bounty decision (eligible, not eligible and why, an amount
@@ -14,38 +23,14 @@ export const BOUNTY_DECISION_JOB = "mail.bounty_decision";
  * e-mail, encrypted when they gave a key. The decision travels in the payload, so the
  * mail says what was decided even if the team changes it again before it goes out.
  */
-export function createBountyDecisionJob(deps: MailJobDeps): JobHandler {
-  return async (payload, job) => {
-    const reportId = Number(payload.reportId);
-    const report = await findReport(deps.db, reportId);
-    if (!report) throw new Error(`report ${reportId} is gone`);
-    const settings = await loadSettings(deps.db);
-    const thread = (await deps.threadOfReport?.(report.id)) ?? null;
-    const text = [
-      `Hello ${report.reporterName},`,
-      "",
-      `About your report #${report.id} "${subjectSafe(report.title, 200)}":`,
-      "",
-      describeBountyDecision(payload.decision as BountyDecision),
-      "",
-      thread ? "Answer this e-mail to reply, or follow the report with the link from your receipt." : "Follow the report with the link from your receipt e-mail.",
-      "",
-      "-- ",
-      `${settings.programName}, ${settings.companyName}`,
-      settings.securityEmail,
-    ].join("\n");
-    await deps.mailer.send(
-      inThread(
-        {
-          from: deps.mailFrom ?? settings.securityEmail,
-          to: report.reporterEmail,
-          encryptTo: encryptionFor(report),
-          subject: `[#${report.id}] Bounty decision on your report: ${subjectSafe(report.title)}`,
-          text,
-        },
-        thread,
-      ),
-      `bounty-${report.id}-job-${job.id}`,
-    );
-  };
+export function createBountyDecisionJob(deps: MailJobDeps) {
+  return handleJob(BOUNTY_DECISION_JOB, async (payload, job) => {
+    const context = await loadReportMail(deps, payload.reportId);
+    const { report } = context;
+    await sendReporterMail(deps, context, {
+      what: "Bounty decision on your report",
+      lines: [`About your report #${report.id} "${subjectSafe(report.title, 200)}":`, "", describeBountyDecision(payload.decision), "", whereToAnswer(context.thread)],
+      key: `bounty-${report.id}-job-${job.id}`,
+    });
+  });
 }

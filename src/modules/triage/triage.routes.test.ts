@@ -5,7 +5,7 @@ import { FakeClock, HOUR } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import type { SubmitReportBody } from "../reports/index.js";
+import type { SubmitReportBody } from "../intake/index.js";
 
 type Member = Awaited<ReturnType<TestShield["addMember"]>>;
 

@@ -2,10 +2,11 @@ import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import { presentReport, readReportAsTeam, reportIdParams, reportView } from "../reports/index.js";
 import type { SettingsCache } from "../settings/index.js";
-import { readPauses } from "../sla/index.js";
+import { readPauses } from "../reports/index.js";
 import { CWE_VERSION, searchCwe } from "./cwe.js";
 import { channelChangeBody, cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
 import { addUpstream, changeReportChannel, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
@@ -13,6 +14,7 @@ import { addUpstream, changeReportChannel, changeUpstream, findSimilarReports, p
 export interface TriageRouteDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   settings: SettingsCache;
   /** Wakes the outbox worker after a reply was queued for the reporter. */
   onChanged: () => void;
@@ -53,7 +55,7 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
     },
     async (request) => {
       const actor = actorOf(memberOf(request));
-      await updateReportTriage(db, clock, await deps.settings.get(), actor, request.params.id, request.body);
+      await updateReportTriage(deps, await deps.settings.get(), actor, request.params.id, request.body);
       return presentAfterChange(actor, request.params.id);
     },
   );
@@ -77,7 +79,7 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
     },
     async (request) => {
       const actor = actorOf(memberOf(request));
-      await changeReportChannel(db, clock, await deps.settings.get(), actor, request.params.id, request.body);
+      await changeReportChannel(deps, await deps.settings.get(), actor, request.params.id, request.body);
       deps.onChanged();
       return presentAfterChange(actor, request.params.id);
     },
@@ -101,7 +103,7 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
     },
     async (request, reply) => {
       const actor = actorOf(memberOf(request));
-      const { message } = await postTeamMessage(db, clock, actor, request.params.id, request.body);
+      const { message } = await postTeamMessage(deps, actor, request.params.id, request.body);
       if (!message.internal) deps.onChanged();
       return reply.code(201).send(await presentAfterChange(actor, request.params.id));
     },

@@ -1,8 +1,9 @@
 import type { Updateable } from "kysely";
 import type { Db } from "../../platform/db/database.js";
 import type { ReportsTable } from "../../platform/db/schema.js";
-import { enqueueJob } from "../../platform/jobs/outbox.repository.js";
+import { enqueue } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { DomainError, FieldsRefusedError, ReportNotFoundError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { findUserByEmail, mayOwnReports } from "../people/index.js";
@@ -16,6 +17,7 @@ import {
   insertMessage,
   refreshNextDeadline,
   moveReport,
+  publishOwnerAssigned,
   REPORT_UPDATE_JOB,
   type CvssDetails,
   type Channel,
@@ -23,7 +25,6 @@ import {
   type ReportState,
   type Upstream,
 } from "../reports/index.js";
-import { notifyNewOwner, REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import type { Settings } from "../settings/index.js";
 import { serviceTermsFor } from "../sla/index.js";
 import { InvalidCvssVectorError, scoreCvssVector, type CvssVersion } from "./cvss.js";
@@ -32,6 +33,13 @@ import { findSimilarityRows, findUpstream, insertUpstream, lockReportRow, update
 import type { ChannelChangeBody, CreateUpstreamBody, MessageBody, PatchReportBody, PatchUpstreamBody } from "./triage.schemas.js";
 import { BOUNTY_DECISION_JOB } from "./bounty-decision.job.js";
 import { applyBountyChange, bountyDecisionOf, checkUpstreamReference, decideSeverity, diffFields, scoreSimilarity, similarityQueryWords } from "./triage.js";
+
+/** What the team's changes to a report need: the database, the clock, and where to announce what happened. */
+export interface TriageDeps {
+  db: Db;
+  clock: Clock;
+  events: Events;
+}
 
 const UpstreamNotFoundError = (reportId: number, upstreamId: number) =>
   new DomainError("upstream_not_found", "not_found", `Report ${reportId} has no upstream ${upstreamId}.`);
@@ -54,7 +62,7 @@ function scoreVector(version: CvssVersion, vector: string, field: string, proble
  * entry that lists each changed field before and after.
  * @throws ReportNotFoundError, ValidationError
  */
-export async function updateReportTriage(db: Db, clock: Clock, settings: Settings, actor: Actor, id: number, patch: PatchReportBody): Promise<void> {
+export async function updateReportTriage({ db, clock, events }: TriageDeps, settings: Settings, actor: Actor, id: number, patch: PatchReportBody): Promise<void> {
   await db.transaction().execute(async (tx) => {
     const row = await lockReportRow(tx, id);
     if (!row) throw ReportNotFoundError(id);
@@ -162,10 +170,10 @@ export async function updateReportTriage(db: Db, clock: Clock, settings: Setting
       updated_at: at,
     };
     await updateReportColumns(tx, id, columns);
-    if (ownerId != null && ownerId !== row.owner_id) await notifyNewOwner(tx, { id }, ownerId, actor, now);
+    if (ownerId != null && ownerId !== row.owner_id) await publishOwnerAssigned(tx, events, id, ownerId, actor, now);
     // The reporter hears the bounty decision, in their thread (bounty-decision.job.ts).
     const decision = bountyDecisionOf(current.bounty, bounty);
-    if (decision) await enqueueJob(tx, BOUNTY_DECISION_JOB, { reportId: id, decision }, now);
+    if (decision) await enqueue(tx, BOUNTY_DECISION_JOB, { reportId: id, decision }, now);
     // The resolution target depends on the severity.
     if ("severity" in changes) await refreshNextDeadline(tx, id, settings);
     await appendAuditEvent(tx, actor, { action: "report.triage_updated", subjectType: "report", subjectId: String(id), data: { changes } }, at);
@@ -181,8 +189,7 @@ export async function updateReportTriage(db: Db, clock: Clock, settings: Setting
  * @throws ReportNotFoundError
  */
 export async function postTeamMessage(
-  db: Db,
-  clock: Clock,
+  { db, clock, events }: TriageDeps,
   actor: Actor,
   id: number,
   input: MessageBody,
@@ -205,13 +212,13 @@ export async function postTeamMessage(
     const acknowledgement = { to: "acknowledged" as const, ownerId: report.ownerId ?? (actor.kind === "user" ? actor.userId : null), message: input.body };
     const acknowledged = !input.internal && report.state === "new" && checkTransition(report, acknowledgement).ok;
     if (acknowledged) {
-      await moveReport(tx, actor, report, { ...acknowledgement, reason: "First reply to the reporter", messageId: message.id, at: now });
+      await moveReport(tx, events, actor, report, { ...acknowledgement, reason: "First reply to the reporter", messageId: message.id, at: now });
     } else {
       await updateReportColumns(tx, id, { updated_at: at });
     }
     await appendAuditEvent(tx, actor, { action: "report.message_added", subjectType: "report", subjectId: String(id), data: { messageId: message.id, internal: input.internal } }, at);
     // The move told the reporter already; any other reply is an update of its own.
-    if (!input.internal && !acknowledged) await enqueueJob(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: report.state, messageId: message.id }, now);
+    if (!input.internal && !acknowledged) await enqueue(tx, REPORT_UPDATE_JOB, { reportId: id, from: report.state, to: report.state, messageId: message.id }, now);
     return { message, acknowledged };
   });
 }
@@ -337,7 +344,7 @@ export async function findSimilarReports(db: Db, id: number, limit = 5): Promise
  * the team as a new one would. Audited with both channels and the reason.
  * @throws ReportNotFoundError, DomainError `channel_unchanged` / `report_closed` (409)
  */
-export async function changeReportChannel(db: Db, clock: Clock, settings: Settings, actor: Actor, id: number, body: ChannelChangeBody): Promise<void> {
+export async function changeReportChannel({ db, clock, events }: TriageDeps, settings: Settings, actor: Actor, id: number, body: ChannelChangeBody): Promise<void> {
   await db.transaction().execute(async (tx) => {
     const row = await lockReportRow(tx, id);
     if (!row) throw ReportNotFoundError(id);
@@ -352,6 +359,6 @@ export async function changeReportChannel(db: Db, clock: Clock, settings: Settin
     await refreshNextDeadline(tx, id, settings);
     await appendAuditEvent(tx, actor, { action: "report.channel_changed", subjectType: "report", subjectId: String(id), data: { from: row.channel, to: body.channel, reason: body.reason } }, at);
     // An account under attack pages the team, as when such a report arrives.
-    if (body.channel === "account_attack") await enqueueJob(tx, REPORT_RECEIVED_NOTICE_JOB, { reportId: id }, now, { urgent: true });
+    await events.publish(tx, "report.channel_changed", { reportId: id, from: row.channel, to: body.channel }, now, { urgent: body.channel === "account_attack" });
   });
 }

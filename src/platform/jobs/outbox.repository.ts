@@ -283,8 +283,8 @@ export async function releaseJobs(db: Executor, jobs: JobRow[], workerId: string
 }
 
 /** Retries with exponential backoff (30 s, 1 min, 2 min … capped at 1 h), then gives up into `dead`. */
-export async function failJob(db: Executor, job: JobRow, workerId: string, error: string, at: Date): Promise<JobState> {
-  const dead = job.attempts >= job.max_attempts;
+export async function failJob(db: Executor, job: JobRow, workerId: string, error: string, at: Date, options: { permanent?: boolean } = {}): Promise<JobState> {
+  const dead = options.permanent === true || job.attempts >= job.max_attempts;
   const delay = Math.min(30_000 * 2 ** (job.attempts - 1), 3_600_000);
   const runAt = at.getTime() + delay;
   // Its turn moves with its due time; an urgent job keeps its head start.

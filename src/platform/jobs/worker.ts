@@ -6,7 +6,9 @@ import type { Clock } from "../../shared/clock.js";
 import type { Database } from "../db/database.js";
 import { claimJobs, completeJob, failJob, listLeaseHolders, payloadOf, releaseJobs, releaseJobsOf, renewLeases, type JobRow } from "./outbox.repository.js";
 
-export type JobHandler = (payload: Record<string, unknown>, job: JobRow) => Promise<void>;
+import { PermanentJobError, type JobHandler } from "./job.js";
+
+export type { JobHandler } from "./job.js";
 
 export interface WorkerOptions {
   pollMs: number;
@@ -26,6 +28,12 @@ export interface WorkerOptions {
    * stop. Intake answers first; receipts follow within seconds of a burst.
    */
   busy?: () => boolean;
+}
+
+/** Why a job failed; `permanent` when retrying cannot help (the job goes to the dead letters at once). */
+interface Failure {
+  error: string;
+  permanent: boolean;
 }
 
 /** Never pause longer than this between two jobs, however long the last one took. */
@@ -203,7 +211,7 @@ export class OutboxWorker {
       );
     }, leaseMs / 4);
     renewal.unref?.();
-    const outcomes: Array<{ job: JobRow; error?: string }> = [];
+    const outcomes: Array<{ job: JobRow; failure?: Failure }> = [];
     const chains = inOrderingChains(jobs);
     const unstarted = new Set(jobs);
     const runChains = async () => {
@@ -213,7 +221,7 @@ export class OutboxWorker {
           if (unstarted.size < jobs.length && this.stopRequested) return;
           unstarted.delete(job);
           const startedAt = performance.now();
-          outcomes.push({ job, error: await this.run(job) });
+          outcomes.push({ job, failure: await this.run(job) });
           if (yieldToRequests && this.options.busy?.()) await sleep(Math.min(3 * (performance.now() - startedAt), MAX_YIELD_MS));
         }
       }
@@ -232,12 +240,12 @@ export class OutboxWorker {
     return outcomes.length;
   }
 
-  /** Runs one claimed job; returns why it failed, or undefined. */
-  private async run(job: JobRow): Promise<string | undefined> {
+  /** Runs one claimed job; returns why it failed (and whether retrying cannot help), or undefined. */
+  private async run(job: JobRow): Promise<Failure | undefined> {
     if (job.attempts > job.max_attempts) {
       // Claimed again after its lease ran out, more often than it may be tried: whatever
       // it does kills or stalls the worker, so it goes to the dead letters instead.
-      return `gave up after ${job.max_attempts} attempts: a worker stopped while running it`;
+      return { error: `gave up after ${job.max_attempts} attempts: a worker stopped while running it`, permanent: true };
     }
     const handler = this.handlers[job.kind];
     try {
@@ -245,23 +253,24 @@ export class OutboxWorker {
       await handler(payloadOf(this.database.db, job), job);
       return undefined;
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      return { error: error instanceof Error ? error.message : String(error), permanent: error instanceof PermanentJobError };
     }
   }
 
-  private async record(outcomes: Array<{ job: JobRow; error?: string }>): Promise<void> {
+  private async record(outcomes: Array<{ job: JobRow; failure?: Failure }>): Promise<void> {
     if (outcomes.length === 0) return;
     const now = this.clock.now();
     // The state each job is left in, in the order of `outcomes`.
     const states = await this.database.db.transaction().execute(async (tx) => {
       const states: string[] = [];
-      for (const { job, error } of outcomes) {
-        if (error === undefined) await completeJob(tx, job, this.id, now);
-        states.push(error === undefined ? "done" : await failJob(tx, job, this.id, error, now));
+      for (const { job, failure } of outcomes) {
+        if (failure === undefined) await completeJob(tx, job, this.id, now);
+        states.push(failure === undefined ? "done" : await failJob(tx, job, this.id, failure.error, now, { permanent: failure.permanent }));
       }
       return states;
     });
-    outcomes.forEach(({ job, error }, index) => {
+    outcomes.forEach(({ job, failure }, index) => {
+      const error = failure?.error;
       const state = states[index];
       if (error === undefined) this.log.info({ job: job.id, kind: job.kind, attempt: job.attempts }, "job done");
       else if (job.attempts > job.max_attempts) this.log.error({ job: job.id, kind: job.kind }, "job failed for good: workers kept stopping while running it");

@@ -4,6 +4,7 @@ import type { SendMailOptions } from "nodemailer/lib/mailer";
 import { DurableDirectories } from "../blobs/durable-directories.js";
 import { writeFileDurably } from "../blobs/durable-file.js";
 import type { PgpPrivateKey } from "../crypto/openpgp.js";
+import type { Db } from "../db/database.js";
 import { buildPgpMimeMessage } from "./pgp-mime.js";
 
 export interface OutgoingMail {
@@ -62,6 +63,17 @@ async function prepareMail(mail: OutgoingMail, key: string, options: MailerOptio
   if (!options.signingKey) throw new Error("this mailer has no signing key, so it cannot send encrypted mail");
   const { raw, envelope } = await buildPgpMimeMessage(plain, encryptTo, messageId, await options.signingKey(), new Date());
   return { envelope, raw };
+}
+
+/** What a job that sends mail is given. */
+export interface MailJobDeps {
+  db: Db;
+  mailer: Mailer;
+  baseUrl: () => string;
+  /** SHIELD_MAIL_FROM; default the program's security address. */
+  mailFrom?: string;
+  /** The reporter's e-mail thread, for reports that came in by e-mail (the e-mail channel provides it). */
+  threadOfReport?: (reportId: number) => Promise<MailThread | null>;
 }
 
 export interface Mailer {

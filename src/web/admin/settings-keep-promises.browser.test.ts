@@ -7,8 +7,9 @@ import { parseHtml } from "../../../test/html.js";
 import type { TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
 import { addTeamMember, createApiToken, type Role } from "../../modules/people/index.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 import { checkServiceLevels } from "../../modules/sla/index.js";
+import { pagesOfOpenReportClocks } from "../../modules/reports/index.js";
 
 const CHANNELS = ["account_attack", "vulnerability", "sensitive"] as const;
 const SEVERITIES = ["critical", "high", "medium", "low", "none"] as const;
@@ -111,7 +112,7 @@ describeInBrowser("changing service levels on the settings page", () => {
     }
     await saveSection("calendars", fields);
   };
-  const minuteCheck = () => checkServiceLevels({ db: served.shield.database.db, clock });
+  const minuteCheck = () => checkServiceLevels({ db: served.shield.database.db, clock, events: served.shield.events, openReportClocks: pagesOfOpenReportClocks(served.shield.database.db) });
 
   beforeAll(async () => {
     served = await serveTestShield("sqlite", { clock });

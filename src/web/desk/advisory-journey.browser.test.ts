@@ -6,7 +6,7 @@ import { buildReportInput } from "../../../test/factories.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 import type { EnrolledMember } from "../../../test/sign-in.js";
 import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 import { DEFAULT_SETTINGS, updateSetting } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 

@@ -5,7 +5,7 @@ import { buildReportInput } from "../../../test/factories.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, TestBrowser, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 
 function textOf(element: Element | null | undefined): string {
   return (element?.textContent ?? "").replace(/\s+/g, " ").trim();

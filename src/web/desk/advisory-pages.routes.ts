@@ -102,7 +102,7 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
   const writer = requireSession(ctx.auth, "reports:write");
   const posting = (params?: z.ZodType) => ({ schema: { hide: true, ...(params ? { params } : {}) }, preHandler: [app.csrfProtection, writer] });
   const callerOf = (member: TeamMember): AdvisoryCaller => ({ actor: actorOf(member), mayOverride: hasPermission(member.role, "admin") });
-  const deps = { db, clock, baseUrl: ctx.baseUrl };
+  const deps = { db, clock, baseUrl: ctx.baseUrl, events: ctx.events };
 
   app.get("/desk/advisories", { schema: { hide: true }, preHandler: reader }, async (request, reply) => {
     const { member } = sessionOf(request);

@@ -3,6 +3,7 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
 import type { MarkdownRenderCache } from "../../platform/markdown/markdown.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import type { AuthContext } from "../../modules/auth/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
 import { listUsers, type TeamMember } from "../../modules/people/index.js";
@@ -11,6 +12,7 @@ import type { SettingsCache } from "../../modules/settings/index.js";
 export interface DeskRouteDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   settings: SettingsCache;
   auth: AuthContext;
   blobs: BlobStore;

@@ -4,7 +4,7 @@ import { describeInBrowser, launchChromium, newPage, serveTestShield, wcagViolat
 import { buildReportInput } from "../../../test/factories.js";
 import type { EnrolledMember } from "../../../test/sign-in.js";
 import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 
 /** Reporter input that tries every way we know to run script or load something from outside. */
 const XSS_TITLE = `<script>alert("title")</script><img src=x onerror=alert("title-img")>"'><svg onload=alert(1)>`;

@@ -7,7 +7,7 @@ import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, TestBrowser, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
 import { openForm, postForm, reportFormParts } from "../../../test/web-forms.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 import { DEFAULT_SETTINGS, updateSetting } from "../../modules/settings/index.js";
 
 /** The text a person reads in an element, whitespace collapsed. */

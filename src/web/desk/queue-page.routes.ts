@@ -5,7 +5,7 @@ import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf } from "../../modules/people/index.js";
 import { listEscalationsOf } from "../../modules/portal/index.js";
 import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, SEVERITIES, listReportsForTeam, resolveOwnerFilter, searchWords } from "../../modules/reports/index.js";
-import { readPausesOf } from "../../modules/sla/index.js";
+import { readPausesOf } from "../../modules/reports/index.js";
 import { views } from "../render.js";
 import { sendPage } from "../team/team-pages.js";
 import { listDeskMembers, type DeskContext } from "./desk-context.js";

@@ -73,7 +73,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
   app.post("/desk/reports/:id/messages", routeOptions(), async (request, reply) => {
     const internal = formField(request.body, "kind") === "note";
     return act(request, reply, "message", async (id, member) => {
-      await postTeamMessage(db, clock, actorOf(member), id, readForm(messageForm, request.body));
+      await postTeamMessage(ctx, actorOf(member), id, readForm(messageForm, request.body));
       if (!internal) ctx.onChanged();
       return internal ? "note" : "reply";
     });
@@ -81,7 +81,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
 
   app.post("/desk/reports/:id/transitions", routeOptions(), async (request, reply) =>
     act(request, reply, ["transition", formField(request.body, "to", 40), formField(request.body, "supportHandover", 40)].filter(Boolean).join("-"), async (id, member) => {
-      await transitionReport(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(transitionForm, request.body));
+      await transitionReport(ctx, await ctx.settings.get(), actorOf(member), id, readForm(transitionForm, request.body));
       ctx.onChanged();
       return "transition";
     }),
@@ -92,11 +92,11 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
       const patch = readForm(assessmentForm, request.body);
       const actor = actorOf(member);
       const settings = await ctx.settings.get();
-      await updateReportTriage(db, clock, settings, actor, id, patch);
+      await updateReportTriage(ctx, settings, actor, id, patch);
       // Only a ticked box moves the report: it is never ticked for the member.
       if (formField(request.body, "markTriaged") === "yes") {
         try {
-          await transitionReport(db, clock, settings, actor, id, { to: "triaged", reason: formField(request.body, "reason", 5000).trim() || "Triaged on the desk" });
+          await transitionReport(ctx, settings, actor, id, { to: "triaged", reason: formField(request.body, "reason", 5000).trim() || "Triaged on the desk" });
           ctx.onChanged();
         } catch (error) {
           if (error instanceof DomainError && error.kind === "conflict") {
@@ -112,7 +112,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
 
   app.post("/desk/reports/:id/channel", routeOptions(), async (request, reply) =>
     act(request, reply, "channel", async (id, member) => {
-      await changeReportChannel(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(channelForm, request.body));
+      await changeReportChannel(ctx, await ctx.settings.get(), actorOf(member), id, readForm(channelForm, request.body));
       ctx.onChanged();
       return "channel";
     }),
@@ -129,14 +129,14 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
 
   app.post("/desk/reports/:id/owner", routeOptions(), async (request, reply) =>
     act(request, reply, "owner", async (id, member) => {
-      await updateReportTriage(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(ownerForm, request.body));
+      await updateReportTriage(ctx, await ctx.settings.get(), actorOf(member), id, readForm(ownerForm, request.body));
       return "owner";
     }),
   );
 
   app.post("/desk/reports/:id/bounty", routeOptions(), async (request, reply) =>
     act(request, reply, "bounty", async (id, member) => {
-      await updateReportTriage(db, clock, await ctx.settings.get(), actorOf(member), id, readForm(bountyForm, request.body));
+      await updateReportTriage(ctx, await ctx.settings.get(), actorOf(member), id, readForm(bountyForm, request.body));
       return "bounty";
     }),
   );

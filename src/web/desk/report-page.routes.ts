@@ -24,7 +24,7 @@ import {
   supportReferralMessage,
   type ReportState,
 } from "../../modules/reports/index.js";
-import { readPauses } from "../../modules/sla/index.js";
+import { readPauses } from "../../modules/reports/index.js";
 import { CWE_VERSION, checkCvssVector, describeCvssVector, findSimilarReports, listCvssMetrics, scoreCvssVector, searchCwe, type CvssScore } from "../../modules/triage/index.js";
 import { formField, sendPage } from "../team/team-pages.js";
 import { idParams, listDeskMembers, type DeskContext } from "./desk-context.js";

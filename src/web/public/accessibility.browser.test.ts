@@ -48,7 +48,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
       workarounds: "None needed after updating.",
       credits: [{ name: "Ada", url: "https://ada.example.org", type: "finder" }],
     });
-    await publishAdvisory({ db, clock: systemClock, baseUrl: () => served.baseUrl }, { actor: admin, mayOverride: true }, advisory.publicId, "accessibility check");
+    await publishAdvisory({ db, clock: systemClock, baseUrl: () => served.baseUrl, events: served.shield.events }, { actor: admin, mayOverride: true }, advisory.publicId, "accessibility check");
     advisoryId = advisory.publicId;
     stylesheetBefore = (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0];
     browser = await launchChromium();

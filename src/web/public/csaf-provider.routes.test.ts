@@ -54,7 +54,7 @@ describe("the CSAF provider directory", () => {
       });
     for (const [title, content] of [["First", {}], ["Second", {}], ["Account takeover through the password reset link", MULTI_PRODUCT]] as const) {
       const advisory = await write(title, content);
-      await publishAdvisory({ db, clock, baseUrl: () => shield.config.baseUrl }, { actor: cli, mayOverride: true }, advisory.publicId, "directory test");
+      await publishAdvisory({ db, clock, baseUrl: () => shield.config.baseUrl, events: shield.events }, { actor: cli, mayOverride: true }, advisory.publicId, "directory test");
       ids.push(advisory.publicId);
       clock.advance(HOUR);
     }

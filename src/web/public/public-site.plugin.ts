@@ -5,6 +5,7 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
+import type { Events } from "../../shared/events.js";
 import { isCsrfRefusal } from "../../platform/http/csrf.js";
 import { DomainError } from "../../shared/errors.js";
 import type { AttachmentLimits } from "../../modules/attachments/index.js";
@@ -19,6 +20,7 @@ import { registerTrackingRoutes } from "./tracking.routes.js";
 export interface PublicSiteDeps {
   db: Db;
   clock: Clock;
+  events: Events;
   settings: SettingsCache;
   blobs: BlobStore;
   baseUrl: () => string;

@@ -127,7 +127,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
           } else {
             // Text that was not valid UTF-8 goes with the report as sent, as files (discarded below if it is not stored).
             for (const [field, bytes] of asSent) form.uploads.push(await stageTextAsSent(blobs, REPORT_FIELD_LABELS[field as ReportFormField], bytes));
-            const { report, confirmationId } = await submitReportFromWeb(db, clock, blobs, submission.body, form.uploads, { browserEncrypted: encrypted, sender: request.ip });
+            const { report, confirmationId } = await submitReportFromWeb(deps, blobs, submission.body, form.uploads, { browserEncrypted: encrypted, sender: request.ip });
             stored = true;
             deps.onChanged();
             request.log.info({ report: report.id, channel: report.channel, source: "web", attachments: form.uploads.length, browserEncrypted: encrypted }, "report received");

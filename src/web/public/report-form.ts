@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { reporterText, submitReportBody, type SubmitReportBody } from "../../modules/reports/index.js";
+import { submitReportBody, type SubmitReportBody } from "../../modules/intake/index.js";
+import { reporterText } from "../../modules/reports/index.js";
 
 /**
  * The web form's fields and their mapping onto the API's submission, validated by the

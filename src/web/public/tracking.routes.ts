@@ -76,7 +76,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
           try {
             const asSent = form.asSent.get("body");
             if (asSent) form.uploads.push(await stageTextAsSent(blobs, "Answer", asSent));
-            await replyAsReporter(db, clock, blobs, token, { body, uploads: form.uploads });
+            await replyAsReporter(deps, blobs, token, { body, uploads: form.uploads });
             stored = true;
             answer = backTo(token, asSent ? "reply-as-sent" : "reply", "thread");
           } catch (error) {
@@ -119,7 +119,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
     const csrf = csrfFailure(site, request, form.fields.get("_csrf"));
     if (csrf) throw csrf;
     try {
-      await escalateReport(db, clock, await deps.settings.get(), token);
+      await escalateReport(deps, await deps.settings.get(), token);
     } catch (error) {
       if (isNotFound(error)) return sendAnswer(reply, notFound());
       if (error instanceof DomainError && error.code === "escalation_refused") return sendAnswer(reply, await reportPage(reply, token, 409, { problem: error.message }));

@@ -7,7 +7,7 @@ import { mailsStartingWith } from "../../../test/outbox.js";
 import type { EnrolledMember } from "../../../test/sign-in.js";
 import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
 import { escalateReport } from "../../modules/portal/index.js";
-import type { SubmitReportBody } from "../../modules/reports/index.js";
+import type { SubmitReportBody } from "../../modules/intake/index.js";
 import { loadSettings, updateSetting } from "../../modules/settings/index.js";
 
 /** The box of an element on the page; it must be shown. */
@@ -177,7 +177,7 @@ describeInBrowser("the team's pages in Chromium", () => {
     await submit({ channel: "sensitive", title: "Queue: a customer list was sent to the wrong address" });
     // The reporter presses Escalate once the promised first response (2 hours) has passed.
     const token = escalated.trackingUrl.split("/").pop()!;
-    await escalateReport(served.shield.database.db, new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()), await loadSettings(served.shield.database.db), token);
+    await escalateReport({ db: served.shield.database.db, events: served.shield.events, clock: new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()) }, await loadSettings(served.shield.database.db), token);
 
     const page = await openPage(asAdmin);
     await page.goto(`${served.baseUrl}/desk?state=all`);

@@ -1,7 +1,7 @@
 import type { Executor } from "../../platform/db/database.js";
 import { listAuditEventsOf, type AuditEvent } from "../audit/index.js";
-import { REPORT_TRANSITIONED, type Report } from "../reports/report.js";
-import { pausesFromTransitions, type PauseInterval } from "./sla.js";
+import { pausesFromTransitions, type PauseInterval } from "../sla/index.js";
+import { REPORT_TRANSITIONED, type Report } from "./report.js";
 
 /** The report's state changes, from its audit events in order; an unreadable entry is left out. */
 export function transitionsOf(events: readonly AuditEvent[]): Array<{ at: string; from: string; to: string }> {

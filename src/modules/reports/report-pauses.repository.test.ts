@@ -4,9 +4,9 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import type { Actor } from "../audit/index.js";
-import { findReport, transitionReport } from "../reports/index.js";
+import { findReport, transitionReport } from "./index.js";
 import { loadSettings } from "../settings/index.js";
-import { readPauses, readPausesOf } from "./pauses.repository.js";
+import { readPauses, readPausesOf } from "./report-pauses.repository.js";
 
 forEachDatabase((kind) => {
   describe("reading the pauses of reports", () => {
@@ -30,7 +30,7 @@ forEachDatabase((kind) => {
 
     async function move(id: number, to: "acknowledged" | "needs_info"): Promise<void> {
       const settings = await loadSettings(shield.database.db);
-      await transitionReport(shield.database.db, clock, settings, actor, id, { to, reason: "testing pauses", ...(to === "needs_info" ? { message: "Which version?" } : {}) });
+      await transitionReport({ ...shield.deps, clock }, settings, actor, id, { to, reason: "testing pauses", ...(to === "needs_info" ? { message: "Which version?" } : {}) });
     }
 
     it("gives each report its own ended pauses, in one read for many, as when read one by one", async () => {
