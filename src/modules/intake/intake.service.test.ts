@@ -5,7 +5,6 @@ import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { systemClock } from "../../shared/clock.js";
 import { verifyAuditLog } from "../audit/index.js";
 import { SENDER_TURN_MS } from "../../platform/jobs/outbox.repository.js";
-import { REPORT_RECEIVED_NOTICE_JOB } from "../notifications/index.js";
 import { submitReport } from "./intake.service.js";
 
 forEachDatabase((kind) => {
@@ -56,8 +55,10 @@ forEachDatabase((kind) => {
       const db = shield.database.db;
       const events = await db.selectFrom("audit_events").select("subject_id").where("action", "=", "report.received").where("subject_id", "in", ids.map(String)).execute();
       expect(events.map((e) => Number(e.subject_id)).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
-      const jobs = await db.selectFrom("jobs").select(["kind", "payload"]).where("kind", "in", ["mail.receipt", REPORT_RECEIVED_NOTICE_JOB]).execute();
-      for (const kind of ["mail.receipt", REPORT_RECEIVED_NOTICE_JOB]) {
+      // Each report's receipt and its report.received event (the notifications' job).
+      const kinds = ["mail.receipt", "on:report.received:team-notices"];
+      const jobs = await db.selectFrom("jobs").select(["kind", "payload"]).where("kind", "in", kinds).execute();
+      for (const kind of kinds) {
         const forBatch = jobs.filter((j) => j.kind === kind).map((j) => (JSON.parse(j.payload) as { reportId: number }).reportId).filter((id) => ids.includes(id));
         expect(forBatch.sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
       }
