@@ -142,7 +142,7 @@ describe("service-level clocks around the clock", () => {
 
   it("tracks nothing on the support channel", () => {
     expect(evaluateServiceLevels(report({ channel: "support" }), settings, new Date())).toEqual([]);
-    expect(computeDeadlines(report({ channel: "support" }), settings)).toEqual({ firstResponse: null, triage: null, resolution: null });
+    expect(computeDeadlines(report({ channel: "support" }), settings, new Date("2026-03-02T09:00:00.000Z"))).toEqual({ firstResponse: null, triage: null, resolution: null });
   });
 
   it("leaves a target out when its setting is empty", () => {

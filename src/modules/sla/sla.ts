@@ -178,7 +178,7 @@ export function evaluateServiceLevels(report: SlaReport, settings: Settings, now
  * Due times of a report's clocks. `now` matters only while the report is paused (its
  * deadlines move with the pause); callers without a clock get the system time.
  */
-export function computeDeadlines(report: SlaReport, settings: Settings, now: Date = new Date(), pauses?: readonly PauseInterval[]): Deadlines {
+export function computeDeadlines(report: SlaReport, settings: Settings, now: Date, pauses?: readonly PauseInterval[]): Deadlines {
   const deadlines: Deadlines = { firstResponse: null, triage: null, resolution: null };
   for (const status of evaluateServiceLevels(report, settings, now, pauses)) deadlines[status.target] = status.dueAt;
   return deadlines;

@@ -163,7 +163,7 @@ export function registerReportFormRoutes(site: HttpApp, deps: PublicSiteDeps): v
     const { report, trackingToken } = opened;
     const settings = await deps.settings.get();
     const target = termsOf(report, settings)?.firstResponse ?? null;
-    const due = computeDeadlines(report, settings).firstResponse;
+    const due = computeDeadlines(report, settings, clock.now()).firstResponse;
     // The fields whose bytes were kept as sent, from the report's own files.
     const asSent = labelsKeptAsSent((await listAttachmentsOfReport(db, report.id)).filter((a) => a.messageId === null)).map((label) => label.toLowerCase());
     return sendPage(reply, 200, "report-received", {
