@@ -208,7 +208,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerClientModuleRoutes(app);
   registerIntakeRoutes(app, { db, clock, events, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
   registerReportRoutes(app, { db, clock, events, settings, onChanged: wake, keyring });
-  registerTriageRoutes(app, { db, clock, events, settings, onChanged: wake });
+  registerTriageRoutes(app, { db, clock, events, settings, keyring, onChanged: wake });
   registerAdvisoryRoutes(app, { db, clock, events, baseUrl, settings, onChanged: wake });
   registerSetupRoutes(app, { db, clock, baseUrl, auth });
   await registerTeamPages(app, { auth });

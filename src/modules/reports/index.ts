@@ -9,6 +9,7 @@ export { reporterText } from "./report.schemas.js";
 export { findReportDetails, findReportsSharingWords, fixTermsOfEarlierReports, refreshNextDeadline, toUpstream, type ReportFilter, type ReportSort } from "./report.repository.js";
 export { resolveOwnerFilter } from "./report.service.js";
 export { presentReport, presentReportSummary, suggestBounty } from "./report.presenter.js";
+export { getReportForTeam, type ReportView, type TeamViewDeps } from "./report-view.service.js";
 export { reportIdParams, reportView, upstreamView, transitionBody, type TransitionBody } from "./report.schemas.js";
 export { computeNextDeadline } from "./next-deadline.js";
 export { searchWords } from "./report-search.js";

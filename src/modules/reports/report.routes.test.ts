@@ -178,6 +178,21 @@ forEachDatabase((kind) => {
       expect(viewed[0]!.actor).toBe(`user:${triager.member.id}:${triager.member.email}`);
     });
 
+    it("records a move as a move, not as a read: the answer to a transition is the report's view without a report.viewed event", async () => {
+      const { id } = await submit();
+      const moved = await move(id, { to: "acknowledged", reason: "seen" });
+      expect(moved.statusCode).toBe(200);
+      expect(moved.json()).toMatchObject({ id, state: "acknowledged" });
+      const actions = (await auditOf(id)).map((e) => e.action);
+      expect(actions).toContain("report.transitioned");
+      expect(actions).not.toContain("report.viewed");
+      // The same view a read gives (one schema, one answer).
+      const { updatedAt: _readAt, ...readView } = (await read(id)).json();
+      const { updatedAt: _movedAt, ...movedView } = moved.json();
+      expect(movedView).toEqual(readView);
+      expect((await auditOf(id)).filter((e) => e.action === "report.viewed")).toHaveLength(1);
+    });
+
     it("answers 404 report_not_found for a report that does not exist, without an audit event", async () => {
       const before = await shield.database.db.selectFrom("audit_head").select("seq").executeTakeFirstOrThrow();
       const response = await read(999_999);

@@ -5,13 +5,13 @@ import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import type { SettingsCache } from "../settings/index.js";
-import { decryptReportForTeam } from "../browser-encryption/index.js";
 import type { TeamKeyring } from "../keys/index.js";
-import { readPauses, readPausesOf } from "./report-pauses.repository.js";
-import { presentReport, presentReportSummary } from "./report.presenter.js";
+import { readPausesOf } from "./report-pauses.repository.js";
+import { presentReportSummary } from "./report.presenter.js";
+import { getReportForTeam } from "./report-view.service.js";
 import { listReportsQuery, reportIdParams, reportListView, reportView, transitionBody } from "./report.schemas.js";
 import { searchWords } from "./report-search.js";
-import { listReportsForTeam, readReportAsTeam, resolveOwnerFilter, transitionReport } from "./report.service.js";
+import { listReportsForTeam, resolveOwnerFilter, transitionReport } from "./report.service.js";
 
 export interface ReportRouteDeps {
   db: Db;
@@ -49,10 +49,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
     "/api/v1/reports/:id",
     { preHandler: canRead, schema: { summary: "Read one report with its thread (audited)", tags: ["reports"], security, params: reportIdParams, response: { 200: reportView, 404: errorView } } },
     async (request) => {
-      const actor = actorOf(memberOf(request));
-      const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
-      const encryption = deps.keyring ? await decryptReportForTeam(db, clock, deps.keyring, actor, report) : undefined;
-      return { ...presentReport(report, messages, await deps.settings.get(), details, clock.now(), await readPauses(db, report)), ...(encryption ? { encryption } : {}) };
+      return getReportForTeam(deps, actorOf(memberOf(request)), request.params.id, { read: true });
     },
   );
 
@@ -75,8 +72,7 @@ export function registerReportRoutes(app: HttpApp, deps: ReportRouteDeps): void 
       const settings = await deps.settings.get();
       await transitionReport(deps, settings, actor, request.params.id, request.body);
       deps.onChanged();
-      const { report, messages, details } = await readReportAsTeam(db, clock, actor, request.params.id);
-      return presentReport(report, messages, settings, details, clock.now(), await readPauses(db, report));
+      return getReportForTeam(deps, actor, request.params.id, { read: false });
     },
   );
 }

@@ -62,17 +62,24 @@ export async function recordTransition(
 }
 
 /**
- * One report with its thread, for the team. Every such read is audited: the body is
- * confidential, and the log shows who looked at it.
+ * One report with its thread, for the team. Every read is audited: the body is
+ * confidential, and the log shows who looked at it. `recordRead: false` is for the
+ * answer to a change the member just made, which is not a read.
  * @throws ReportNotFoundError
  */
-export async function readReportAsTeam(db: Db, clock: Clock, actor: Actor, id: number): Promise<{ report: Report; messages: Message[]; details: ReportDetails }> {
+export async function readReportAsTeam(
+  db: Db,
+  clock: Clock,
+  actor: Actor,
+  id: number,
+  options: { recordRead?: boolean } = {},
+): Promise<{ report: Report; messages: Message[]; details: ReportDetails }> {
   return db.transaction().execute(async (tx) => {
     const report = await findReport(tx, id);
     if (!report) throw ReportNotFoundError(id);
     const messages = await listMessages(tx, id, { includeInternal: true });
     const details = (await findReportDetails(tx, id))!;
-    await appendAuditEvent(tx, actor, { action: REPORT_VIEWED, subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
+    if (options.recordRead !== false) await appendAuditEvent(tx, actor, { action: REPORT_VIEWED, subjectType: "report", subjectId: String(id) }, clock.now().toISOString());
     return { report, messages, details };
   });
 }

@@ -4,9 +4,9 @@ import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
-import { presentReport, readReportAsTeam, reportIdParams, reportView } from "../reports/index.js";
+import { getReportForTeam, reportIdParams, reportView } from "../reports/index.js";
+import type { TeamKeyring } from "../keys/index.js";
 import type { SettingsCache } from "../settings/index.js";
-import { readPauses } from "../reports/index.js";
 import { CWE_VERSION, searchCwe } from "./cwe.js";
 import { channelChangeBody, cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
 import { addUpstream, changeReportChannel, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
@@ -16,6 +16,8 @@ export interface TriageRouteDeps {
   clock: Clock;
   events: Events;
   settings: SettingsCache;
+  /** Decrypts reports encrypted in the reporter's browser, for the view answered after a change. */
+  keyring?: TeamKeyring;
   /** Wakes the outbox worker after a reply was queued for the reporter. */
   onChanged: () => void;
 }
@@ -30,11 +32,8 @@ export function registerTriageRoutes(app: HttpApp, deps: TriageRouteDeps): void 
   const security = [{ bearer: [] }];
   const tags = ["triage"];
 
-  /** The report as the team sees it after a change (the read is audited like any other). */
-  const presentAfterChange = async (actor: ReturnType<typeof actorOf>, id: number) => {
-    const { report, messages, details } = await readReportAsTeam(db, clock, actor, id);
-    return presentReport(report, messages, await deps.settings.get(), details, clock.now(), await readPauses(deps.db, report));
-  };
+  /** The report as the team sees it after a change: the same view as a read, not recorded as one. */
+  const presentAfterChange = (actor: ReturnType<typeof actorOf>, id: number) => getReportForTeam(deps, actor, id, { read: false });
 
   app.patch(
     "/api/v1/reports/:id",

@@ -129,6 +129,18 @@ forEachDatabase((kind) => {
       expect(downloads.map((d) => d.decrypted ?? false)).toEqual([false, true]);
     });
 
+    it("answers a change with the same view as a read, decrypted copy included (audited as a decryption, not as a read)", async () => {
+      const row = await latestReport();
+      const { auth } = await shield.addMember("triager");
+      const viewedBefore = (await shield.database.db.selectFrom("audit_events").select("seq").where("subject_id", "=", String(row.id)).where("action", "=", "report.viewed").execute()).length;
+      const patched = await shield.app.inject({ method: "PATCH", url: `/api/v1/reports/${row.id}`, headers: auth, payload: { asset: "login.example.com" } });
+      expect(patched.statusCode).toBe(200);
+      expect(patched.json().encryption).toEqual({ browserEncrypted: true, decrypted: { description: DESCRIPTION, steps: STEPS, impact: null }, problem: null });
+      const events = await shield.database.db.selectFrom("audit_events").select("action").where("subject_id", "=", String(row.id)).orderBy("seq", "desc").limit(2).execute();
+      expect(events.map((e) => e.action).sort()).toEqual(["report.decrypted", "report.triage_updated"]);
+      expect((await shield.database.db.selectFrom("audit_events").select("seq").where("subject_id", "=", String(row.id)).where("action", "=", "report.viewed").execute()).length).toBe(viewedBefore);
+    });
+
     it("shows the team the report decrypted on the desk, with the file to download decrypted or as received", async () => {
       const row = await latestReport();
       const viewer = await addEnrolledMember(shield, systemClock, "viewer");
