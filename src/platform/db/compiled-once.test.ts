@@ -29,6 +29,15 @@ forEachDatabase((kind) => {
       created_at: runAt,
     });
 
+    it("never run one query's SQL for another that was given the same name", async () => {
+      const { db } = database;
+      await insertRow(db, "settings", { key: "reused-name", value: '"v"', updated_at: "2026-03-01T09:00:00.000Z" });
+      const byKey = await runCompiledOnce(db, "one name", ["reused-name"], () => db.selectFrom("settings").select("key").where("key", "=", "reused-name"));
+      const byValue = await runCompiledOnce(db, "one name", ['"v"'], () => db.selectFrom("settings").select("value").where("value", "=", '"v"'));
+      expect(byKey.rows).toEqual([{ key: "reused-name" }]);
+      expect(byValue.rows).toEqual([{ value: '"v"' }]);
+    });
+
     it("run with each call's own values, also when a row leaves a column out", async () => {
       const { db } = database;
       await insertRow(db, "jobs", job("first", "2026-03-01T09:00:00.000Z", "timeout"));

@@ -20,10 +20,14 @@ const texts = new Map<string, string>();
 
 /**
  * Runs a query of fixed shape named `name`; `parameters` are its values in the order they
- * appear in its SQL. `build` makes the query with those same values (used once per dialect).
+ * appear in its SQL. `build` makes the query with those same values (used once per dialect,
+ * name and build code). The name must say everything the shape depends on besides the code
+ * (`insertRow` puts the table and its columns in it).
  */
 export async function runCompiledOnce<R>(db: Executor, name: string, parameters: readonly unknown[], build: () => Compilable<R>): Promise<QueryResult<R>> {
-  const key = `${databaseKindOf(db)}\u0000${name}`;
+  // Keyed by the code that builds the query as well as its name: a name given twice to
+  // different queries keeps two texts, so neither runs the other's SQL.
+  const key = `${databaseKindOf(db)}\u0000${name}\u0000${build.toString()}`;
   let text = texts.get(key);
   if (text === undefined) {
     const compiled = build().compile();
