@@ -5,7 +5,7 @@ import formbody from "@fastify/formbody";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { migrateToLatest, openDatabase, type Database } from "./platform/db/database.js";
-import { groupCommitOf } from "./platform/db/group-commit.js";
+import { GroupCommit } from "./platform/db/group-commit.js";
 import { createHttpApp, type HttpApp } from "./platform/http/app.js";
 import { DatabaseRateCounter } from "./platform/http/shared-rate-limit.js";
 import { OutboxWorker } from "./platform/jobs/worker.js";
@@ -75,6 +75,8 @@ export interface Shield {
   auth: AuthContext;
   /** Who listens to which domain event; modules publish through it (see subscriptions.ts). */
   events: EventBus<DomainEvents>;
+  /** The group committer new reports share. */
+  reportCommits: GroupCommit;
   /** The e-mail channel: `receive` stores a message; `smtp` is the listener when `SHIELD_SMTP_LISTEN` is set (not listening until `serve` or a test says so). */
   inboundMail: InboundMail;
   /** Stops the worker after its current job, closes the HTTP server after in-flight requests, then the database. */
@@ -116,6 +118,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   await fixTermsOfEarlierReports(db, await loadSettings(db));
   const baseUrl = () => config.baseUrl;
   const events = createEventBus();
+  // One per process and database, so that reports arriving together share a commit.
+  const reportCommits = new GroupCommit(db);
   const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
   const receiptDeps = {
     ...mailDeps,
@@ -143,6 +147,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     db,
     clock,
     events,
+    reportCommits,
     blobs,
     keyring,
     masterKey: masterKey.bytes,
@@ -206,7 +211,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerOpsRoutes(app, { database, clock, onRequeued: wake });
   registerApiTokenRoutes(app, { db: database.db, clock });
   registerClientModuleRoutes(app);
-  registerIntakeRoutes(app, { db, clock, events, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
+  registerIntakeRoutes(app, { db, clock, events, reportCommits, settings, baseUrl, onSubmitted: wake, rateLimitPerMinute: config.SHIELD_INTAKE_RATE_LIMIT });
   registerReportRoutes(app, { db, clock, events, settings, onChanged: wake, keyring });
   registerTriageRoutes(app, { db, clock, events, settings, keyring, onChanged: wake });
   registerAdvisoryRoutes(app, { db, clock, events, baseUrl, settings, onChanged: wake });
@@ -228,6 +233,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     db,
     clock,
     events,
+    reportCommits,
     settings,
     blobs,
     baseUrl,
@@ -251,6 +257,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     scheduler,
     auth,
     events,
+    reportCommits,
     inboundMail,
     close: () =>
       (closing ??= (async () => {
@@ -261,7 +268,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
         await serviceLevels.settle();
         mailer.close();
         // How the reports' group commits went (bench:intake prints it): batch sizes, commit time, how long the audit head was held.
-        const committed = groupCommitOf(db).summary();
+        const committed = reportCommits.summary();
         if (committed.batches > 0) logger.info(committed, "group commit");
         await database.close();
       })()),

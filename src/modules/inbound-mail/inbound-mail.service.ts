@@ -11,6 +11,7 @@ import type { MailThread } from "../../platform/mail/mailer.js";
 import { headerFields, splitHeader, withoutTransportHeaders } from "../../platform/mail/inbound/raw-mime.js";
 import type { Events } from "../../shared/events.js";
 import type { Clock } from "../../shared/clock.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
 import { stageUpload, storeUploads, discardUploads, recordAttachments, type AcceptedUpload } from "../attachments/index.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
@@ -51,6 +52,7 @@ export interface InboundMailDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  reportCommits: GroupCommit;
   blobs: BlobStore;
   parser: MimeParser;
   keyring: TeamKeyring;

@@ -10,6 +10,7 @@ import { ImapPoller } from "../../platform/mail/inbound/imap-poller.js";
 import { parseImapUrl } from "../../platform/mail/inbound/imap-url.js";
 import { SmtpListener, SmtpReply } from "../../platform/mail/inbound/smtp-listener.js";
 import type { Clock } from "../../shared/clock.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Events } from "../../shared/events.js";
 import type { TeamKeyring } from "../keys/index.js";
 import type { Settings } from "../settings/index.js";
@@ -36,6 +37,8 @@ export interface InboundMailWiring {
   clock: Clock;
   /** Where what mail causes is announced (a report received, a reporter's answer). */
   events: Events;
+  /** The group committer new reports share (see intake). */
+  reportCommits: GroupCommit;
   blobs: BlobStore;
   keyring: TeamKeyring;
   masterKey: Uint8Array;
@@ -55,6 +58,7 @@ export function createInboundMail(wiring: InboundMailWiring): InboundMail {
     db: wiring.db,
     clock: wiring.clock,
     events: wiring.events,
+    reportCommits: wiring.reportCommits,
     blobs: wiring.blobs,
     parser,
     keyring: wiring.keyring,

@@ -1,5 +1,6 @@
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Db } from "../../platform/db/database.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { submitReportBody, submitReportResponse } from "./intake.schemas.js";
@@ -11,6 +12,7 @@ export interface IntakeRouteDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  reportCommits: GroupCommit;
   settings: SettingsCache;
   baseUrl: () => string;
   /** Called after the report committed, to send the receipt without waiting for the next poll. */

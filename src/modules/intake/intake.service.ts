@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Db, Tx } from "../../platform/db/database.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
-import { groupCommitOf } from "../../platform/db/group-commit.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import { defineJob, enqueueAtCommit } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
@@ -24,6 +24,8 @@ export interface IntakeDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  /** The process's one group committer for new reports (made in main.ts): reports submitted at the same moment share a commit. */
+  reportCommits: GroupCommit;
 }
 
 /** Every door of the public intake (API, web form) counts against one limit per client address. */
@@ -74,7 +76,7 @@ export async function submitReport(deps: IntakeDeps, input: SubmitReportBody, so
   // Against the real time, not the clock: the mail is encrypted in the real world.
   const reporterPgpKey = input.reporter.pgpKey?.trim() ? input.reporter.pgpKey : null;
   if (reporterPgpKey) await validateReporterKey(reporterPgpKey);
-  const report = await groupCommitOf(deps.db).run(async (tx) => {
+  const report = await deps.reportCommits.run(async (tx) => {
     const report = await insertReport(
       tx,
       {

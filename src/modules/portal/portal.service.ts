@@ -3,6 +3,7 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import { openSecret, sealSecret } from "../../platform/crypto/at-rest.js";
 import { generateSecret, hashSecret } from "../../platform/crypto/secrets.js";
 import type { Db, Executor, Tx } from "../../platform/db/database.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { DomainError, ReportNotFoundError } from "../../shared/errors.js";
@@ -32,6 +33,8 @@ export interface PortalDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  /** The group committer new reports share (see intake). */
+  reportCommits: GroupCommit;
 }
 
 /** The confirmation page after the form can be opened once, within this time. */

@@ -184,11 +184,3 @@ export async function takeReservedId(tx: Executor, name: string, reserve: (count
   return ids.shift()!;
 }
 
-const committers = new WeakMap<Db, GroupCommit>();
-
-/** The database's group committer (one per connection pool, so that its batches are as large as they can be). */
-export function groupCommitOf(db: Db): GroupCommit {
-  let committer = committers.get(db);
-  if (!committer) committers.set(db, (committer = new GroupCommit(db)));
-  return committer;
-}

@@ -5,6 +5,7 @@ import type { BlobStore } from "../../platform/blobs/blob-store.js";
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Events } from "../../shared/events.js";
 import { isCsrfRefusal } from "../../platform/http/csrf.js";
 import { DomainError } from "../../shared/errors.js";
@@ -21,6 +22,8 @@ export interface PublicSiteDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  /** The group committer new reports share (see intake). */
+  reportCommits: GroupCommit;
   settings: SettingsCache;
   blobs: BlobStore;
   baseUrl: () => string;

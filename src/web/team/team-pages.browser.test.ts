@@ -177,7 +177,7 @@ describeInBrowser("the team's pages in Chromium", () => {
     await submit({ channel: "sensitive", title: "Queue: a customer list was sent to the wrong address" });
     // The reporter presses Escalate once the promised first response (2 hours) has passed.
     const token = escalated.trackingUrl.split("/").pop()!;
-    await escalateReport({ db: served.shield.database.db, events: served.shield.events, clock: new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()) }, await loadSettings(served.shield.database.db), token);
+    await escalateReport({ db: served.shield.database.db, events: served.shield.events, reportCommits: served.shield.reportCommits, clock: new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()) }, await loadSettings(served.shield.database.db), token);
 
     const page = await openPage(asAdmin);
     await page.goto(`${served.baseUrl}/desk?state=all`);
