@@ -1,12 +1,16 @@
 export * from "./report.js";
-export { findReport, findEncryptedArrival, findReportByTrackingHash, pagesOfReportClocks, pagesOfOpenReportClocks, type ReportClocks, insertReport, insertMessage, listMessages, updateReportIfState, type Message } from "./report.repository.js";
+export { findReport, findEncryptedArrival, findReportByTrackingHash, pagesOfReportClocks, pagesOfOpenReportClocks, type ReportClocks, insertReport, updateReportIfState } from "./report.repository.js";
+export { insertMessage, listMessages, type Message } from "./report-messages.repository.js";
 export { readReportAsTeam, listReportsForTeam, moveReport, publishOwnerAssigned, transitionReport, REPORT_VIEWED, type MoveInput, type ReportDeps } from "./report.service.js";
 export { REPORT_UPDATE_JOB, SUPPORT_FORWARD_JOB } from "./report.jobs.js";
 export { createReportUpdateJob } from "./report-update.job.js";
 export { createSupportForwardJob, type SupportForwardJobDeps } from "./support-forward.job.js";
 export { loadReportMail, sendReporterMail, senderOf, signatureOf, whereToAnswer, type ReportMailContext } from "./report-mail.js";
 export { reporterText } from "./report.schemas.js";
-export { findReportDetails, findReportsSharingWords, fixTermsOfEarlierReports, refreshNextDeadline, toUpstream, type ReportFilter, type ReportSort } from "./report.repository.js";
+export { fixTermsOfEarlierReports, refreshNextDeadline } from "./report.repository.js";
+export { findReportDetails, toUpstream } from "./report-details.repository.js";
+export { findReportsSharingWords } from "./report-similarity.repository.js";
+export type { ReportFilter, ReportSort } from "./report-list.repository.js";
 export { resolveOwnerFilter } from "./report.service.js";
 export { presentReport, presentReportSummary, suggestBounty } from "./report.presenter.js";
 export { getReportForTeam, type ReportView, type TeamViewDeps } from "./report-view.service.js";

@@ -3,7 +3,7 @@ import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import { describeStateForReporter, subjectSafe } from "./report.js";
 import { REPORT_UPDATE_JOB } from "./report.jobs.js";
 import { loadReportMail, sendReporterMail, whereToAnswer } from "./report-mail.js";
-import { listMessages } from "./report.repository.js";
+import { listMessages } from "./report-messages.repository.js";
 
 /** Tells the reporter that their report moved, with the team's message if there was one. */
 export function createReportUpdateJob(deps: MailJobDeps) {

@@ -4,7 +4,7 @@ import { computeDeadlines, disclosureDeadlineOf, type PauseInterval } from "../s
 import { computeNextDeadline } from "./next-deadline.js";
 import type { ReportDetails } from "./report-details.js";
 import type { Report } from "./report.js";
-import type { Message } from "./report.repository.js";
+import type { Message } from "./report-messages.repository.js";
 import type { reportSummaryView, reportView } from "./report.schemas.js";
 
 /**

@@ -4,7 +4,9 @@ import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../..
 import { buildNewReport } from "../../../test/factories.js";
 import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
 import { ShieldMigrationProvider } from "../../platform/db/migrations/index.js";
-import { findReport, findReportsSharingWords, indexNewReport, insertReport, listReports, type ReportFilter } from "./report.repository.js";
+import { findReport, indexNewReport, insertReport } from "./report.repository.js";
+import { listReports, type ReportFilter } from "./report-list.repository.js";
+import { findReportsSharingWords } from "./report-similarity.repository.js";
 import { searchWords } from "./report-search.js";
 
 /** A deterministic generator, so that a failure can be replayed. */

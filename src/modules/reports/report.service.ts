@@ -21,17 +21,10 @@ import {
   type TransitionInput,
 } from "./report.js";
 import type { ReportDetails } from "./report-details.js";
-import {
-  findEncryptedArrival,
-  findReport,
-  findReportDetails,
-  insertMessage,
-  listMessages,
-  listReports,
-  updateReportIfState,
-  type Message,
-  type ReportFilter,
-} from "./report.repository.js";
+import { findEncryptedArrival, findReport, updateReportIfState } from "./report.repository.js";
+import { findReportDetails } from "./report-details.repository.js";
+import { listReports, type ReportFilter } from "./report-list.repository.js";
+import { insertMessage, listMessages, type Message } from "./report-messages.repository.js";
 import type { TransitionBody } from "./report.schemas.js";
 import { REPORT_UPDATE_JOB, SUPPORT_FORWARD_JOB } from "./report.jobs.js";
 

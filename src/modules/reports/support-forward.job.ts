@@ -4,7 +4,8 @@ import { decryptForTeam, type TeamKeyring } from "../keys/index.js";
 import { arrivedEncrypted, CHANNEL_LABELS, subjectSafe } from "./report.js";
 import { SUPPORT_FORWARD_JOB } from "./report.jobs.js";
 import { loadReportMail, senderOf } from "./report-mail.js";
-import { findEncryptedArrival, listMessages } from "./report.repository.js";
+import { findEncryptedArrival } from "./report.repository.js";
+import { listMessages } from "./report-messages.repository.js";
 
 export interface SupportForwardJobDeps extends MailJobDeps {
   /** Decrypts a browser-encrypted report for the copy the triager chose to forward. */
