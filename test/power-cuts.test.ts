@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stageTextAsSent } from "../src/modules/attachments/index.js";
-import { submitReportFromWeb } from "../src/modules/portal/index.js";
+import { submitReportFromWeb } from "../src/modules/reporter-side/index.js";
 import { BlobStore } from "../src/platform/blobs/blob-store.js";
 import { DurableDirectories } from "../src/platform/blobs/durable-directories.js";
 import { createBackup, MANIFEST_FILE, type BackupManifest } from "../src/platform/db/backup.js";

@@ -8,7 +8,7 @@ import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { BlobStore } from "../../platform/blobs/blob-store.js";
 import { removeStaleTemporaryFiles, writeFileDurably } from "../../platform/blobs/durable-file.js";
 import { systemClock } from "../../shared/clock.js";
-import { submitReportFromWeb } from "../portal/index.js";
+import { submitReportFromWeb } from "../reporter-side/index.js";
 import { removeLeftoverBlobs, stageTextAsSent, STALE_FILE_AGE_MS } from "./index.js";
 
 const age = (file: string) => {

@@ -17,7 +17,7 @@ import { stageUpload, storeUploads, discardUploads, recordAttachments, type Acce
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { submitReport } from "../intake/index.js";
 import { validateReporterKey, type TeamKeyring } from "../keys/index.js";
-import { replyAsReporterByMail } from "../portal/index.js";
+import { replyAsReporterByMail } from "../reporter-side/index.js";
 import { findReport, updateReportIfState, type Report } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
 import {

@@ -3,7 +3,7 @@ import { DomainError } from "../../shared/errors.js";
 import { listAdvisoryIdsOfReports } from "../../modules/advisories/index.js";
 import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf } from "../../modules/people/index.js";
-import { listEscalationsOf } from "../../modules/portal/index.js";
+import { listEscalationsOf } from "../../modules/reporter-side/index.js";
 import { CHANNEL_LABELS, CHANNELS, REPORT_STATES, SEVERITIES, listReportsForTeam, resolveOwnerFilter, searchWords } from "../../modules/reports/index.js";
 import { readPausesOf } from "../../modules/reports/index.js";
 import { views } from "../render.js";

@@ -9,7 +9,7 @@ import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { decryptedFilename, decryptReportForTeam } from "../../modules/browser-encryption/index.js";
 import { listInboundMessagesOfReport, type InboundMessage } from "../../modules/inbound-mail/index.js";
 import { actorOf, hasPermission } from "../../modules/people/index.js";
-import { listEscalationsOf } from "../../modules/portal/index.js";
+import { listEscalationsOf } from "../../modules/reporter-side/index.js";
 import {
   CHANNEL_LABELS,
   TRACKED_CHANNELS,

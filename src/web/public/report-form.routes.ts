@@ -2,7 +2,7 @@ import { ACCEPTED_KINDS_TEXT, describeBytes, discardUploads, labelsKeptAsSent, l
 import { formatUtc, INTAKE_RATE_LIMIT_GROUP, trackingUrlFor } from "../../modules/intake/index.js";
 import { checkBrowserEncryptedForm, isBrowserEncryptedForm } from "../../modules/browser-encryption/index.js";
 import { validateReporterKey } from "../../modules/keys/index.js";
-import { CONFIRMATION_TTL_MS, openConfirmation, submitReportFromWeb } from "../../modules/portal/index.js";
+import { CONFIRMATION_TTL_MS, openConfirmation, submitReportFromWeb } from "../../modules/reporter-side/index.js";
 import { CHANNEL_LABELS, CHANNELS, type Channel } from "../../modules/reports/index.js";
 import { describeDuration, type Settings } from "../../modules/settings/index.js";
 import { computeDeadlines, termsOf } from "../../modules/sla/index.js";

@@ -1,6 +1,6 @@
 import { ACCEPTED_KINDS_TEXT, describeBytes, type AttachmentLimits } from "../../modules/attachments/index.js";
 import { formatUtc } from "../../modules/intake/index.js";
-import { canReporterReply, type ReporterView } from "../../modules/portal/index.js";
+import { canReporterReply, type ReporterView } from "../../modules/reporter-side/index.js";
 import { CHANNEL_LABELS, describeStateForReporter, isOpen } from "../../modules/reports/index.js";
 import { describeDuration, type Settings } from "../../modules/settings/index.js";
 import { termsOf } from "../../modules/sla/index.js";

@@ -1,7 +1,7 @@
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import { discardUploads, stageTextAsSent } from "../../modules/attachments/index.js";
-import { changeCredit, escalateReport, findReportForReporter, replyAsReporter } from "../../modules/portal/index.js";
+import { changeCredit, escalateReport, findReportForReporter, replyAsReporter } from "../../modules/reporter-side/index.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { DomainError } from "../../shared/errors.js";
 import { NOT_UTF8_AGAIN, readMultipartForm } from "./multipart-form.js";

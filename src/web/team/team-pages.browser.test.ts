@@ -6,7 +6,7 @@ import { buildReportInput } from "../../../test/factories.js";
 import { mailsStartingWith } from "../../../test/outbox.js";
 import type { EnrolledMember } from "../../../test/sign-in.js";
 import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
-import { escalateReport } from "../../modules/portal/index.js";
+import { escalateReport } from "../../modules/reporter-side/index.js";
 import type { SubmitReportBody } from "../../modules/intake/index.js";
 import { loadSettings, updateSetting } from "../../modules/settings/index.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkEscalation, creditFor, stateAfterReporterReply } from "./portal.js";
+import { checkEscalation, creditFor, stateAfterReporterReply } from "./reporter-side.js";
 
 const due = "2026-03-02T11:00:00.000Z";
 const at = (iso: string) => new Date(iso);

@@ -25,11 +25,11 @@ import {
 } from "../reports/index.js";
 import type { Settings } from "../settings/index.js";
 import { computeDeadlines, firstResponsePromise, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
-import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./portal.js";
-import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./portal.repository.js";
+import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./reporter-side.js";
+import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./reporter-side.repository.js";
 
 /** What the reporter's side changes with: the database, the clock, and where to announce what happened. */
-export interface PortalDeps {
+export interface ReporterSideDeps {
   db: Db;
   clock: Clock;
   events: Events;
@@ -86,7 +86,7 @@ export async function findReportForReporter(db: Db, clock: Clock, settings: Sett
  * together. Returns the confirmation id (a secret for the reporter's browser only).
  */
 export async function submitReportFromWeb(
-  deps: PortalDeps,
+  deps: ReporterSideDeps,
   blobs: BlobStore,
   input: SubmitReportBody,
   uploads: AcceptedUpload[],
@@ -151,7 +151,7 @@ export async function openConfirmation(db: Db, clock: Clock, confirmationId: str
  * @throws TrackingLinkNotValidError, ReplyClosedError (409), IllegalTransitionError
  */
 export async function replyAsReporter(
-  deps: PortalDeps,
+  deps: ReporterSideDeps,
   blobs: BlobStore,
   token: string,
   input: { body: string; uploads: AcceptedUpload[] },
@@ -174,7 +174,7 @@ export async function replyAsReporter(
  * @throws ReportNotFoundError, ReplyClosedError (409), IllegalTransitionError
  */
 export async function replyAsReporterByMail(
-  deps: PortalDeps,
+  deps: ReporterSideDeps,
   reportId: number,
   input: { body: string; uploads: AcceptedUpload[] },
   onStored: (tx: Tx, report: Report, message: Message) => Promise<void>,
@@ -195,7 +195,7 @@ export async function replyAsReporterByMail(
  */
 async function recordReporterReply(
   tx: Tx,
-  { clock, events }: PortalDeps,
+  { clock, events }: ReporterSideDeps,
   report: Report,
   input: { body: string; uploads: AcceptedUpload[] },
 ): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
@@ -252,7 +252,7 @@ export async function changeCredit(
  * to the team and, when configured, a webhook post.
  * @throws TrackingLinkNotValidError, EscalationRefusedError (409)
  */
-export async function escalateReport({ db, clock, events }: PortalDeps, settings: Settings, token: string): Promise<{ report: Report; escalatedAt: string }> {
+export async function escalateReport({ db, clock, events }: ReporterSideDeps, settings: Settings, token: string): Promise<{ report: Report; escalatedAt: string }> {
   return db.transaction().execute(async (tx) => {
     const report = await reportByToken(tx, token);
     if (!report) throw TrackingLinkNotValidError();
