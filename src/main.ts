@@ -91,7 +91,7 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
  * Wiring only: config → database → modules → HTTP and worker. Nothing listens and no
  * job runs until the caller says so (`app.listen`, `worker.start`).
  */
-export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock, options: { dnsResolver?: DnsResolver } = {}): Promise<Shield> {
+export async function createShield(config: Config, logger: Logger, clock: Clock = systemClock, options: { dnsResolver?: DnsResolver; mailer?: Mailer } = {}): Promise<Shield> {
   await prepareDataDirectory(config.dataDir);
   // The master key (file or SHIELD_MASTER_KEY) seals the team key, TOTP secrets and the secrets in job payloads, and keys the audit log.
   const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
@@ -112,7 +112,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     throw error;
   }
   const db = database.db;
-  const mailer = createMailer(config, { signingKey: () => keyring.signingKey() });
+  // A caller may bring its own (tests capture what would be sent); else SMTP_URL decides.
+  const mailer = options.mailer ?? createMailer(config, { signingKey: () => keyring.signingKey() });
   const settings = new SettingsCache(db);
   // Reports stored before each kept its own terms get today's, once (migration 015).
   await fixTermsOfEarlierReports(db, await loadSettings(db));

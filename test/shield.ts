@@ -5,6 +5,7 @@ import { loadConfig, type Config } from "../src/config.js";
 import { createShield, type Shield } from "../src/main.js";
 import { createLogger } from "../src/platform/logger.js";
 import { addTeamMember, createApiToken, type Role, type TeamMember } from "../src/modules/people/index.js";
+import type { Mailer } from "../src/platform/mail/mailer.js";
 import type { Clock } from "../src/shared/clock.js";
 import { systemClock } from "../src/shared/clock.js";
 import { fakeDnsResolver, type DnsRecords } from "./dns.js";
@@ -25,9 +26,10 @@ let seq = 0;
 
 /**
  * A complete Shield over a fresh database and data directory, not listening: requests go
- * through `app.inject`. The worker does not run unless a test starts or drains it.
+ * through `app.inject`. The worker does not run unless a test starts or drains it. Mail goes
+ * to .eml files in the data directory unless a test gives its own mailer (`MailCapture`).
  */
-export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string>; dns?: DnsRecords } = {}): Promise<TestShield> {
+export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string>; dns?: DnsRecords; mailer?: Mailer } = {}): Promise<TestShield> {
   const testDatabase = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
   const config: Config = loadConfig({
@@ -40,7 +42,7 @@ export async function createTestShield(kind: TestDatabaseKind, options: { clock?
   });
   const clock = options.clock ?? systemClock;
   // Mail checks (SPF, DKIM, DMARC) ask this resolver, never the network.
-  const shield = await createShield(config, createLogger(config.SHIELD_LOG_LEVEL), clock, { dnsResolver: fakeDnsResolver(options.dns ?? {}) });
+  const shield = await createShield(config, createLogger(config.SHIELD_LOG_LEVEL), clock, { dnsResolver: fakeDnsResolver(options.dns ?? {}), mailer: options.mailer });
   return {
     ...shield,
     dataDir,

@@ -32,7 +32,7 @@ export function createGuessingNoticeJob(deps: GuessingNoticeDeps) {
     const notice: GuessingNotice = { email: member.email, failures: payload.failures, windowMinutes: payload.windowMinutes, at: payload.at };
     const mail = composeGuessingNotice(notice, new URL("/login", deps.baseUrl()).toString(), settings.timeZone);
     await deps.mailer.send(
-      { from: deps.mailFrom ?? settings.securityEmail, to: member.email, subject: mail.subject, text: mail.text, headers: mail.headers },
+      { from: deps.mailFrom ?? settings.securityEmail, to: member.email, subject: mail.subject, text: mail.text, headers: mail.headers, notice: { kind: "sign_in_guessing" } },
       `sign-in-guessing-${member.id}-job-${job.id}`,
     );
   });

@@ -7,18 +7,19 @@ import { startWebhookServer, type WebhookServer } from "../../../test/webhook-se
 import { findReport, insertMessage, transitionReport } from "../reports/index.js";
 import { loadSettings, updateSetting } from "../settings/index.js";
 import { postToWebhook, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./index.js";
-import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
+import { MailCapture, recipientsOf } from "../../../test/mail-capture.js";
 
 forEachDatabase((kind) => {
   describe("team notifications", () => {
     let shield: TestShield;
+    const mail = new MailCapture();
     let webhook: WebhookServer;
     let admin: Awaited<ReturnType<TestShield["addMember"]>>;
     let triager: Awaited<ReturnType<TestShield["addMember"]>>;
     const clock = new FakeClock("2026-03-02T09:00:00.000Z");
 
     beforeAll(async () => {
-      shield = await createTestShield(kind, { clock });
+      shield = await createTestShield(kind, { clock, mailer: mail });
       webhook = await startWebhookServer();
       admin = await shield.addMember("admin");
       triager = await shield.addMember("triager");
@@ -47,18 +48,19 @@ forEachDatabase((kind) => {
       const { id, trackingUrl } = await submit(input);
       const posts = webhook.received.length;
       await shield.worker.drain();
-      const mails = mailsStartingWith(shield, `team-report_received-${id}-`);
-      expect(mails.map(recipientOf).sort()).toEqual([admin.member.email, triager.member.email].sort());
-      for (const eml of mails) {
-        expect(eml).toMatch(/^Subject: \[#\d+\] New report: IDOR in invoices Bcc: victim@example.com$/m);
-        expect(eml).not.toMatch(/^Bcc:/m);
-        expect(eml).toContain(`#${id} IDOR in invoices Bcc: victim@example.com`);
-        expect(eml).toContain("Channel:  Vulnerability report");
-        expect(eml).toContain("Received: Mon 2 Mar 2026, 09:00 UTC");
-        expect(eml).toContain(`https://security.example.test/desk/reports/${id}`);
-        expect(eml).not.toContain("SECRET-BODY-MARKER");
-        expect(eml).not.toContain(trackingUrl.split("/").pop());
-        expect(eml).not.toMatch(/^Importance: high/m);
+      const mails = mail.notices("report_received", id);
+      expect(recipientsOf(mails)).toEqual([admin.member.email, triager.member.email].sort());
+      for (const sent of mails) {
+        // The title's line break cannot start a header of its own.
+        expect(sent.subject).toBe(`[#${id}] New report: IDOR in invoices Bcc: victim@example.com`);
+        expect(Object.keys(sent.headers).map((name) => name.toLowerCase())).not.toContain("bcc");
+        expect(sent.text).toContain(`#${id} IDOR in invoices Bcc: victim@example.com`);
+        expect(sent.text).toContain("Channel:  Vulnerability report");
+        expect(sent.text).toContain("Received: Mon 2 Mar 2026, 09:00 UTC");
+        expect(sent.text).toContain(`https://security.example.test/desk/reports/${id}`);
+        expect(JSON.stringify(sent)).not.toContain("SECRET-BODY-MARKER");
+        expect(JSON.stringify(sent)).not.toContain(trackingUrl.split("/").pop());
+        expect(sent.headers).not.toHaveProperty("Importance");
       }
       // Only an account attack pages the chat channel.
       expect(webhook.received.length).toBe(posts);
@@ -68,12 +70,11 @@ forEachDatabase((kind) => {
       const { id } = await submit(buildReportInput({ channel: "account_attack", title: "<!channel> my account <http://evil.example|is hacked>" }));
       const before = webhook.received.length;
       await shield.worker.drain();
-      const mails = mailsStartingWith(shield, `team-account_attack-${id}-`);
-      expect(mails.map(recipientOf).sort()).toEqual([admin.member.email, triager.member.email].sort());
-      for (const eml of mails) {
-        expect(eml).toMatch(/^Subject: \[URGENT\] \[#\d+\] Account under attack: /m);
-        expect(eml).toMatch(/^Importance: high$/m);
-        expect(eml).toMatch(/^X-Priority: 1 \(Highest\)$/m);
+      const mails = mail.notices("account_attack", id);
+      expect(recipientsOf(mails)).toEqual([admin.member.email, triager.member.email].sort());
+      for (const sent of mails) {
+        expect(sent.subject).toMatch(new RegExp(`^\\[URGENT\\] \\[#${id}\\] Account under attack: `));
+        expect(sent.headers).toMatchObject({ Importance: "high", "X-Priority": "1 (Highest)" });
       }
       const posts = webhook.received.slice(before);
       expect(posts).toHaveLength(1);
@@ -104,11 +105,11 @@ forEachDatabase((kind) => {
         });
       }
       await shield.worker.drain();
-      const toOwner = mailsStartingWith(shield, `team-reporter_reply-${owned.id}-`);
-      expect(toOwner.map(recipientOf)).toEqual([triager.member.email]);
-      expect(toOwner[0]).toMatch(/^Subject: \[#\d+\] The reporter answered: /m);
-      expect(toOwner[0]).not.toContain("REPLY-BODY-MARKER");
-      expect(mailsStartingWith(shield, `team-reporter_reply-${unowned.id}-`).map(recipientOf).sort()).toEqual([admin.member.email, triager.member.email].sort());
+      const toOwner = mail.notices("reporter_reply", owned.id);
+      expect(recipientsOf(toOwner)).toEqual([triager.member.email]);
+      expect(toOwner[0]!.subject).toMatch(new RegExp(`^\\[#${owned.id}\\] The reporter answered: `));
+      expect(JSON.stringify(toOwner[0])).not.toContain("REPLY-BODY-MARKER");
+      expect(recipientsOf(mail.notices("reporter_reply", unowned.id))).toEqual([admin.member.email, triager.member.email].sort());
     });
 
     it("enqueues nothing when the transaction that would have told the owner rolls back", async () => {

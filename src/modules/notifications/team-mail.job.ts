@@ -33,7 +33,7 @@ export function createTeamMailJob(deps: TeamMailDeps) {
     }
     const mail = composeTeamMail(payload.notice, report, teamReportLink(deps.baseUrl(), report.id), settings.timeZone);
     await deps.mailer.send(
-      { from: deps.mailFrom ?? settings.securityEmail, to, subject: mail.subject, text: mail.text, headers: mail.headers },
+      { from: deps.mailFrom ?? settings.securityEmail, to, subject: mail.subject, text: mail.text, headers: mail.headers, notice: { kind: payload.notice.kind, reportId: report.id } },
       `team-${payload.notice.kind}-${report.id}-job-${job.id}`,
     );
   });

@@ -18,6 +18,8 @@ export interface OutgoingMail {
   encryptTo?: PgpMimeEncryption;
   /** The Message-ID, with its angle brackets; default one made from the send key. */
   messageId?: string;
+  /** Which notice this is (a team notice's kind, and its report), for whoever watches mail go out; never part of the message. */
+  notice?: { kind: string; reportId?: number };
 }
 
 /**
@@ -57,7 +59,7 @@ export interface MailerOptions {
  * encrypted is never sent in the clear.
  */
 async function prepareMail(mail: OutgoingMail, key: string, options: MailerOptions): Promise<SendMailOptions> {
-  const { encryptTo, messageId: ownMessageId, ...plain } = mail;
+  const { encryptTo, messageId: ownMessageId, notice: _notice, ...plain } = mail;
   const messageId = ownMessageId ?? `<${key}@shield>`;
   if (!encryptTo) return { ...plain, messageId };
   if (!options.signingKey) throw new Error("this mailer has no signing key, so it cannot send encrypted mail");

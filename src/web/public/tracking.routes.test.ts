@@ -1,13 +1,12 @@
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PNG } from "../../../test/attachment-fixtures.js";
 import { DAY, FakeClock, HOUR, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { parseHtml } from "../../../test/html.js";
+import { MailCapture, recipientsOf } from "../../../test/mail-capture.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { cookiesFrom, openForm, postForm, reportFormParts, type FormPart } from "../../../test/web-forms.js";
 import { insertMessage, describeStateForReporter, type Channel } from "../../modules/reports/index.js";
@@ -40,11 +39,12 @@ forEachDatabase((kind) => {
   describe("the tracking page /security/reports/<token>", () => {
     const clock = new FakeClock("2026-03-02T09:00:00.000Z");
     let shield: TestShield;
+    const mail = new MailCapture();
     let triager: { authorization: string };
     let webhook: Awaited<ReturnType<typeof startWebhook>>;
 
     beforeAll(async () => {
-      shield = await createTestShield(kind, { clock });
+      shield = await createTestShield(kind, { clock, mailer: mail });
       triager = (await shield.addMember("triager", `triager-${kind}@team.example.test`)).auth;
       await shield.addMember("admin", `admin-${kind}@team.example.test`);
       await shield.addMember("viewer", `viewer-${kind}@team.example.test`);
@@ -304,14 +304,10 @@ forEachDatabase((kind) => {
 
         webhook.bodies.length = 0;
         await shield.worker.drain();
-        const outbox = path.join(shield.dataDir, "outbox");
         // Each member is mailed separately, for each of the two escalations; never a viewer.
-        const mails = fs.readdirSync(outbox).filter((f) => f.startsWith(`team-escalated-${report.id}-`));
-        expect(mails).toHaveLength(4);
-        const emls = mails.map((file) => fs.readFileSync(path.join(outbox, file), "utf8"));
-        const to = emls.map((eml) => /^To: (.*)$/m.exec(eml)?.[1] ?? "");
-        expect(to.sort()).toEqual([`admin-${kind}@team.example.test`, `admin-${kind}@team.example.test`, `triager-${kind}@team.example.test`, `triager-${kind}@team.example.test`]);
-        for (const eml of emls) expect(eml).toMatch(/Subject: \[#\d+\] ESCALATED/);
+        const mails = mail.notices("escalated", report.id);
+        expect(recipientsOf(mails)).toEqual([`admin-${kind}@team.example.test`, `admin-${kind}@team.example.test`, `triager-${kind}@team.example.test`, `triager-${kind}@team.example.test`]);
+        for (const sent of mails) expect(sent.subject).toMatch(new RegExp(`^\\[#${report.id}\\] ESCALATED`));
         // Other notices (a new account attack) use the same webhook; these are the escalations.
         const escalations = webhook.bodies.filter((b) => JSON.parse(b).text.startsWith("Escalation:"));
         expect(escalations).toHaveLength(2);
@@ -350,8 +346,9 @@ forEachDatabase((kind) => {
   describe("escalation without a team", () => {
     const clock = new FakeClock("2026-03-02T09:00:00.000Z");
     let shield: TestShield;
+    const mail = new MailCapture();
     beforeAll(async () => {
-      shield = await createTestShield(kind, { clock });
+      shield = await createTestShield(kind, { clock, mailer: mail });
     });
     afterAll(async () => shield.destroy());
 
@@ -362,9 +359,7 @@ forEachDatabase((kind) => {
       expect((await postForm(shield, `${url}/escalation`, await openForm(shield, url), [])).statusCode).toBe(303);
       await shield.worker.drain();
       expect(await shield.database.db.selectFrom("jobs").selectAll().where("kind", "=", "webhook.team_notice").execute()).toEqual([]);
-      const outbox = path.join(shield.dataDir, "outbox");
-      const eml = fs.readFileSync(path.join(outbox, fs.readdirSync(outbox).find((f) => f.startsWith("team-escalated-"))!), "utf8");
-      expect(/^To: (.*)$/m.exec(eml)?.[1]).toBe("security@example.com");
+      expect(recipientsOf(mail.notices("escalated"))).toEqual(["security@example.com"]);
     });
   });
 });
