@@ -2,13 +2,14 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { TEST_POSTGRES_URL } from "./databases.js";
+import { prepareMigratedTemplates, TEST_POSTGRES_URL } from "./databases.js";
 
 /**
  * Before any test: the compiled CLI must exist (process tests spawn it), and PostgreSQL
- * must answer. Under CI=true a missing database fails the run instead of skipping.
+ * must answer. Under CI=true a missing database fails the run instead of skipping. Then the
+ * migrated databases a test Shield starts from are made once for the run, and removed after.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => Promise<void>> {
   const root = path.resolve(import.meta.dirname, "..");
   if (!fs.existsSync(path.join(root, "dist", "cli", "shield.js"))) {
     execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "inherit" });
@@ -25,4 +26,5 @@ export default async function setup(): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+  return prepareMigratedTemplates(process.env.SHIELD_TEST_POSTGRES === "1");
 }

@@ -30,7 +30,7 @@ let seq = 0;
  * to .eml files in the data directory unless a test gives its own mailer (`MailCapture`).
  */
 export async function createTestShield(kind: TestDatabaseKind, options: { clock?: Clock; env?: Record<string, string>; dns?: DnsRecords; mailer?: Mailer } = {}): Promise<TestShield> {
-  const testDatabase = await createTestDatabase(kind);
+  const testDatabase = await createTestDatabase(kind, { migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
   const config: Config = loadConfig({
     SHIELD_DATA_DIR: dataDir,
