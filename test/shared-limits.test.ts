@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -48,30 +49,55 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("two processes on one P
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const post = (server: ServerProcess, input: object) =>
-    fetch(`${server.baseUrl}/api/v1/reports`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+  /**
+   * Submits a report from the client address `from`: every address in 127.0.0.0/8 is this
+   * machine, so each test is a client of its own without waiting for the intake's window
+   * of the one before to end. Answers the status.
+   */
+  const post = (server: ServerProcess, input: object, from: string) =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify(input);
+      const request = http.request(
+        `${server.baseUrl}/api/v1/reports`,
+        { method: "POST", localAddress: from, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          response.on("end", () => resolve(response.statusCode!));
+        },
+      );
+      request.on("error", reject);
+      request.end(body);
+    });
 
-  /** The intake counts in fixed windows of a minute: start where a whole one is ahead. */
-  const nextMinute = () => new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 200));
+  /** The intake counts in fixed windows of a minute. */
+  const minuteNow = () => Math.floor(Date.now() / 60_000);
 
   it("counts one client's reports against one limit, whichever process takes them", { timeout: 120_000 }, async () => {
-    if (Date.now() % 60_000 > 30_000) await nextMinute();
-    const statuses: number[] = [];
-    // Alternating between the processes, from one address (both see 127.0.0.1).
-    for (let i = 0; i < 16; i++) statuses.push((await post(servers[i % 2]!, buildReportInput({ title: `Limit ${i}` }))).status);
-    expect(statuses).toEqual([...Array(12).fill(201), 429, 429, 429, 429]);
+    // A try that spans the turn of a minute counts in two windows and proves nothing: it is
+    // made again from a new address (two turns in a row would take over a minute of tries).
+    for (let attempt = 1; ; attempt++) {
+      const from = `127.0.0.${10 + attempt}`;
+      const minute = minuteNow();
+      const statuses: number[] = [];
+      // Alternating between the processes, from one address.
+      for (let i = 0; i < 16; i++) statuses.push(await post(servers[i % 2]!, buildReportInput({ title: `Limit ${i}` }), from));
+      if (minuteNow() !== minute && attempt < 3) continue;
+      expect(minuteNow()).toBe(minute);
+      expect(statuses).toEqual([...Array(12).fill(201), 429, 429, 429, 429]);
+      break;
+    }
   });
 
   it("mails one address at most its limit of receipts, whichever process's worker sends them", { timeout: 120_000 }, async () => {
-    await nextMinute();
     const victim = `victim-${randomBytes(3).toString("hex")}@example.net`;
-    // Four for the victim among eight for others, to both processes at once.
-    const answers = await Promise.all(
+    // Four for the victim among eight for others, to both processes at once, from a client
+    // the intake has not counted yet: twelve are within its limit whatever the window.
+    const statuses = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        post(servers[i % 2]!, buildReportInput({ title: `Victim ${i}`, ...(i % 3 === 0 ? { reporter: { name: "V", email: victim } } : {}) })),
+        post(servers[i % 2]!, buildReportInput({ title: `Victim ${i}`, ...(i % 3 === 0 ? { reporter: { name: "V", email: victim } } : {}) }), "127.0.0.2"),
       ),
     );
-    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(201));
+    expect(statuses).toEqual(Array(12).fill(201));
 
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
