@@ -33,7 +33,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
-/** A Shield listening on a free port of 127.0.0.1, over a fresh database and data directory. */
+/** A Shield listening on a free port of 127.0.0.1, over a fresh (migrated) database and data directory. */
 export interface ServedShield {
   shield: Shield;
   baseUrl: string;
@@ -42,7 +42,7 @@ export interface ServedShield {
 }
 
 export async function serveTestShield(kind: TestDatabaseKind = "sqlite", options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<ServedShield> {
-  const database = await createTestDatabase(kind);
+  const database = await createTestDatabase(kind, { migrated: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-browser-"));
   const config = loadConfig({
     SHIELD_DATA_DIR: dataDir,

@@ -67,9 +67,8 @@ forEachDatabase((kind) => {
     const reports: Stored[] = [];
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase(kind);
+      testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      await migrateToLatest(database);
       const { db } = database;
       const owners: number[] = [];
       for (const email of ["ann@example.com", "bob@example.com"]) {
@@ -193,9 +192,8 @@ forEachDatabase((kind) => {
     const bounds = { commonAt: 5, budget: 10, newest: 4 };
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase(kind);
+      testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      await migrateToLatest(database);
       for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, buildNewReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
       for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, buildNewReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
     });
@@ -228,10 +226,9 @@ forEachDatabase((kind) => {
 forEachDatabase((kind) => {
   describe("storing a new report", () => {
     it("answers with the report exactly as it is read back, hostile text included", async () => {
-      const testDatabase = await createTestDatabase(kind);
+      const testDatabase = await createTestDatabase(kind, { migrated: true });
       const database: Database = openDatabase(testDatabase.target);
       try {
-        await migrateToLatest(database);
         for (const aiUsed of [true, false, null]) {
           const inserted = await insertReport(
             database.db,

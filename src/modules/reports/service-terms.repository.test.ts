@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../test/clock.js";
 import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabase } from "../../../test/databases.js";
 import { buildNewReport } from "../../../test/factories.js";
-import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
+import { openDatabase, type Database } from "../../platform/db/database.js";
 import { DEFAULT_SETTINGS, loadSettings, updateSetting } from "../settings/index.js";
 import { computeDeadlines } from "../sla/index.js";
 import { findReport, fixTermsOfEarlierReports, insertReport } from "./report.repository.js";
@@ -15,9 +15,8 @@ describe("the terms a report is promised", () => {
     const cli = { kind: "cli" } as const;
 
     beforeAll(async () => {
-      testDatabase = await createTestDatabase(kind);
+      testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      await migrateToLatest(database);
       database = await withTestAuditKey(database);
     });
     afterAll(async () => {

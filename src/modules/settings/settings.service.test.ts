@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabase } from "../../../test/databases.js";
-import { migrateToLatest, openDatabase, type Database } from "../../platform/db/database.js";
+import { openDatabase, type Database } from "../../platform/db/database.js";
 import { FakeClock } from "../../../test/clock.js";
 import { DEFAULT_SETTINGS } from "./settings.js";
 import { loadSettings, updateSetting } from "./settings.service.js";
@@ -11,9 +11,8 @@ forEachDatabase((kind) => {
     let testDatabase: TestDatabase;
     let database: Database;
     beforeEach(async () => {
-      testDatabase = await createTestDatabase(kind);
+      testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      await migrateToLatest(database);
       database = await withTestAuditKey(database);
     });
     afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, forEachDatabase, type TestDatabase } from "../../../test/databases.js";
-import { migrateToLatest, openDatabase, type Database } from "./database.js";
+import { openDatabase, type Database } from "./database.js";
 import { insertRow, runCompiledOnce } from "./compiled-once.js";
 
 forEachDatabase((kind) => {
@@ -8,9 +8,8 @@ forEachDatabase((kind) => {
     let testDatabase: TestDatabase;
     let database: Database;
     beforeAll(async () => {
-      testDatabase = await createTestDatabase(kind);
+      testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      await migrateToLatest(database);
     });
     afterAll(async () => {
       await database.close();
