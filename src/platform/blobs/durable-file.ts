@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { takeRandomBytes } from "../crypto/secrets.js";
 import { DurableDirectories } from "./durable-directories.js";
 import { nodeFileSystem, type FileSystem } from "./file-system.js";
 
@@ -27,7 +27,7 @@ export async function writeFileDurably(target: string, data: string | Uint8Array
   const files = directories.files;
   const dir = path.dirname(target);
   await directories.ensure(dir);
-  const temporary = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  const temporary = path.join(dir, `.${path.basename(target)}.${takeRandomBytes(6).toString("hex")}.tmp`);
   const handle = await files.createExclusive(temporary);
   try {
     await handle.write(typeof data === "string" ? Buffer.from(data, "utf8") : data);

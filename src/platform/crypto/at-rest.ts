@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { takeRandomBytes } from "./secrets.js";
 
 /**
  * Secrets at rest (the team's private key): AES-256-GCM under the master key.
@@ -15,7 +16,7 @@ export class SealedValueError extends Error {
 
 export function sealSecret(key: Uint8Array, plaintext: Uint8Array | string, context: string): string {
   if (key.length !== 32) throw new Error("the master key must be 32 bytes");
-  const iv = randomBytes(IV_BYTES);
+  const iv = takeRandomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   cipher.setAAD(Buffer.from(context, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext), cipher.final()]);

@@ -1,8 +1,31 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
+/**
+ * Bytes from the system's CSPRNG, taken from a pool filled 4 KiB at a time: each call of
+ * `randomBytes` cost about 12 µs here whatever its size (0.5 µs from the pool), and every
+ * report took two (its tracking token, the IV that seals it into the receipt job). Each
+ * byte is handed out once; the caller gets its own copy.
+ */
+export function takeRandomBytes(count: number): Buffer {
+  if (count > RANDOM_POOL_BYTES / 4) return randomBytes(count);
+  if (randomPoolOffset + count > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomPoolOffset = 0;
+  }
+  const taken = Buffer.from(randomPool.subarray(randomPoolOffset, randomPoolOffset + count));
+  // Handed out: overwritten in the pool so that no later reader of it sees them.
+  randomPool.fill(0, randomPoolOffset, randomPoolOffset + count);
+  randomPoolOffset += count;
+  return taken;
+}
+
 /** A random secret with `bytes` bytes of entropy, URL-safe. 32 bytes = 256 bits. */
 export function generateSecret(bytes = 32): string {
-  return randomBytes(bytes).toString("base64url");
+  return takeRandomBytes(bytes).toString("base64url");
 }
 
 /** Secrets are stored only as their SHA-256: a stolen database reveals no link or token. */
