@@ -23,7 +23,7 @@ import { createReportUpdateJob, createSupportForwardJob, fixTermsOfEarlierReport
 import { createBountyDecisionJob } from "./modules/triage/index.js";
 import { registerReportRoutes } from "./modules/reports/report.routes.js";
 import { registerTriageRoutes } from "./modules/triage/triage.routes.js";
-import { loadSettings, SettingsCache } from "./modules/settings/index.js";
+import { SettingsReader } from "./modules/settings/index.js";
 import { registerSetupRoutes } from "./web/setup/setup.routes.js";
 import { registerClientModuleRoutes } from "./web/client-modules.routes.js";
 import { loadMasterKey } from "./platform/crypto/master-key.js";
@@ -45,6 +45,7 @@ import { registerMetricsRoutes, ServiceLevelMetrics } from "./modules/metrics/in
 import { registerAdminPages } from "./web/admin/admin.routes.js";
 import { registerPublicSite } from "./web/public/public-site.plugin.js";
 import { registerProgramStatsPage } from "./web/public/program-stats.routes.js";
+import { siteInfoFrom } from "./web/site-info.js";
 import { Scheduler } from "./platform/jobs/scheduler.js";
 import { JOBS_PRUNE_EVERY_MS, JOBS_PRUNE_TASK, pruneDoneJobs } from "./platform/jobs/retention.js";
 import { createNotificationSubscribers, createTeamMailJob, createWebhookJob } from "./modules/notifications/index.js";
@@ -66,7 +67,7 @@ export interface Shield {
   app: HttpApp;
   worker: OutboxWorker;
   mailer: Mailer;
-  settings: SettingsCache;
+  settings: SettingsReader;
   /** The team's OpenPGP key: publish, sign, decrypt. */
   keyring: TeamKeyring;
   /** Periodic tasks (the service-level check); started with the worker. */
@@ -102,11 +103,14 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   // A fresh install gets its team key before anything is served or mailed; every audit
   // event is keyed from the master key (an older chain is re-chained once here).
   let database: Database;
+  let settings: SettingsReader;
   let keyring: TeamKeyring;
   try {
     await migrateToLatest(opened);
     database = { ...opened, db: await keyAuditLog(opened.db, masterKey, () => clock.now().toISOString()) };
-    keyring = await prepareTeamKeyring({ db: database.db, clock, dataDir: config.dataDir, masterKeyBase64: config.SHIELD_MASTER_KEY });
+    // The one settings reader of this process, handed to everything that reads settings.
+    settings = new SettingsReader(database.db);
+    keyring = await prepareTeamKeyring({ db: database.db, clock, settings, dataDir: config.dataDir, masterKeyBase64: config.SHIELD_MASTER_KEY });
   } catch (error) {
     await opened.close();
     throw error;
@@ -114,14 +118,13 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const db = database.db;
   // A caller may bring its own (tests capture what would be sent); else SMTP_URL decides.
   const mailer = options.mailer ?? createMailer(config, { signingKey: () => keyring.signingKey() });
-  const settings = new SettingsCache(db);
   // Reports stored before each kept its own terms get today's, once (migration 015).
-  await fixTermsOfEarlierReports(db, await loadSettings(db));
+  await fixTermsOfEarlierReports(db, await settings.get());
   const baseUrl = () => config.baseUrl;
   const events = createEventBus();
   // One per process and database, so that reports arriving together share a commit.
   const reportCommits = new GroupCommit(db);
-  const mailDeps = { db, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
+  const mailDeps = { db, settings, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
   const receiptDeps = {
     ...mailDeps,
     clock,
@@ -152,7 +155,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     blobs,
     keyring,
     masterKey: masterKey.bytes,
-    settings: () => settings.get(),
+    settings,
     mailFrom: config.SHIELD_MAIL_FROM,
     logger: logger.child({ component: "mail-intake" }),
     dnsResolver: options.dnsResolver,
@@ -167,10 +170,10 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     createBountyDecisionJob(mailDeps),
     createSupportForwardJob({ ...mailDeps, keyring }),
     createTeamMailJob(mailDeps),
-    createWebhookJob({ db, baseUrl }),
+    createWebhookJob({ db, baseUrl, settings }),
     createGuessingNoticeJob(mailDeps),
-    createScheduledPublicationJob({ db, clock, baseUrl, events, onPublished: () => worker.wake() }),
-    ...createNotificationSubscribers({ db, clock }),
+    createScheduledPublicationJob({ db, clock, baseUrl, events, settings, onPublished: () => worker.wake() }),
+    ...createNotificationSubscribers({ db, clock, settings }),
   ]);
   // A subscriber whose job nobody runs would let its events pile up unseen.
   const unhandled = events.jobKinds().filter((kind) => !handlers[kind]);
@@ -185,7 +188,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const wake = () => worker.wake();
   const scheduler = new Scheduler(
     [
-      { name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, events, openReportClocks: pagesOfOpenReportClocks(db), log: logger.child({ component: "sla" }), onAlerted: wake }) },
+      { name: SLA_CHECK_TASK, everyMs: SLA_CHECK_EVERY_MS, run: () => checkServiceLevels({ db, clock, events, settings, openReportClocks: pagesOfOpenReportClocks(db), log: logger.child({ component: "sla" }), onAlerted: wake }) },
       { name: JOBS_PRUNE_TASK, everyMs: JOBS_PRUNE_EVERY_MS, run: () => pruneDoneJobs(db, clock.now(), config.SHIELD_JOB_RETENTION_DAYS) },
     ],
     logger.child({ component: "scheduler" }),
@@ -202,6 +205,8 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     secureCookies: config.baseUrl.startsWith("https:"),
     // Form tokens are bound to the member's session and valid in every process sharing the master key.
     csrf: { key: deriveKey(masterKey.bytes, "shield csrf v1"), sessionOf: (request) => readSessionToken(request, auth), publicOrigin: () => new URL(config.baseUrl).origin },
+    // Every page shows the program of this Shield's own settings, also a refusal's.
+    prepareRequest: siteInfoFrom(settings),
   });
   // The worker yields to requests while any is in flight (see OutboxWorker's `busy`).
   app.server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
@@ -225,7 +230,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   registerKeyRoutes(app, { keyring, securityTxt: new SecurityTxtPublisher({ keyring, settings, baseUrl, clock }) });
   registerAttachmentRoutes(app, { db, clock, blobs, keyring });
   // One per process: it shares a refresh in progress between the page and the scrapes.
-  const serviceLevels = new ServiceLevelMetrics(db, clock, logger.child({ component: "metrics" }));
+  const serviceLevels = new ServiceLevelMetrics(db, settings, clock, logger.child({ component: "metrics" }));
   registerMetricsRoutes(app, { db, clock, serviceLevels });
   registerProgramStatsPage(app, { settings, serviceLevels });
   await registerAdminPages(app, { auth, settings, serviceLevels });

@@ -14,8 +14,8 @@ import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./
 export interface TestShield extends Shield {
   dataDir: string;
   testDatabase: TestDatabase;
-  /** What the services that change reports are given (database, clock, the event bus), for tests that call them directly. */
-  deps: { db: Shield["database"]["db"]; clock: Clock; events: Shield["events"]; reportCommits: Shield["reportCommits"] };
+  /** What the services that change reports are given (database, clock, the event bus, the settings reader), for tests that call them directly. */
+  deps: { db: Shield["database"]["db"]; clock: Clock; events: Shield["events"]; reportCommits: Shield["reportCommits"]; settings: Shield["settings"] };
   /** Adds a team member with an API token; returns the `Authorization` header value too. */
   addMember(role: Role, email?: string): Promise<{ member: TeamMember; token: string; auth: { authorization: string } }>;
   /** Closes Shield and removes its database and data directory. */
@@ -47,7 +47,7 @@ export async function createTestShield(kind: TestDatabaseKind, options: { clock?
     ...shield,
     dataDir,
     testDatabase,
-    deps: { db: shield.database.db, clock, events: shield.events, reportCommits: shield.reportCommits },
+    deps: { db: shield.database.db, clock, events: shield.events, reportCommits: shield.reportCommits, settings: shield.settings },
     async addMember(role, email = `${role}${++seq}@team.example.test`) {
       const member = await addTeamMember(shield.database.db, clock, { kind: "cli" }, { email, role });
       const { token } = await createApiToken(shield.database.db, clock, { kind: "cli" }, email);

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { Config } from "../config.js";
 import type { Database, Db } from "../platform/db/database.js";
+import type { SettingsReader } from "../modules/settings/index.js";
 import { createProgress, type Progress } from "./progress.js";
 
 /** Where a run of the CLI reads its environment and writes its output: the process's own, or a test's. */
@@ -82,9 +83,10 @@ export class CliContext {
    * closes. Only `serve` and `migrate` create a database: any other command pointed at a
    * place without one says so and creates nothing (a mistyped SHIELD_DATA_DIR would
    * otherwise leave an empty database behind, and e.g. an invite for a team that is not there).
+   * A command's run reads the program settings through the one reader it is given.
    * @throws CliError `no_database`
    */
-  async withDatabase<T>(body: (database: Database, config: Config) => Promise<T>): Promise<T> {
+  async withDatabase<T>(body: (database: Database & { settings: SettingsReader }, config: Config) => Promise<T>): Promise<T> {
     const config = await this.config();
     const { hasShieldSchema, migrateToLatest, openDatabase } = await import("../platform/db/database.js");
     const where = config.database.kind === "sqlite" ? config.database.file : "DATABASE_URL";
@@ -98,10 +100,14 @@ export class CliContext {
       if (!(await hasShieldSchema(database))) throw missing;
       await migrateToLatest(database);
       // Commands append audit events too: the handle carries the audit key (and an older chain is re-chained first, as `serve` would).
-      const [{ loadMasterKey }, { keyAuditLog }] = await Promise.all([import("../platform/crypto/master-key.js"), import("../modules/audit/index.js")]);
+      const [{ loadMasterKey }, { keyAuditLog }, { SettingsReader }] = await Promise.all([
+        import("../platform/crypto/master-key.js"),
+        import("../modules/audit/index.js"),
+        import("../modules/settings/index.js"),
+      ]);
       const masterKey = await loadMasterKey({ dataDir: config.dataDir, fromEnvironment: config.SHIELD_MASTER_KEY });
       const db = await keyAuditLog(database.db, masterKey, () => new Date().toISOString());
-      return await body({ ...database, db }, config);
+      return await body({ ...database, db, settings: new SettingsReader(db) }, config);
     } finally {
       await database.close();
     }

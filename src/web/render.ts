@@ -1,8 +1,9 @@
 import path from "node:path";
 import { Eta } from "eta";
 import { PACKAGE_ROOT } from "../platform/package-root.js";
-import { DEFAULT_SETTINGS, type Settings } from "../modules/settings/index.js";
-import { siteStylesheet } from "./public/brand-css.js";
+import type { FastifyRequest } from "fastify";
+// The request's `site` (declared there).
+import type {} from "./site-info.js";
 
 export { PACKAGE_ROOT };
 export const WEB_ROOT = path.join(PACKAGE_ROOT, "src", "web");
@@ -20,28 +21,11 @@ export interface PageData {
   [key: string]: unknown;
 }
 
-/** The program as the layout's header and footer show it (`it.site` in every template). */
-export interface SiteInfo {
-  companyName: string;
-  programName: string;
-  securityEmail: string;
-  /** The URL of the site's stylesheet in the program's colours (web/public/brand-css.ts). */
-  stylesheet: string;
-  /** An admin opted in to `/security/stats`: the footer links it. */
-  publicStats: boolean;
-}
-
-let siteInfo: SiteInfo = { companyName: "Shield", programName: "Security Response", securityEmail: "", stylesheet: siteStylesheet(DEFAULT_SETTINGS.brandColor).url, publicStats: false };
-
 /**
- * Called with the program settings at the start of each page request (see
- * web/public/public-site.plugin.ts). One process serves one program, so one current
- * value is right for every page; it is at most as old as the settings cache.
+ * A page as the request it answers shows it: the layout's header, footer and stylesheet
+ * come from the request's site info (see site-info.ts).
  */
-export function setSiteInfo(info: Pick<Settings, "companyName" | "programName" | "securityEmail" | "brandColor" | "publicStats">): void {
-  siteInfo = { companyName: info.companyName, programName: info.programName, securityEmail: info.securityEmail, stylesheet: siteStylesheet(info.brandColor).url, publicStats: info.publicStats };
-}
-
-export function renderPage(template: string, data: PageData): string {
-  return views.render(template, { site: siteInfo, ...data });
+export function renderPage(request: FastifyRequest, template: string, data: PageData): string {
+  if (!request.site) throw new Error(`the page ${template} was rendered for a request without site info (${request.url})`);
+  return views.render(template, { site: request.site, ...data });
 }

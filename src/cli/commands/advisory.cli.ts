@@ -17,7 +17,7 @@ import {
   type Advisory,
   type AdvisoryState,
 } from "../../modules/advisories/index.js";
-import { loadSettings } from "../../modules/settings/index.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 import { FieldsRefusedError, ValidationError } from "../../shared/errors.js";
 import type { Db } from "../../platform/db/database.js";
@@ -46,8 +46,8 @@ function describe(advisory: Advisory, url: string | null): string {
  * acts with every right, so `--override REASON` publishes over the disclosure guard (audited).
  */
 export function register(advisory: Command, cli: CliContext): void {
-  const run = <T>(body: (deps: { db: Db; baseUrl: string }) => Promise<T>) =>
-    cli.withDatabase(async ({ db }, config) => body({ db, baseUrl: await cli.linkBaseUrl(db, config) }));
+  const run = <T>(body: (deps: { db: Db; settings: SettingsReader; baseUrl: string }) => Promise<T>) =>
+    cli.withDatabase(async ({ db, settings }, config) => body({ db, settings, baseUrl: await cli.linkBaseUrl(db, config) }));
   const show = (json: boolean, advisory: Advisory, baseUrl: string) => {
     const view = presentAdvisory(advisory, baseUrl);
     cli.print(json, view, () => describe(advisory, view.url));
@@ -79,7 +79,7 @@ export function register(advisory: Command, cli: CliContext): void {
     .option("--json", "machine-readable output")
     .action(async (file: string, options: { json?: boolean }) => {
       const body = readBody(file, createAdvisoryBody);
-      const { created, baseUrl } = await run(async ({ db, baseUrl }) => ({ created: await createAdvisory(db, systemClock, await loadSettings(db), cli.actor, body), baseUrl }));
+      const { created, baseUrl } = await run(async ({ db, settings, baseUrl }) => ({ created: await createAdvisory(db, systemClock, await settings.get(), cli.actor, body), baseUrl }));
       show(!!options.json, created, baseUrl);
     });
   advisory
@@ -100,7 +100,7 @@ export function register(advisory: Command, cli: CliContext): void {
     .option("--override <reason>", "publish over the guard; the reason is kept in the audit log")
     .option("--json", "machine-readable output")
     .action(async (id: string, options: { override?: string; json?: boolean }) => {
-      const { published, baseUrl } = await run(async ({ db, baseUrl }) => ({ published: await publishAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, caller, id, options.override), baseUrl }));
+      const { published, baseUrl } = await run(async ({ db, settings, baseUrl }) => ({ published: await publishAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus(), settings }, caller, id, options.override), baseUrl }));
       show(!!options.json, published, baseUrl);
     });
   advisory
@@ -113,8 +113,8 @@ export function register(advisory: Command, cli: CliContext): void {
     .action(async (id: string, options: { at: string; override?: string; json?: boolean }) => {
       const at = new Date(options.at);
       if (Number.isNaN(at.getTime())) throw ValidationError("--at is not a date and time.", { at: "must be an ISO 8601 date and time, e.g. 2026-12-01T09:00:00Z" });
-      const { scheduled, baseUrl } = await run(async ({ db, baseUrl }) => ({
-        scheduled: await scheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, caller, id, { at: at.toISOString(), overrideReason: options.override }),
+      const { scheduled, baseUrl } = await run(async ({ db, settings, baseUrl }) => ({
+        scheduled: await scheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus(), settings }, caller, id, { at: at.toISOString(), overrideReason: options.override }),
         baseUrl,
       }));
       show(!!options.json, scheduled, baseUrl);
@@ -125,7 +125,7 @@ export function register(advisory: Command, cli: CliContext): void {
     .argument("<id>")
     .option("--json", "machine-readable output")
     .action(async (id: string, options: { json?: boolean }) => {
-      const { draft, baseUrl } = await run(async ({ db, baseUrl }) => ({ draft: await unscheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus() }, cli.actor, id), baseUrl }));
+      const { draft, baseUrl } = await run(async ({ db, settings, baseUrl }) => ({ draft: await unscheduleAdvisory({ db, clock: systemClock, baseUrl: () => baseUrl, events: createEventBus(), settings }, cli.actor, id), baseUrl }));
       show(!!options.json, draft, baseUrl);
     });
 }

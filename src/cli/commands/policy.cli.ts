@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { importPolicy, listPolicyVariables, MAX_POLICY_CHARS, PUBLIC_PAGES, setPolicyVariable } from "../../modules/policy/index.js";
-import { loadSettings } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 import type { CliContext } from "../cli-context.js";
 import { readImportFile } from "./import-file.js";
@@ -31,7 +30,7 @@ export function register(policy: Command, cli: CliContext): void {
     .description("List the {{ site.* }} variables a policy can use: built in (from the settings) and custom (set-var).")
     .option("--json", "machine-readable output")
     .action(async (options: { json?: boolean }) => {
-      const list = await cli.withDatabase(async ({ db }, config) => listPolicyVariables(db, { settings: await loadSettings(db), baseUrl: await cli.linkBaseUrl(db, config) }));
+      const list = await cli.withDatabase(async ({ db, settings }, config) => listPolicyVariables(db, { settings: await settings.get(), baseUrl: await cli.linkBaseUrl(db, config) }));
       cli.print(!!options.json, list, () => {
         const width = Math.max(...[...list.builtIn, ...list.custom].map((v) => v.name.length)) + 5;
         return [

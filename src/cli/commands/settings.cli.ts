@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadSettings, updateSetting } from "../../modules/settings/index.js";
+import { updateSetting } from "../../modules/settings/index.js";
 import { systemClock } from "../../shared/clock.js";
 import type { CliContext } from "../cli-context.js";
 
@@ -8,7 +8,7 @@ export function register(settings: Command, cli: CliContext): void {
     .command("show")
     .description("Print every setting as JSON.")
     .action(async () => {
-      const values = await cli.withDatabase(({ db }) => loadSettings(db));
+      const values = await cli.withDatabase(({ settings }) => settings.get());
       cli.print(true, values, () => "");
     });
   settings
@@ -24,7 +24,7 @@ export function register(settings: Command, cli: CliContext): void {
       } catch {
         value = raw;
       }
-      const values = await cli.withDatabase(({ db }) => updateSetting(db, systemClock, cli.actor, key, value));
+      const values = await cli.withDatabase(({ settings }) => updateSetting(settings, systemClock, cli.actor, key, value));
       cli.print(!!options.json, { [key]: values[key as keyof typeof values] }, () => `${key} = ${JSON.stringify(values[key as keyof typeof values])}`);
     });
 }

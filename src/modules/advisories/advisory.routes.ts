@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { HttpApp } from "../../platform/http/app.js";
 import { actorOf, hasPermission, memberOf, requireTeam } from "../people/index.js";
-import type { SettingsCache } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import type { Advisory } from "./advisory.js";
 import {
   advisoryListView,
@@ -27,7 +27,7 @@ import {
 import { presentAdvisory } from "./advisory.presenter.js";
 
 export interface AdvisoryRouteDeps extends AdvisoryDeps {
-  settings: SettingsCache;
+  settings: SettingsReader;
   /** Wakes the worker: publication enqueues the reporters' mail. */
   onChanged: () => void;
 }

@@ -7,7 +7,7 @@ import { ForbiddenError, ValidationError } from "../../shared/errors.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { addHallOfFameEntry } from "../hall-of-fame/index.js";
 import { checkTransition, findReport, findReportDetails, moveReport, type Report, type ReportDetails } from "../reports/index.js";
-import type { Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { checkCvssVector, lookUpCwe, scoreCvssVector } from "../triage/index.js";
 import {
   AdvisoryNotFoundError,
@@ -48,6 +48,8 @@ export interface AdvisoryDeps {
   baseUrl: () => string;
   /** Publication moves reports (`disclosed`), which announces what follows from a move. */
   events: Events;
+  /** A report's next deadline is worked out again when publication moves it. */
+  settings: SettingsReader;
 }
 
 /** Who asks, and whether they may publish over the guard (admins, the operator's CLI). */
@@ -304,11 +306,12 @@ async function publishInTransaction(tx: Tx, deps: AdvisoryDeps, actor: Actor, ad
   }
   const url = advisoryPageUrl({ baseUrl: deps.baseUrl() }, advisory);
   const notDisclosed: number[] = [];
+  const settings = await deps.settings.get(tx);
   for (const { report } of linked) {
     if (report.state === "disclosed") continue;
     if (overridden && !checkTransition(report, { to: "disclosed", viaAdvisory: true }).ok) notDisclosed.push(report.id);
     // The one lifecycle move only publication makes; its message brings the reporter the link in the report's update mail.
-    else await moveReport(tx, deps.events, actor, report, { to: "disclosed", viaAdvisory: true, reason: `advisory ${advisory.publicId} published`, message: `The security update for this issue is published as ${advisory.publicId}: ${url}\n\nThank you for reporting it.`, at: now });
+    else await moveReport(tx, deps.events, settings, actor, report, { to: "disclosed", viaAdvisory: true, reason: `advisory ${advisory.publicId} published`, message: `The security update for this issue is published as ${advisory.publicId}: ${url}\n\nThank you for reporting it.`, at: now });
   }
   await audit(tx, actor, advisory, "advisory.published", { reportIds: advisory.reportIds, overridden, notDisclosed }, at);
   for (const credit of content.credits) {

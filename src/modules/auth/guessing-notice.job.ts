@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import { defineJob, handleJob } from "../../platform/jobs/job.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import { findUserById } from "../people/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { composeGuessingNotice, type GuessingNotice } from "./guessing-notice.js";
 
 /** One mail to a member whose account reached its failed sign-ins for the window. */
@@ -18,6 +18,7 @@ export interface GuessingNoticeDeps {
   baseUrl: () => string;
   /** SHIELD_MAIL_FROM; default the program's security address. */
   mailFrom?: string;
+  settings: SettingsReader;
 }
 
 /**
@@ -28,7 +29,7 @@ export function createGuessingNoticeJob(deps: GuessingNoticeDeps) {
   return handleJob(GUESSING_NOTICE_JOB, async (payload, job) => {
     const member = await findUserById(deps.db, payload.userId);
     if (!member || member.disabledAt) return;
-    const settings = await loadSettings(deps.db);
+    const settings = await deps.settings.get();
     const notice: GuessingNotice = { email: member.email, failures: payload.failures, windowMinutes: payload.windowMinutes, at: payload.at };
     const mail = composeGuessingNotice(notice, new URL("/login", deps.baseUrl()).toString(), settings.timeZone);
     await deps.mailer.send(

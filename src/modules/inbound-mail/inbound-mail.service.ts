@@ -19,7 +19,7 @@ import { submitReport } from "../intake/index.js";
 import { validateReporterKey, type TeamKeyring } from "../keys/index.js";
 import { replyAsReporterByMail } from "../reporter-side/index.js";
 import { findReport, updateReportIfState, type Report } from "../reports/index.js";
-import type { Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import {
   classifyRecipient,
   headersOf,
@@ -58,7 +58,7 @@ export interface InboundMailDeps {
   keyring: TeamKeyring;
   /** Tags of reply addresses and of the Message-IDs Shield sends to reporters. */
   replyTags: Tagger;
-  settings: () => Promise<Settings>;
+  settings: SettingsReader;
   limits: { maxFiles: number; maxFileBytes: number; maxTotalBytes: number };
   /** Shield's own sending address (SHIELD_MAIL_FROM), never answered. */
   mailFrom?: string;
@@ -79,7 +79,7 @@ function inboundSettings(settings: Settings): InboundAddressSettings {
 
 /** Whether Shield takes mail for this address: the program's addresses and the reply addresses of existing reports. */
 export async function isInboundRecipient(deps: Pick<InboundMailDeps, "settings" | "replyTags">, address: string): Promise<boolean> {
-  const kind = classifyRecipient(address, inboundSettings(await deps.settings()));
+  const kind = classifyRecipient(address, inboundSettings(await deps.settings.get()));
   if (!kind) return false;
   if (kind.kind === "program") return true;
   return deps.replyTags.verify(replyTagSubject(kind.reportId), kind.mac);
@@ -102,7 +102,7 @@ export const SHIELD_MESSAGE_ID = /<shield\.r([1-9][0-9]{0,15})\.([a-z2-7]{26})\.
  * received twice (Message-ID and content without transport headers) is stored once.
  */
 export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: ReceivedEnvelope): Promise<ReceiveOutcome> {
-  const settings = await deps.settings();
+  const settings = await deps.settings.get();
   const addresses = inboundSettings(settings);
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -237,7 +237,7 @@ export async function receiveMail(deps: InboundMailDeps, raw: Buffer, envelope: 
  * A bounce carries the Message-ID of the mail it returns inside its text.
  */
 async function threadOf(deps: InboundMailDeps, envelope: ReceivedEnvelope, mail: ParsedMail | null, raw: Buffer, fromAddress: string | null): Promise<number | null> {
-  const settings = inboundSettings(await deps.settings());
+  const settings = inboundSettings(await deps.settings.get());
   for (const address of envelope.rcptTo) {
     const kind = classifyRecipient(address, settings);
     if (kind?.kind === "reply" && deps.replyTags.verify(replyTagSubject(kind.reportId), kind.mac)) return kind.reportId;
@@ -321,7 +321,7 @@ export async function threadOfReport(deps: Pick<InboundMailDeps, "db" | "setting
   if (!report || report.source !== "email") return null;
   const opening = await findOpeningMessage(deps.db, reportId);
   if (!opening) return null;
-  const settings = await deps.settings();
+  const settings = await deps.settings.get();
   const tag = deps.replyTags.tag(replyTagSubject(reportId));
   const address = replyAddressFor(settings.securityEmail, reportId, tag);
   const domain = address.slice(address.lastIndexOf("@") + 1);
@@ -346,7 +346,7 @@ export async function threadOfReport(deps: Pick<InboundMailDeps, "db" | "setting
  * is audited with its fingerprint.
  * @throws ReportNotFoundError, ValidationError (`offered_key_missing`, or the key's problem under `reporter.pgpKey`)
  */
-export async function keepOfferedKey(db: Db, clock: Clock, actor: Actor, reportId: number, inboundMessageId: number): Promise<{ fingerprint: string }> {
+export async function keepOfferedKey(db: Db, settings: SettingsReader, clock: Clock, actor: Actor, reportId: number, inboundMessageId: number): Promise<{ fingerprint: string }> {
   const now = clock.now();
   return db.transaction().execute(async (tx) => {
     const report = await findReport(tx, reportId);
@@ -355,7 +355,7 @@ export async function keepOfferedKey(db: Db, clock: Clock, actor: Actor, reportI
     const armored = message?.reportId === reportId ? message.details.offeredKey?.armored : undefined;
     if (!armored) throw new DomainError("offered_key_missing", "invalid", "That message offered no key that can be kept.");
     const { fingerprint } = await validateReporterKey(armored, now);
-    if (!(await updateReportIfState(tx, reportId, report.state, { reporterPgpKey: armored }))) {
+    if (!(await updateReportIfState(tx, await settings.get(tx), reportId, report.state, { reporterPgpKey: armored }))) {
       throw new DomainError("report_changed", "conflict", "The report changed meanwhile; please try again.");
     }
     await appendAuditEvent(

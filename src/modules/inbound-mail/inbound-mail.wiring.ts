@@ -13,7 +13,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Events } from "../../shared/events.js";
 import type { TeamKeyring } from "../keys/index.js";
-import type { Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import type { MailThread } from "../../platform/mail/mailer.js";
 import { advanceImapCursor, findImapCursor } from "./inbound-mail.repository.js";
 import { isInboundRecipient, receiveMail, threadOfReport, type InboundMailDeps, type ReceivedEnvelope, type ReceiveOutcome } from "./inbound-mail.service.js";
@@ -42,7 +42,7 @@ export interface InboundMailWiring {
   blobs: BlobStore;
   keyring: TeamKeyring;
   masterKey: Uint8Array;
-  settings: () => Promise<Settings>;
+  settings: SettingsReader;
   mailFrom?: string;
   logger: Logger;
   /** DNS for the SPF/DKIM/DMARC/ARC checks; the system's resolver when absent (tests give their own: they never touch the network). */

@@ -4,7 +4,7 @@ import type { GroupCommit } from "../../platform/db/group-commit.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { submitReportBody, submitReportResponse } from "./intake.schemas.js";
-import { describeDuration, type SettingsCache } from "../settings/index.js";
+import { describeDuration, type SettingsReader } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
 import { INTAKE_RATE_LIMIT_GROUP, submitReport, trackingUrlFor } from "./intake.service.js";
 
@@ -13,7 +13,7 @@ export interface IntakeRouteDeps {
   clock: Clock;
   events: Events;
   reportCommits: GroupCommit;
-  settings: SettingsCache;
+  settings: SettingsReader;
   baseUrl: () => string;
   /** Called after the report committed, to send the receipt without waiting for the next poll. */
   onSubmitted: () => void;

@@ -8,6 +8,7 @@ import type { Events } from "../../shared/events.js";
 import { queueAuditEvent } from "../audit/index.js";
 import { validateReporterKey } from "../keys/index.js";
 import { insertReport, type Report } from "../reports/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import type { SubmitReportBody } from "./intake.schemas.js";
 
 /**
@@ -26,6 +27,8 @@ export interface IntakeDeps {
   events: Events;
   /** The process's one group committer for new reports (made in main.ts): reports submitted at the same moment share a commit. */
   reportCommits: GroupCommit;
+  /** The program settings: a report is stored under the terms they give at its arrival. */
+  settings: SettingsReader;
 }
 
 /** Every door of the public intake (API, web form) counts against one limit per client address. */
@@ -79,6 +82,7 @@ export async function submitReport(deps: IntakeDeps, input: SubmitReportBody, so
   const report = await deps.reportCommits.run(async (tx) => {
     const report = await insertReport(
       tx,
+      deps.settings,
       {
         channel: input.channel,
         state: "new",

@@ -1,14 +1,13 @@
 import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
-import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import type { Clock } from "../../shared/clock.js";
-import { CHANNEL_LABELS, findReport, loadReportMail, sendReporterMail, senderOf, signatureOf, subjectSafe, type Report } from "../reports/index.js";
+import { CHANNEL_LABELS, findReport, loadReportMail, sendReporterMail, senderOf, signatureOf, subjectSafe, type Report, type ReportMailDeps } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
 import { admitReceipt, RECEIPT_DIGEST_JOB, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
-import { describeDuration, loadSettings, type Settings } from "../settings/index.js";
+import { describeDuration, type Settings } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
 import { RECEIPT_JOB, trackingUrlFor } from "./intake.service.js";
 
-export interface ReceiptJobDeps extends MailJobDeps {
+export interface ReceiptJobDeps extends ReportMailDeps {
   clock: Clock;
   /** Receipts per recipient address (SHIELD_RECEIPT_LIMIT per SHIELD_RECEIPT_WINDOW_MINUTES). */
   receiptLimit: ReceiptLimit;
@@ -74,7 +73,7 @@ export function createReceiptJob(deps: ReceiptJobDeps) {
 export function createReceiptDigestJob(deps: ReceiptJobDeps) {
   return handleJob(RECEIPT_DIGEST_JOB, async (_payload, job) => {
     const { to, receipts } = await takeDigest(deps.db, job.id, deps.clock.now());
-    const settings = await loadSettings(deps.db);
+    const settings = await deps.settings.get();
     const reports: Array<{ report: Report; token: string }> = [];
     for (const held of receipts) {
       const report = await findReport(deps.db, held.reportId);

@@ -11,6 +11,7 @@ import { loadMasterKey, MasterKey } from "../../platform/crypto/master-key.js";
 import { systemClock } from "../../shared/clock.js";
 import { DomainError } from "../../shared/errors.js";
 import { decryptBinaryForTeam, decryptForTeam, ensureTeamKey, importTeamKey, MasterKeyMismatchError, prepareTeamKeyring, TeamKeyring } from "./index.js";
+import { SettingsReader } from "../settings/index.js";
 
 const cli = { kind: "cli" } as const;
 
@@ -72,7 +73,7 @@ forEachDatabase((kind) => {
       const before = await shield.keyring.current();
       const again = openDatabase(shield.testDatabase.target);
       try {
-        const keyring = await prepareTeamKeyring({ db: again.db, clock: systemClock, dataDir: shield.dataDir });
+        const keyring = await prepareTeamKeyring({ db: again.db, clock: systemClock, settings: new SettingsReader(again.db), dataDir: shield.dataDir });
         expect((await keyring.current()).fingerprint).toBe(before.fingerprint);
         expect(await again.db.selectFrom("team_keys").select("id").execute()).toHaveLength(1);
       } finally {
@@ -83,7 +84,7 @@ forEachDatabase((kind) => {
     it("stops start-up with another master key, saying that processes must share it", async () => {
       const again = openDatabase(shield.testDatabase.target);
       try {
-        const error = await prepareTeamKeyring({ db: again.db, clock: systemClock, dataDir: shield.dataDir, masterKeyBase64: randomBytes(32).toString("base64") }).catch((e: unknown) => e);
+        const error = await prepareTeamKeyring({ db: again.db, clock: systemClock, settings: new SettingsReader(again.db), dataDir: shield.dataDir, masterKeyBase64: randomBytes(32).toString("base64") }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(MasterKeyMismatchError);
         expect((error as Error).message).toMatch(/was stored under master key [0-9a-f]{16}, but this process has master key [0-9a-f]{16} \(from SHIELD_MASTER_KEY\)/);
       } finally {
@@ -110,7 +111,7 @@ forEachDatabase((kind) => {
       const masterKey = new MasterKey(randomBytes(32), "environment");
       const keyed: Database[] = [];
       for (const handle of handles) keyed.push(await withTestAuditKey(handle, masterKey));
-      const results = await Promise.all(keyed.map((handle) => ensureTeamKey({ db: handle.db, masterKey, clock: systemClock })));
+      const results = await Promise.all(keyed.map((handle) => ensureTeamKey({ db: handle.db, masterKey, clock: systemClock, settings: new SettingsReader(handle.db) })));
       expect(results[0]!.key.fingerprint).toBe(results[1]!.key.fingerprint);
       expect(results.filter((r) => r.created)).toHaveLength(1);
       const db = handles[0]!.db;
@@ -132,7 +133,7 @@ forEachDatabase((kind) => {
       database = openDatabase(testDatabase.target);
       await migrateToLatest(database);
       database = await withTestAuditKey(database, masterKey);
-      generatedFingerprint = (await ensureTeamKey(deps())).key.fingerprint;
+      generatedFingerprint = (await ensureTeamKey({ ...deps(), settings: new SettingsReader(database.db) })).key.fingerprint;
       keyring = new TeamKeyring(database.db, masterKey, 0);
       gpg = GnuPG.create();
     });
@@ -271,7 +272,7 @@ describe("the team key in a data directory", () => {
         const opened = openDatabase(testDatabase.target);
         await migrateToLatest(opened);
         const database = await withTestAuditKey(opened, await loadMasterKey({ dataDir }));
-        const keyring = await prepareTeamKeyring({ db: database.db, clock: systemClock, dataDir });
+        const keyring = await prepareTeamKeyring({ db: database.db, clock: systemClock, settings: new SettingsReader(database.db), dataDir });
         fingerprints.push((await keyring.current()).fingerprint);
         await (await keyring.signingKey()).armor();
         await database.close();

@@ -19,7 +19,7 @@ import {
 import { DomainError } from "../../shared/errors.js";
 import type { Clock } from "../../shared/clock.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { KEY_UNREADABLE, problemWithTeamKey, teamKeyUserId } from "./keys.js";
 import { findCurrentTeamKeyRow, insertCurrentTeamKeyIfAbsent, listTeamKeyRows, retireCurrentTeamKey, type NewTeamKeyRow, type TeamKeyRow } from "./team-key.repository.js";
 
@@ -110,14 +110,14 @@ export interface TeamKeyDeps {
  * Also proves that this process's master key opens the key.
  * @throws MasterKeyMismatchError
  */
-export async function ensureTeamKey(deps: TeamKeyDeps): Promise<{ key: TeamKey; created: boolean }> {
+export async function ensureTeamKey(deps: TeamKeyDeps & { settings: SettingsReader }): Promise<{ key: TeamKey; created: boolean }> {
   const { db, masterKey, clock } = deps;
   let row = await findCurrentTeamKeyRow(db);
   let created = false;
   if (!row) {
     const now = clock.now();
     const at = now.toISOString();
-    const generated = await generateKeyPair(teamKeyUserId(await loadSettings(db)), now);
+    const generated = await generateKeyPair(teamKeyUserId(await deps.settings.get()), now);
     const newRow = await sealKeyRow(generated, masterKey, "generated", at, now);
     created = await db.transaction().execute(async (tx) => {
       const id = await insertCurrentTeamKeyIfAbsent(tx, newRow);
@@ -133,9 +133,9 @@ export async function ensureTeamKey(deps: TeamKeyDeps): Promise<{ key: TeamKey; 
 }
 
 /** Start-up: the master key (environment or data directory), then the team key. */
-export async function prepareTeamKeyring(options: { db: Db; clock: Clock; dataDir: string; masterKeyBase64?: string }): Promise<TeamKeyring> {
+export async function prepareTeamKeyring(options: { db: Db; clock: Clock; settings: SettingsReader; dataDir: string; masterKeyBase64?: string }): Promise<TeamKeyring> {
   const masterKey = await loadMasterKey({ dataDir: options.dataDir, fromEnvironment: options.masterKeyBase64 });
-  await ensureTeamKey({ db: options.db, masterKey, clock: options.clock });
+  await ensureTeamKey({ db: options.db, masterKey, clock: options.clock, settings: options.settings });
   return new TeamKeyring(options.db, masterKey);
 }
 

@@ -3,7 +3,7 @@ import { DAY, FakeClock, MINUTE } from "../../../test/clock.js";
 import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
-import { loadSettings, updateSetting } from "../settings/index.js";
+import { updateSetting } from "../settings/index.js";
 import { readPausesOf } from "../reports/index.js";
 import { metricsWindowStart, summariseMetrics, type MetricsReport } from "./metrics.js";
 import { claimMetricsRefresh, pagesOfReportsReceivedSince, readMetricsSnapshot, storeMetricsSnapshot } from "./metrics.repository.js";
@@ -75,8 +75,8 @@ forEachDatabase((kind) => {
       // The reports so far are unanswered and well inside their 72 hours: no first response decided.
       expect(before.targetMinutes).toBe(false);
       clock.advance(1000);
-      const settings = await loadSettings(shield.database.db);
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 10 } });
+      const settings = await shield.settings.get();
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 10 } });
       const after = await scrape();
       expect(after.computedAt).toBe(clock.now().toISOString());
       expect(after.computedAt).not.toBe(before.computedAt);
@@ -84,7 +84,7 @@ forEachDatabase((kind) => {
       // A report received after the change is held to the new 10 minutes.
       await submit();
       clock.advance(11 * MINUTE);
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 11 } });
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "targets", { ...settings.targets, vulnerability: { ...settings.targets.vulnerability, firstResponse: 11 } });
       expect((await shield.app.inject({ method: "GET", url: "/metrics", headers: viewer })).body).toContain(`${ratio} 0`);
     });
 
@@ -105,7 +105,7 @@ forEachDatabase((kind) => {
 
       // Two processes that both find stale figures: both show them, and only one works out new ones.
       clock.advance(9 * MINUTE);
-      const processes = [new ServiceLevelMetrics(db, clock), new ServiceLevelMetrics(db, clock)];
+      const processes = [new ServiceLevelMetrics(db, shield.settings, clock), new ServiceLevelMetrics(db, shield.settings, clock)];
       const refreshes = processes.map((p) => vi.spyOn(p as unknown as { refresh: () => Promise<unknown> }, "refresh"));
       const reads = await Promise.all(processes.map((p) => p.current()));
       expect(reads).toEqual([JSON.parse(snapshot.body), JSON.parse(snapshot.body)]);
@@ -135,16 +135,16 @@ forEachDatabase((kind) => {
       expect(pages.every((page) => page.length <= 2)).toBe(true);
 
       // The figures worked out page by page are those of every report at once.
-      const settings = await loadSettings(db);
+      const settings = await shield.settings.get();
       const every = pages.length > 0 ? [...all, ...(await collect(pagesOfReportsReceivedSince(db, since, now.toISOString(), ["sensitive"], 1000)))] : [];
-      expect(await summariseServiceLevels(db, clock)).toEqual(summariseMetrics(every, settings, now, await readPausesOf(db, every)));
+      expect(await summariseServiceLevels(db, shield.settings, clock)).toEqual(summariseMetrics(every, settings, now, await readPausesOf(db, every)));
     });
 
     it("leave out reports received before the window", async () => {
-      const before = await summariseServiceLevels(shield.database.db, clock);
+      const before = await summariseServiceLevels(shield.database.db, shield.settings, clock);
       const received = before.channels.find((c) => c.channel === "vulnerability")!.received;
       clock.advance(91 * DAY);
-      const later = await summariseServiceLevels(shield.database.db, clock);
+      const later = await summariseServiceLevels(shield.database.db, shield.settings, clock);
       expect(received).toBeGreaterThan(0);
       expect(later.channels.map((c) => c.received)).toEqual([0, 0, 0]);
     });

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import { CHANNELS, OPEN_STATES, TRACKED_CHANNELS } from "../reports/index.js";
-import { loadSettings, type Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { serviceLevelBasisOf } from "../sla/index.js";
 import { readPausesOf } from "../reports/index.js";
 import { MetricsTally, metricsWindowStart, type MetricsSummary } from "./metrics.js";
@@ -14,13 +14,12 @@ const PAGE_SIZE = 500;
 
 /**
  * The service-level figures of the last 90 days, worked out now: every report received in
- * the window is read, a page at a time with requests answered in between. Settings are
- * read from the database (not a cache) so that every process shows the same. Reports that
+ * the window is read, a page at a time with requests answered in between. Reports that
  * waited for their reporter get their pauses from their audited state changes, as the
  * periodic check does.
  */
-export async function summariseServiceLevels(db: Db, clock: Clock): Promise<MetricsSummary> {
-  return summariseWith(db, await loadSettings(db), clock.now());
+export async function summariseServiceLevels(db: Db, settings: SettingsReader, clock: Clock): Promise<MetricsSummary> {
+  return summariseWith(db, await settings.get(), clock.now());
 }
 
 async function summariseWith(db: Db, settings: Settings, now: Date): Promise<MetricsSummary> {
@@ -57,6 +56,7 @@ export class ServiceLevelMetrics {
 
   constructor(
     private readonly db: Db,
+    private readonly settings: SettingsReader,
     private readonly clock: Clock,
     private readonly log?: Logger,
     private readonly options: ServiceLevelMetricsOptions = SERVICE_LEVEL_METRICS_DEFAULTS,
@@ -66,7 +66,7 @@ export class ServiceLevelMetrics {
     // Taken before the settings are read: figures worked out with older targets are then
     // always older, and never replace newer ones in the store.
     const now = this.clock.now();
-    const settings = await loadSettings(this.db);
+    const settings = await this.settings.get();
     const basis = serviceLevelBasisOf(settings);
     const stored = await readMetricsSnapshot(this.db, SNAPSHOT);
     if (stored && stored.basis === basis) {

@@ -6,7 +6,7 @@ import { DOMAIN_EVENTS, type DomainEventPayload } from "../../shared/events.js";
 import type { Clock } from "../../shared/clock.js";
 import { findUserById, listUsers, type TeamMember } from "../people/index.js";
 import { findReport, type Report } from "../reports/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { isUrgent, type TeamNotice } from "./notice.js";
 
 const reportId = z.number().int().positive();
@@ -87,14 +87,16 @@ async function enqueueTeamMails(tx: Tx, members: TeamMember[], reportId: number,
 }
 
 /** A webhook post, when the settings name a webhook. */
-async function enqueueWebhook(tx: Tx, reportId: number, notice: TeamNotice, at: Date): Promise<void> {
-  if (!(await loadSettings(tx)).webhookUrl) return;
+async function enqueueWebhook(tx: Tx, settings: SettingsReader, reportId: number, notice: TeamNotice, at: Date): Promise<void> {
+  if (!(await settings.get(tx)).webhookUrl) return;
   await enqueue(tx, WEBHOOK_JOB, { reportId, notice }, at, { urgent: isUrgent(notice) });
 }
 
 export interface NotificationDeps {
   db: Db;
   clock: Clock;
+  /** The program settings: whether a webhook is set. */
+  settings: SettingsReader;
 }
 
 /**
@@ -109,16 +111,16 @@ function fanOut(deps: NotificationDeps, id: number, run: (tx: Tx, report: Report
 }
 
 /** A new report: a mail to every admin and triager; an account under attack is urgent and also posted to the webhook (it pages). */
-async function tellOfNewReport(tx: Tx, report: Pick<Report, "id" | "channel">, at: Date): Promise<void> {
+async function tellOfNewReport(tx: Tx, settings: SettingsReader, report: Pick<Report, "id" | "channel">, at: Date): Promise<void> {
   const notice: TeamNotice = report.channel === "account_attack" ? { kind: "account_attack" } : { kind: "report_received" };
   await enqueueTeamMails(tx, await listTeam(tx), report.id, notice, at);
-  if (notice.kind === "account_attack") await enqueueWebhook(tx, report.id, notice, at);
+  if (notice.kind === "account_attack") await enqueueWebhook(tx, settings, report.id, notice, at);
 }
 
-async function tellOfEscalation(tx: Tx, payload: DomainEventPayload<"report.escalated">, at: Date): Promise<void> {
+async function tellOfEscalation(tx: Tx, settings: SettingsReader, payload: DomainEventPayload<"report.escalated">, at: Date): Promise<void> {
   const notice: TeamNotice = { kind: "escalated", escalatedAt: payload.escalatedAt, firstResponseDue: payload.firstResponseDue };
   await enqueueTeamMails(tx, await listTeam(tx), payload.reportId, notice, at);
-  await enqueueWebhook(tx, payload.reportId, notice, at);
+  await enqueueWebhook(tx, settings, payload.reportId, notice, at);
 }
 
 async function nameOf(tx: Tx, by: DomainEventPayload<"report.owner_assigned">["by"]): Promise<string> {
@@ -130,22 +132,22 @@ async function nameOf(tx: Tx, by: DomainEventPayload<"report.owner_assigned">["b
 /** The handlers of the notifications' subscribers and of the mail and webhook jobs they fan out to (see team-mail.job.ts, webhook.job.ts). */
 export function createNotificationSubscribers(deps: NotificationDeps): JobHandlerEntry[] {
   return [
-    handleJob(NOTIFY_REPORT_RECEIVED.job, ({ reportId }) => fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, report, at))),
-    handleJob(LEGACY_REPORT_RECEIVED_JOB, ({ reportId }) => fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, report, at))),
+    handleJob(NOTIFY_REPORT_RECEIVED.job, ({ reportId }) => fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, deps.settings, report, at))),
+    handleJob(LEGACY_REPORT_RECEIVED_JOB, ({ reportId }) => fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, deps.settings, report, at))),
     // Moved to an account under attack: the team is paged as for a new one.
     handleJob(NOTIFY_CHANNEL_CHANGED.job, ({ reportId, to }) =>
-      to === "account_attack" ? fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, report, at)) : Promise.resolve(),
+      to === "account_attack" ? fanOut(deps, reportId, (tx, report, at) => tellOfNewReport(tx, deps.settings, report, at)) : Promise.resolve(),
     ),
     // The reporter wrote: the owner hears of it (no owner: the team).
     handleJob(NOTIFY_REPORTER_REPLIED.job, ({ reportId, messageId }) =>
       fanOut(deps, reportId, async (tx, report, at) => enqueueTeamMails(tx, await ownerOrTeam(tx, report.ownerId), report.id, { kind: "reporter_reply", messageId }, at)),
     ),
     // Escalations page every member separately, and the webhook.
-    handleJob(NOTIFY_ESCALATED.job, (payload) => fanOut(deps, payload.reportId, (tx, _report, at) => tellOfEscalation(tx, payload, at))),
+    handleJob(NOTIFY_ESCALATED.job, (payload) => fanOut(deps, payload.reportId, (tx, _report, at) => tellOfEscalation(tx, deps.settings, payload, at))),
     handleJob(LEGACY_ESCALATION_MAIL_JOB, (payload) =>
       fanOut(deps, payload.reportId, async (tx, _report, at) => enqueueTeamMails(tx, await listTeam(tx), payload.reportId, { kind: "escalated", ...payload }, at)),
     ),
-    handleJob(LEGACY_ESCALATION_WEBHOOK_JOB, (payload) => fanOut(deps, payload.reportId, (tx, _report, at) => enqueueWebhook(tx, payload.reportId, { kind: "escalated", ...payload }, at))),
+    handleJob(LEGACY_ESCALATION_WEBHOOK_JOB, (payload) => fanOut(deps, payload.reportId, (tx, _report, at) => enqueueWebhook(tx, deps.settings, payload.reportId, { kind: "escalated", ...payload }, at))),
     // A new owner hears of it, unless they took the report themselves (or are gone).
     handleJob(NOTIFY_OWNER_ASSIGNED.job, ({ reportId, ownerId, by }) =>
       fanOut(deps, reportId, async (tx, report, at) => {
@@ -164,7 +166,7 @@ export function createNotificationSubscribers(deps: NotificationDeps): JobHandle
       fanOut(deps, reportId, async (tx, report, at) => {
         const notice: TeamNotice = { kind: "sla_missed", target, dueAt };
         await enqueueTeamMails(tx, await listTeam(tx), report.id, notice, at);
-        await enqueueWebhook(tx, report.id, notice, at);
+        await enqueueWebhook(tx, deps.settings, report.id, notice, at);
       }),
     ),
   ];

@@ -5,7 +5,7 @@ import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { startWebhookServer, type WebhookServer } from "../../../test/webhook-server.js";
 import { findReport, insertMessage, transitionReport } from "../reports/index.js";
-import { loadSettings, updateSetting } from "../settings/index.js";
+import { updateSetting } from "../settings/index.js";
 import { postToWebhook, TEAM_MAIL_JOB, WEBHOOK_JOB } from "./index.js";
 import { MailCapture, recipientsOf } from "../../../test/mail-capture.js";
 
@@ -26,7 +26,7 @@ forEachDatabase((kind) => {
       await shield.addMember("viewer");
       const disabled = await shield.addMember("triager");
       await shield.database.db.updateTable("users").set({ disabled_at: clock.now().toISOString() }).where("id", "=", disabled.member.id).execute();
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "webhookUrl", webhook.url);
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "webhookUrl", webhook.url);
     });
     afterAll(async () => {
       await webhook.close();
@@ -90,7 +90,7 @@ forEachDatabase((kind) => {
     it("tells the owner when the reporter answers, and the team when there is no owner", async () => {
       const db = shield.database.db;
       const owned = await submit(buildReportInput());
-      const report = await transitionReport({ ...shield.deps, clock }, await loadSettings(db), { kind: "user", userId: triager.member.id, email: triager.member.email }, owned.id, { to: "acknowledged", reason: "testing the clocks" });
+      const report = await transitionReport({ ...shield.deps, clock }, await shield.settings.get(), { kind: "user", userId: triager.member.id, email: triager.member.email }, owned.id, { to: "acknowledged", reason: "testing the clocks" });
       expect(report.ownerId).toBe(triager.member.id);
       const unowned = await submit(buildReportInput());
       await shield.worker.drain();

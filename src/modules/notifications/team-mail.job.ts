@@ -3,7 +3,7 @@ import { handleJob } from "../../platform/jobs/job.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import { findUserById } from "../people/index.js";
 import { findReport, teamReportLink } from "../reports/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { composeTeamMail } from "./notice.js";
 import { TEAM_MAIL_JOB } from "./notification.service.js";
 
@@ -13,6 +13,7 @@ export interface TeamMailDeps {
   baseUrl: () => string;
   /** SHIELD_MAIL_FROM; default the program's security address. */
   mailFrom?: string;
+  settings: SettingsReader;
 }
 
 /**
@@ -24,7 +25,7 @@ export function createTeamMailJob(deps: TeamMailDeps) {
     const report = await findReport(deps.db, payload.reportId);
     // Deleted meanwhile: nothing left to tell about.
     if (!report) return;
-    const settings = await loadSettings(deps.db);
+    const settings = await deps.settings.get();
     let to = settings.securityEmail;
     if (payload.userId != null) {
       const member = await findUserById(deps.db, payload.userId);

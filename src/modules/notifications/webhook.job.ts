@@ -1,7 +1,7 @@
 import type { Db } from "../../platform/db/database.js";
 import { handleJob } from "../../platform/jobs/job.js";
 import { findReport, teamReportLink } from "../reports/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { composeWebhookText } from "./notice.js";
 import { WEBHOOK_JOB } from "./notification.service.js";
 
@@ -10,6 +10,8 @@ export interface WebhookDeps {
   baseUrl: () => string;
   /** How long to wait for the webhook's answer; 10 s. */
   timeoutMs?: number;
+  /** The program settings: the webhook's URL, read when the job runs. */
+  settings: SettingsReader;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface WebhookDeps {
  */
 export function createWebhookJob(deps: WebhookDeps) {
   return handleJob(WEBHOOK_JOB, async (payload) => {
-    const settings = await loadSettings(deps.db);
+    const settings = await deps.settings.get();
     if (!settings.webhookUrl) return;
     const report = await findReport(deps.db, payload.reportId);
     if (!report) return;

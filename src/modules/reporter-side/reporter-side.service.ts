@@ -23,7 +23,7 @@ import {
   type Report,
   type ReportState,
 } from "../reports/index.js";
-import type { Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { computeDeadlines, firstResponsePromise, type Deadlines, type FirstResponsePromise } from "../sla/index.js";
 import { canReporterReply, checkEscalation, creditFor, ESCALATION_COOLDOWN_MS, EscalationRefusedError, stateAfterReporterReply, type EscalationCheck } from "./reporter-side.js";
 import { deleteExpiredConfirmations, insertConfirmation, readLastEscalation, stampEscalation, takeConfirmation } from "./reporter-side.repository.js";
@@ -35,6 +35,7 @@ export interface ReporterSideDeps {
   events: Events;
   /** The group committer new reports share (see intake). */
   reportCommits: GroupCommit;
+  settings: SettingsReader;
 }
 
 /** The confirmation page after the form can be opened once, within this time. */
@@ -195,7 +196,7 @@ export async function replyAsReporterByMail(
  */
 async function recordReporterReply(
   tx: Tx,
-  { clock, events }: ReporterSideDeps,
+  { clock, events, settings }: ReporterSideDeps,
   report: Report,
   input: { body: string; uploads: AcceptedUpload[] },
 ): Promise<{ report: Report; message: Message; resumedTo: ReportState | null }> {
@@ -214,9 +215,9 @@ async function recordReporterReply(
   let updated = report;
   const resumedTo = stateAfterReporterReply(report);
   if (resumedTo) {
-    ({ report: updated } = await moveReport(tx, events, { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
+    ({ report: updated } = await moveReport(tx, events, await settings.get(tx), { kind: "reporter" }, report, { to: resumedTo, reason: "The reporter answered; the clocks resume.", messageId: message.id, at: now }));
   } else {
-    await updateReportIfState(tx, report.id, report.state, { updatedAt: at });
+    await updateReportIfState(tx, await settings.get(tx), report.id, report.state, { updatedAt: at });
   }
   await events.publish(tx, "report.reporter_replied", { reportId: report.id, messageId: message.id }, now);
   return { report: updated, message, resumedTo };
@@ -227,8 +228,7 @@ async function recordReporterReply(
  * @throws TrackingLinkNotValidError
  */
 export async function changeCredit(
-  db: Db,
-  clock: Clock,
+  { db, clock, settings }: Pick<ReporterSideDeps, "db" | "clock" | "settings">,
   token: string,
   credit: { name?: string; url?: string; anonymous?: boolean } | undefined,
 ): Promise<Report> {
@@ -237,7 +237,7 @@ export async function changeCredit(
     if (!report) throw TrackingLinkNotValidError();
     const at = clock.now().toISOString();
     const changes = { ...creditFor(report.reporterName, credit), updatedAt: at };
-    if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
+    if (!(await updateReportIfState(tx, await settings.get(tx), report.id, report.state, changes))) {
       throw new DomainError("report_changed", "conflict", "The report changed at the same moment; send the form again.");
     }
     await appendAuditEvent(tx, { kind: "reporter" }, { action: "report.credit_changed", subjectType: "report", subjectId: String(report.id), data: changes }, at);

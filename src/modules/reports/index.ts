@@ -5,7 +5,7 @@ export { readReportAsTeam, listReportsForTeam, moveReport, publishOwnerAssigned,
 export { REPORT_UPDATE_JOB, SUPPORT_FORWARD_JOB } from "./report.jobs.js";
 export { createReportUpdateJob } from "./report-update.job.js";
 export { createSupportForwardJob, type SupportForwardJobDeps } from "./support-forward.job.js";
-export { loadReportMail, sendReporterMail, senderOf, signatureOf, whereToAnswer, type ReportMailContext } from "./report-mail.js";
+export { loadReportMail, sendReporterMail, senderOf, signatureOf, whereToAnswer, type ReportMailContext, type ReportMailDeps } from "./report-mail.js";
 export { reporterText } from "./report.schemas.js";
 export { fixTermsOfEarlierReports, refreshNextDeadline } from "./report.repository.js";
 export { findReportDetails, toUpstream } from "./report-details.repository.js";

@@ -1,7 +1,7 @@
 import { PermanentJobError } from "../../platform/jobs/job.js";
 import { inThread, type MailJobDeps, type MailThread } from "../../platform/mail/mailer.js";
 import { encryptionFor } from "../keys/index.js";
-import { loadSettings, type Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { subjectSafe, type Report } from "./report.js";
 import { findReport } from "./report.repository.js";
 
@@ -12,14 +12,19 @@ export interface ReportMailContext {
   thread: MailThread | null;
 }
 
+/** What a job that mails a reporter needs: the mail dependencies and the program settings (sender, signature). */
+export interface ReportMailDeps extends MailJobDeps {
+  settings: SettingsReader;
+}
+
 /**
  * The report a job mails about, read when the job runs.
  * @throws PermanentJobError when the report is gone: no retry brings it back.
  */
-export async function loadReportMail(deps: MailJobDeps, reportId: number): Promise<ReportMailContext> {
+export async function loadReportMail(deps: ReportMailDeps, reportId: number): Promise<ReportMailContext> {
   const report = await findReport(deps.db, reportId);
   if (!report) throw new PermanentJobError(`report ${reportId} is gone`);
-  const settings = await loadSettings(deps.db);
+  const settings = await deps.settings.get();
   const thread = (await deps.threadOfReport?.(report.id)) ?? null;
   return { report, settings, thread };
 }

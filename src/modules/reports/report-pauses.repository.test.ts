@@ -5,7 +5,6 @@ import { buildReportInput } from "../../../test/factories.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import type { Actor } from "../audit/index.js";
 import { findReport, transitionReport } from "./index.js";
-import { loadSettings } from "../settings/index.js";
 import { readPauses, readPausesOf } from "./report-pauses.repository.js";
 
 forEachDatabase((kind) => {
@@ -29,7 +28,7 @@ forEachDatabase((kind) => {
     }
 
     async function move(id: number, to: "acknowledged" | "needs_info"): Promise<void> {
-      const settings = await loadSettings(shield.database.db);
+      const settings = await shield.settings.get();
       await transitionReport({ ...shield.deps, clock }, settings, actor, id, { to, reason: "testing pauses", ...(to === "needs_info" ? { message: "Which version?" } : {}) });
     }
 

@@ -1,12 +1,11 @@
 import { handleJob } from "../../platform/jobs/job.js";
-import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import { describeStateForReporter, subjectSafe } from "./report.js";
 import { REPORT_UPDATE_JOB } from "./report.jobs.js";
-import { loadReportMail, sendReporterMail, whereToAnswer } from "./report-mail.js";
+import { loadReportMail, sendReporterMail, whereToAnswer, type ReportMailDeps } from "./report-mail.js";
 import { listMessages } from "./report-messages.repository.js";
 
 /** Tells the reporter that their report moved, with the team's message if there was one. */
-export function createReportUpdateJob(deps: MailJobDeps) {
+export function createReportUpdateJob(deps: ReportMailDeps) {
   return handleJob(REPORT_UPDATE_JOB, async (payload, job) => {
     const context = await loadReportMail(deps, payload.reportId);
     const { report } = context;

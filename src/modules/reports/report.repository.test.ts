@@ -8,6 +8,7 @@ import { findReport, indexNewReport, insertReport } from "./report.repository.js
 import { listReports, type ReportFilter } from "./report-list.repository.js";
 import { findReportsSharingWords } from "./report-similarity.repository.js";
 import { searchWords } from "./report-search.js";
+import { SettingsReader } from "../settings/index.js";
 
 /** A deterministic generator, so that a failure can be replayed. */
 function generator(seed: number) {
@@ -194,8 +195,8 @@ forEachDatabase((kind) => {
     beforeAll(async () => {
       testDatabase = await createTestDatabase(kind, { migrated: true });
       database = openDatabase(testDatabase.target);
-      for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, buildNewReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
-      for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, buildNewReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
+      for (let n = 0; n < 12; n++) ids.common!.push((await insertReport(database.db, new SettingsReader(database.db), buildNewReport({ title: `Checkout page ${n}`, description: "The checkout total can be changed." }), `c${n}`)).id);
+      for (let n = 0; n < 2; n++) ids.rare!.push((await insertReport(database.db, new SettingsReader(database.db), buildNewReport({ title: `Quokkaword export ${n}`, description: "The quokkaword export leaks rows." }), `r${n}`)).id);
     });
     afterAll(async () => {
       await database.close();
@@ -232,6 +233,7 @@ forEachDatabase((kind) => {
         for (const aiUsed of [true, false, null]) {
           const inserted = await insertReport(
             database.db,
+            new SettingsReader(database.db),
             buildNewReport({
               title: `<script>alert(1)</script> \u0001\u202e ${"é".repeat(300)}`,
               description: "# Heading\n\n```\n'; drop table reports; --\n```\n\uFEFF",
@@ -271,7 +273,7 @@ forEachDatabase((kind) => {
           .returning("id")
           .executeTakeFirstOrThrow();
         expect((await migrateToLatest(database)).applied[0]).toBe("009-search-index-on-insert");
-        const after = await insertReport(database.db, buildNewReport({ title: "New report" }), "new");
+        const after = await insertReport(database.db, new SettingsReader(database.db), buildNewReport({ title: "New report" }), "new");
         const found = await listReports(database.db, { words: searchWords("quokkaword"), limit: 10, offset: 0 });
         expect(found.reports.map((r) => r.id)).toEqual([after.id, before.id]);
         expect(found.total).toBe(2);
@@ -299,7 +301,7 @@ forEachDatabase((kind) => {
           .executeTakeFirstOrThrow();
         if (kind === "sqlite") await indexNewReport(database.db, before.id, { title: "Old report", description: "Something old.", reporterName: "", reporterEmail: "" });
         expect((await migrateToLatest(database)).applied).toContain("024-search-reporter");
-        const after = await insertReport(database.db, buildNewReport({ title: "New report", reporterName: "Grace Brewster", reporterEmail: "gb@lab.example" }), "new");
+        const after = await insertReport(database.db, new SettingsReader(database.db), buildNewReport({ title: "New report", reporterName: "Grace Brewster", reporterEmail: "gb@lab.example" }), "new");
         const search = async (q: string) => (await listReports(database.db, { words: searchWords(q), limit: 10, offset: 0 })).reports.map((r) => r.id);
         expect(await search("grace")).toEqual([after.id, before.id]);
         expect(await search("grace.hopper@navy.example")).toEqual([before.id]);

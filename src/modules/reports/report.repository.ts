@@ -5,7 +5,7 @@ import type { Db,Executor,Tx } from "../../platform/db/database.js";
 import { insertRow,insertRows } from "../../platform/db/compiled-once.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
 import type { ReportsTable } from "../../platform/db/schema.js";
-import { loadSettings,type Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { readPauses,readPausesOf } from "./report-pauses.repository.js";
 import { serviceTermsFor,type OpenReportClocks,type PauseInterval,type ServiceTerms } from "../sla/index.js";
 import { computeNextDeadline } from "./next-deadline.js";
@@ -101,9 +101,9 @@ const reportsAtCommit: CommitWriter<Insertable<ReportsTable>> = {
  * PostgreSQL takes its id from a batch's reserved ones and writes the row with the batch's
  * others just before the commit, instead of a round trip per report.
  */
-export async function insertReport(db: Executor, report: NewReport, trackingHash: string, options: { atCommit?: boolean } = {}): Promise<Report> {
+export async function insertReport(db: Executor, settingsReader: SettingsReader, report: NewReport, trackingHash: string, options: { atCommit?: boolean } = {}): Promise<Report> {
   // Read once for all reports of a group commit: they arrive at one moment, under one set of terms.
-  const settings = await readOncePerBatch(db, "settings", () => loadSettings(db as Db));
+  const settings = await readOncePerBatch(db, "settings", () => settingsReader.get(db));
   // Every way in (API, form, e-mail) comes through here, so the promise is fixed here
   // (the terms of this moment, whatever the settings say later) and the queue order set.
   const stored = arrivingReport(report);
@@ -234,11 +234,11 @@ export async function findReportByTrackingHash(db: Executor, trackingHash: strin
  * Applies changes only if the report is still in the state the caller saw: two people
  * moving the same report at once cannot both win.
  */
-export async function updateReportIfState(db: Executor, id: number, expected: ReportState, changes: Partial<Report>): Promise<boolean> {
+export async function updateReportIfState(db: Executor, settings: Settings, id: number, expected: ReportState, changes: Partial<Report>): Promise<boolean> {
   const row = await db.updateTable("reports").set(toRow(changes)).where("id", "=", id).where("state", "=", expected).returningAll().executeTakeFirst();
   if (!row) return false;
   // Whoever moves a report also moves it in the queue.
-  await storeNextDeadline(db, row, await loadSettings(db as Db));
+  await storeNextDeadline(db, row, settings);
   return true;
 }
 

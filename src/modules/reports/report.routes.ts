@@ -4,7 +4,7 @@ import type { HttpApp } from "../../platform/http/app.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
-import type { SettingsCache } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import type { TeamKeyring } from "../keys/index.js";
 import { readPausesOf } from "./report-pauses.repository.js";
 import { presentReportSummary } from "./report.presenter.js";
@@ -17,7 +17,7 @@ export interface ReportRouteDeps {
   db: Db;
   clock: Clock;
   events: Events;
-  settings: SettingsCache;
+  settings: SettingsReader;
   onChanged: () => void;
   /** Decrypts reports encrypted in the reporter's browser for the team. */
   keyring?: TeamKeyring;

@@ -136,12 +136,12 @@ export interface MoveInput extends TransitionInput {
  * support).
  * @throws IllegalTransitionError (409)
  */
-export async function moveReport(tx: Tx, events: Events, actor: Actor, report: Report, input: MoveInput): Promise<{ report: Report; messageId: number | null }> {
+export async function moveReport(tx: Tx, events: Events, settings: Settings, actor: Actor, report: Report, input: MoveInput): Promise<{ report: Report; messageId: number | null }> {
   const check = checkTransition(report, input);
   if (!check.ok) throw IllegalTransitionError(report.state, input.to, check.why);
   const at = input.at.toISOString();
   const changes = applyTransition(report, input, input.at);
-  if (!(await updateReportIfState(tx, report.id, report.state, changes))) {
+  if (!(await updateReportIfState(tx, settings, report.id, report.state, changes))) {
     const why = actor.kind === "reporter" ? "the team changed the report at the same moment; send your answer again." : "someone else changed the report at the same moment; reload and try again.";
     throw IllegalTransitionError(report.state, input.to, why);
   }
@@ -234,7 +234,7 @@ export async function transitionReport(
     const message =
       input.message ??
       (supportHandover === "reply_to_reporter" ? supportReferralMessage(settings.supportEmail) : isClosingState(input.to) ? settings.cannedResponses[input.to] : undefined);
-    const moved = await moveReport(tx, events, actor, report, {
+    const moved = await moveReport(tx, events, settings, actor, report, {
       supportHandover,
       to: input.to,
       viaAdvisory: options.viaAdvisory,

@@ -1,13 +1,12 @@
 import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
-import type { MailJobDeps } from "../../platform/mail/mailer.js";
 import { decryptForTeam, type TeamKeyring } from "../keys/index.js";
 import { arrivedEncrypted, CHANNEL_LABELS, subjectSafe } from "./report.js";
 import { SUPPORT_FORWARD_JOB } from "./report.jobs.js";
-import { loadReportMail, senderOf } from "./report-mail.js";
+import { loadReportMail, senderOf, type ReportMailDeps } from "./report-mail.js";
 import { findEncryptedArrival } from "./report.repository.js";
 import { listMessages } from "./report-messages.repository.js";
 
-export interface SupportForwardJobDeps extends MailJobDeps {
+export interface SupportForwardJobDeps extends ReportMailDeps {
   /** Decrypts a browser-encrypted report for the copy the triager chose to forward. */
   keyring?: TeamKeyring;
 }

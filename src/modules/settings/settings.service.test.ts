@@ -3,7 +3,7 @@ import { createTestDatabase, forEachDatabase, withTestAuditKey, type TestDatabas
 import { openDatabase, type Database } from "../../platform/db/database.js";
 import { FakeClock } from "../../../test/clock.js";
 import { DEFAULT_SETTINGS } from "./settings.js";
-import { loadSettings, updateSetting } from "./settings.service.js";
+import { SettingsReader, updateSetting } from "./settings.service.js";
 import { writeSetting } from "./settings.repository.js";
 
 forEachDatabase((kind) => {
@@ -20,23 +20,31 @@ forEachDatabase((kind) => {
       await testDatabase.drop();
     });
 
-    it("reads each change at once, also one another process wrote, and falls back to the default for a value that no longer fits", async () => {
-      expect((await loadSettings(database.db)).programName).toBe(DEFAULT_SETTINGS.programName);
-      await updateSetting(database.db, new FakeClock("2026-03-01T09:00:00Z"), { kind: "cli" }, "programName", "Acme Security");
-      expect((await loadSettings(database.db)).programName).toBe("Acme Security");
-      // Written straight to the table, as another process (or an older version) might have.
+    it("shows its own change at once, another process's after its time to live, and the default for a value that no longer fits", async () => {
+      const reader = new SettingsReader(database.db, 60_000);
+      const otherProcess = new SettingsReader(database.db, 0);
+      expect((await reader.get()).programName).toBe(DEFAULT_SETTINGS.programName);
+      await updateSetting(reader, new FakeClock("2026-03-01T09:00:00Z"), { kind: "cli" }, "programName", "Acme Security");
+      expect((await reader.get()).programName).toBe("Acme Security");
+      expect((await otherProcess.get()).programName).toBe("Acme Security");
+      // Written straight to the table, as another process (or an older version) might have:
+      // a reader within its time to live still shows what it read.
       await writeSetting(database.db, "programName", "Acme PSIRT", "2026-03-01T09:01:00.000Z");
-      expect((await loadSettings(database.db)).programName).toBe("Acme PSIRT");
+      expect((await reader.get()).programName).toBe("Acme Security");
+      expect((await otherProcess.get()).programName).toBe("Acme PSIRT");
       await writeSetting(database.db, "programName", 42, "2026-03-01T09:02:00.000Z");
-      expect((await loadSettings(database.db)).programName).toBe(DEFAULT_SETTINGS.programName);
+      expect((await otherProcess.get()).programName).toBe(DEFAULT_SETTINGS.programName);
+      reader.invalidate();
+      expect((await reader.get()).programName).toBe(DEFAULT_SETTINGS.programName);
     });
 
     it("hands out settings nobody can change by accident", async () => {
-      const settings = await loadSettings(database.db);
+      const reader = new SettingsReader(database.db, 0);
+      const settings = await reader.get();
       expect(() => {
         (settings.targets.vulnerability as { firstResponse: number }).firstResponse = 1;
       }).toThrow(TypeError);
-      expect((await loadSettings(database.db)).targets.vulnerability.firstResponse).toBe(DEFAULT_SETTINGS.targets.vulnerability.firstResponse);
+      expect((await reader.get()).targets.vulnerability.firstResponse).toBe(DEFAULT_SETTINGS.targets.vulnerability.firstResponse);
     });
   });
 });

@@ -1,32 +1,61 @@
-import type { Db } from "../../platform/db/database.js";
+import type { Db, Executor } from "../../platform/db/database.js";
 import { ValidationError } from "../../shared/errors.js";
 import { isoNow, type Clock } from "../../shared/clock.js";
 import { appendAuditEvent, type Actor } from "../audit/index.js";
 import { DEFAULT_SETTINGS, settingsSchema, type SettingKey, type Settings } from "./settings.js";
 import { readStoredSettingTexts, writeSetting } from "./settings.repository.js";
 
-/** The settings last worked out, with the stored text they came from. */
-let lastParsed: { texts: string; settings: Settings } | undefined;
-
 /**
- * Stored values over the defaults. A stored value that no longer parses falls back to its default.
- * Reads the stored text every time (another process may have changed it) but parses it only
- * when it changed: every report submitted needs the settings, for its queue deadline. The
- * result is frozen, since the next caller with the same text gets the same object.
+ * The one way to read the program settings: made once per process (main.ts) or per CLI
+ * command, and handed to whatever needs settings through its dependencies. A copy at most
+ * `ttlMs` old is handed out, so that a change made by another process shows within seconds
+ * without a query per request or job; a change made through this reader (`updateSetting`)
+ * shows at once. Stored values lie over the defaults, and a stored value that no longer
+ * parses falls back to its default. The settings are frozen: every caller gets the same object.
  */
-export async function loadSettings(db: Db): Promise<Settings> {
-  const rows = await readStoredSettingTexts(db);
-  const texts = JSON.stringify(rows);
-  if (lastParsed?.texts === texts) return lastParsed.settings;
+export class SettingsReader {
+  private value: Settings | undefined;
+  private texts: string | undefined;
+  private loadedAt = 0;
+
+  constructor(
+    /** The database the settings are read from and written to (keyed for the audit log). */
+    readonly db: Db,
+    private readonly ttlMs = 5000,
+  ) {}
+
+  /**
+   * The current settings. `within` is the transaction the caller is in, if any: on SQLite
+   * a read outside it would wait for the one connection the transaction holds.
+   */
+  async get(within: Executor = this.db): Promise<Settings> {
+    if (!this.value || performance.now() - this.loadedAt > this.ttlMs) {
+      const rows = await readStoredSettingTexts(within);
+      const texts = JSON.stringify(rows);
+      // Parsed again only when the stored text changed.
+      if (!this.value || texts !== this.texts) {
+        this.value = parseSettings(rows);
+        this.texts = texts;
+      }
+      this.loadedAt = performance.now();
+    }
+    return this.value;
+  }
+
+  /** The next `get` reads the database again. */
+  invalidate(): void {
+    this.loadedAt = -Infinity;
+  }
+}
+
+function parseSettings(rows: { key: string; value: string }[]): Settings {
   const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const row of rows) {
     if (!(row.key in settingsSchema.shape)) continue;
     const parsed = settingsSchema.shape[row.key as SettingKey].safeParse(JSON.parse(row.value));
     if (parsed.success) merged[row.key] = parsed.data;
   }
-  const settings = deepFreeze(merged) as Settings;
-  lastParsed = { texts, settings };
-  return settings;
+  return deepFreeze(merged) as Settings;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -38,10 +67,11 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Changes one setting, audited.
+ * Changes one setting, audited, and returns the settings with it: the reader shows the
+ * change at once (other processes' readers within their time to live).
  * @throws ValidationError when the key is unknown or the value does not fit it
  */
-export async function updateSetting(db: Db, clock: Clock, actor: Actor, key: string, value: unknown): Promise<Settings> {
+export async function updateSetting(settings: SettingsReader, clock: Clock, actor: Actor, key: string, value: unknown): Promise<Settings> {
   if (!(key in settingsSchema.shape)) {
     throw ValidationError(`Unknown setting ${key}.`, { key: `one of ${Object.keys(settingsSchema.shape).join(", ")}` });
   }
@@ -50,36 +80,11 @@ export async function updateSetting(db: Db, clock: Clock, actor: Actor, key: str
   if (!parsed.success) {
     throw ValidationError(`Setting ${key} is not valid.`, { [key]: parsed.error.issues.map((i) => `${i.path.join(".") || key}: ${i.message}`).join("; ") });
   }
-  await db.transaction().execute(async (tx) => {
+  await settings.db.transaction().execute(async (tx) => {
     const at = isoNow(clock);
     await writeSetting(tx, key, parsed.data, at);
     await appendAuditEvent(tx, actor, { action: "setting.updated", subjectType: "setting", subjectId: key, data: { value: parsed.data } }, at);
   });
-  return loadSettings(db);
-}
-
-/**
- * Settings read on every request come from here: a copy at most `ttlMs` old, so that a
- * change made by another process shows within seconds without a query per request.
- */
-export class SettingsCache {
-  private value: Settings | undefined;
-  private loadedAt = 0;
-
-  constructor(
-    private readonly db: Db,
-    private readonly ttlMs = 5000,
-  ) {}
-
-  async get(): Promise<Settings> {
-    if (!this.value || Date.now() - this.loadedAt > this.ttlMs) {
-      this.value = await loadSettings(this.db);
-      this.loadedAt = Date.now();
-    }
-    return this.value;
-  }
-
-  invalidate(): void {
-    this.value = undefined;
-  }
+  settings.invalidate();
+  return settings.get();
 }

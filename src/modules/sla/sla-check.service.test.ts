@@ -10,7 +10,7 @@ import { createLogger } from "../../platform/logger.js";
 import type { Actor } from "../audit/index.js";
 import { TEAM_MAIL_JOB, WEBHOOK_JOB } from "../notifications/index.js";
 import { transitionReport } from "../reports/index.js";
-import { loadSettings, updateSetting } from "../settings/index.js";
+import { updateSetting } from "../settings/index.js";
 import { SLA_CHECK_TASK, type SlaCheckOutcome } from "./index.js";
 import { MailCapture, recipientsOf } from "../../../test/mail-capture.js";
 
@@ -97,7 +97,7 @@ forEachDatabase((kind) => {
       const db = shield.database.db;
       const actor: Actor = { kind: "user", userId: triager.member.id, email: triager.member.email };
       clock.advance(30 * MINUTE);
-      await transitionReport({ ...shield.deps, clock }, await loadSettings(db), actor, id, { to: "acknowledged", reason: "testing the clocks" });
+      await transitionReport({ ...shield.deps, clock }, await shield.settings.get(), actor, id, { to: "acknowledged", reason: "testing the clocks" });
       clock.advance(150 * MINUTE); // 3 of the 4 triage hours
       expect(await check(shield)).toMatchObject({ warned: 1, missed: 0 });
       expect(await alertsOf(shield, id)).toEqual([{ target: "triage", kind: "warning", due_at: "2026-03-02T13:00:00.000Z" }]);
@@ -107,7 +107,7 @@ forEachDatabase((kind) => {
     });
 
     it("tells the whole team by e-mail and on the webhook when a target is missed, once", async () => {
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "webhookUrl", webhook.url);
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "webhookUrl", webhook.url);
       const id = await submit(shield);
       await shield.worker.drain();
       const postsBefore = webhook.received.length;
@@ -137,7 +137,7 @@ forEachDatabase((kind) => {
 
     it("looks at every open report when there are more than a page of them, and only at open ones", async () => {
       const db = shield.database.db;
-      const settings = await loadSettings(db);
+      const settings = await shield.settings.get();
       const actor: Actor = { kind: "user", userId: admin.member.id, email: admin.member.email };
       const ids: number[] = [];
       for (let i = 0; i < 9; i++) ids.push(...(await Promise.all(Array.from({ length: 45 }, () => submit(shield)))));
@@ -160,7 +160,7 @@ forEachDatabase((kind) => {
 
     it("sends nothing for a report acknowledged in time, a closed report or a paused clock short of its warning", async () => {
       const db = shield.database.db;
-      const settings = await loadSettings(db);
+      const settings = await shield.settings.get();
       const actor: Actor = { kind: "user", userId: admin.member.id, email: admin.member.email };
       const answered = await submit(shield);
       const closed = await submit(shield);
@@ -184,7 +184,7 @@ forEachDatabase((kind) => {
       const db = shield.database.db;
       const cli: Actor = { kind: "cli" };
       const actor: Actor = { kind: "user", userId: triager.member.id, email: triager.member.email };
-      const settings = await loadSettings(db);
+      const settings = await shield.settings.get();
       const fresh = await submit(shield, "vulnerability");
       const attack = await submit(shield, "account_attack");
       const paused = await submit(shield, "vulnerability");
@@ -195,7 +195,7 @@ forEachDatabase((kind) => {
       await transitionReport({ ...shield.deps, clock }, settings, actor, paused, { to: "needs_info", reason: "testing the queue", message: "Which version?" });
       clock.advance(2 * HOUR);
       await transitionReport({ ...shield.deps, clock }, settings, actor, paused, { to: "acknowledged", reason: "testing the queue" });
-      await updateSetting(db, clock, cli, "targets", {
+      await updateSetting(shield.settings, clock, cli, "targets", {
         ...settings.targets,
         vulnerability: { firstResponse: 10 * 60, triage: 20 * 60 },
         account_attack: { firstResponse: 60, triage: 5 * 60 },
@@ -220,13 +220,13 @@ forEachDatabase((kind) => {
     it("measures an ended pause in business hours from the report's history", async () => {
       const db = shield.database.db;
       const cli: Actor = { kind: "cli" };
-      await updateSetting(db, clock, cli, "targets", { ...(await loadSettings(db)).targets, vulnerability: { firstResponse: 8 * 60, triage: 40 * 60 } });
-      await updateSetting(db, clock, cli, "calendars", {
+      await updateSetting(shield.settings, clock, cli, "targets", { ...(await shield.settings.get()).targets, vulnerability: { firstResponse: 8 * 60, triage: 40 * 60 } });
+      await updateSetting(shield.settings, clock, cli, "calendars", {
         account_attack: null,
         sensitive: null,
         vulnerability: { timeZone: "Europe/Berlin", workingDays: ["mon", "tue", "wed", "thu", "fri"], opensAt: "09:00", closesAt: "17:00", holidays: [] },
       });
-      const settings = await loadSettings(db);
+      const settings = await shield.settings.get();
       const actor: Actor = { kind: "user", userId: triager.member.id, email: triager.member.email };
       clock.set("2026-03-02T08:00:00.000Z"); // Monday 09:00 in Berlin
       const id = await submit(shield, "vulnerability");
@@ -262,7 +262,7 @@ describe("the service-level check in several processes on PostgreSQL", () => {
     if (!postgres) return;
     ({ shield: first } = await setUpShield("postgres", clock));
     webhook = await startWebhookServer();
-    await updateSetting(first.database.db, clock, { kind: "cli" }, "webhookUrl", webhook.url);
+    await updateSetting(first.settings, clock, { kind: "cli" }, "webhookUrl", webhook.url);
     // A second process: same database and data directory (so the same master key), its own pool.
     const config = loadConfig({ SHIELD_DATA_DIR: first.dataDir, DATABASE_URL: first.testDatabase.url, SHIELD_BASE_URL: "https://security.example.test", SHIELD_LOG_LEVEL: "silent" });
     second = await createShield(config, createLogger("silent"), clock);

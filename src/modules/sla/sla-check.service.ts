@@ -3,7 +3,7 @@ import type { Db } from "../../platform/db/database.js";
 import type { Clock } from "../../shared/clock.js";
 import type { Events } from "../../shared/events.js";
 import { appendAuditEvent } from "../audit/index.js";
-import { loadSettings } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { alertFor, evaluateServiceLevels, type PauseInterval, type SlaReport, type TargetStatus } from "./sla.js";
 import { alertKey, claimAlert, listSentAlerts, type AlertKind } from "./sla.repository.js";
 
@@ -26,6 +26,7 @@ export interface SlaCheckDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  settings: SettingsReader;
   openReportClocks: OpenReportClocks;
   log?: Logger;
   /** Called when alerts were enqueued, to send them without waiting for the worker's next poll. */
@@ -47,7 +48,7 @@ export interface SlaCheckOutcome {
  */
 export async function checkServiceLevels(deps: SlaCheckDeps): Promise<SlaCheckOutcome> {
   const { db, clock } = deps;
-  const settings = await loadSettings(db);
+  const settings = await deps.settings.get();
   const outcome: SlaCheckOutcome = { checked: 0, warned: 0, missed: 0 };
   // A page at a time, with requests answered between pages (see pagesOfReportClocks).
   for await (const { reports, pauses } of deps.openReportClocks(PAGE)) {

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { defineJob, handleJob } from "../../platform/jobs/job.js";
-import type { MailJobDeps } from "../../platform/mail/mailer.js";
-import { loadReportMail, sendReporterMail, subjectSafe, whereToAnswer } from "../reports/index.js";
+import { loadReportMail, sendReporterMail, subjectSafe, whereToAnswer, type ReportMailDeps } from "../reports/index.js";
 import { describeBountyDecision } from "./triage.js";
 
 /** The reporter's mail of a bounty decision; the decision travels in the payload. */
@@ -23,7 +22,7 @@ export const BOUNTY_DECISION_JOB = defineJob({
  * e-mail, encrypted when they gave a key. The decision travels in the payload, so the
  * mail says what was decided even if the team changes it again before it goes out.
  */
-export function createBountyDecisionJob(deps: MailJobDeps) {
+export function createBountyDecisionJob(deps: ReportMailDeps) {
   return handleJob(BOUNTY_DECISION_JOB, async (payload, job) => {
     const context = await loadReportMail(deps, payload.reportId);
     const { report } = context;

@@ -6,7 +6,7 @@ import type { Events } from "../../shared/events.js";
 import { actorOf, memberOf, requireTeam } from "../people/index.js";
 import { getReportForTeam, reportIdParams, reportView } from "../reports/index.js";
 import type { TeamKeyring } from "../keys/index.js";
-import type { SettingsCache } from "../settings/index.js";
+import type { SettingsReader } from "../settings/index.js";
 import { CWE_VERSION, searchCwe } from "./cwe.js";
 import { channelChangeBody, cweListView, cweQuery, createUpstreamBody, messageBody, patchReportBody, patchUpstreamBody, similarReportsView, upstreamParams } from "./triage.schemas.js";
 import { addUpstream, changeReportChannel, changeUpstream, findSimilarReports, postTeamMessage, removeUpstream, updateReportTriage } from "./triage.service.js";
@@ -15,7 +15,7 @@ export interface TriageRouteDeps {
   db: Db;
   clock: Clock;
   events: Events;
-  settings: SettingsCache;
+  settings: SettingsReader;
   /** Decrypts reports encrypted in the reporter's browser, for the view answered after a change. */
   keyring?: TeamKeyring;
   /** Wakes the outbox worker after a reply was queued for the reporter. */

@@ -25,7 +25,7 @@ import {
   type ReportState,
   type Upstream,
 } from "../reports/index.js";
-import type { Settings } from "../settings/index.js";
+import type { Settings, SettingsReader } from "../settings/index.js";
 import { serviceTermsFor } from "../sla/index.js";
 import { InvalidCvssVectorError, scoreCvssVector, type CvssVersion } from "./cvss.js";
 import { lookUpCwe } from "./cwe.js";
@@ -39,6 +39,7 @@ export interface TriageDeps {
   db: Db;
   clock: Clock;
   events: Events;
+  settings: SettingsReader;
 }
 
 const UpstreamNotFoundError = (reportId: number, upstreamId: number) =>
@@ -189,7 +190,7 @@ export async function updateReportTriage({ db, clock, events }: TriageDeps, sett
  * @throws ReportNotFoundError
  */
 export async function postTeamMessage(
-  { db, clock, events }: TriageDeps,
+  { db, clock, events, settings }: TriageDeps,
   actor: Actor,
   id: number,
   input: MessageBody,
@@ -212,7 +213,7 @@ export async function postTeamMessage(
     const acknowledgement = { to: "acknowledged" as const, ownerId: report.ownerId ?? (actor.kind === "user" ? actor.userId : null), message: input.body };
     const acknowledged = !input.internal && report.state === "new" && checkTransition(report, acknowledgement).ok;
     if (acknowledged) {
-      await moveReport(tx, events, actor, report, { ...acknowledgement, reason: "First reply to the reporter", messageId: message.id, at: now });
+      await moveReport(tx, events, await settings.get(tx), actor, report, { ...acknowledgement, reason: "First reply to the reporter", messageId: message.id, at: now });
     } else {
       await updateReportColumns(tx, id, { updated_at: at });
     }

@@ -36,6 +36,11 @@ export interface HttpOptions {
   secureCookies?: boolean;
   /** CSRF tokens: their key (one for all processes; random when absent), the session they are bound to, Shield's public origin. */
   csrf?: Partial<Omit<CsrfOptions, "secureCookies">>;
+  /**
+   * Runs on every request before the limits and the CSRF check, so that what it gives the
+   * request is there for their refusals too (the pages' site info, web/site-info.ts).
+   */
+  prepareRequest?: (request: FastifyRequest) => Promise<void>;
 }
 
 const STATUS_OF: Record<ErrorKind, number> = {
@@ -163,6 +168,7 @@ export async function createHttpApp(options: HttpOptions): Promise<HttpApp> {
   );
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    await options.prepareRequest?.(request);
   });
   // On shutdown, a keep-alive connection whose request was in flight would stay open
   // after its answer until the client's idle timeout, holding up the clean exit on

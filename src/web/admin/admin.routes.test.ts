@@ -5,7 +5,6 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { parseHtml } from "../../../test/html.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { addEnrolledMember, TestBrowser, totpCodeAt, type EnrolledMember } from "../../../test/sign-in.js";
-import { loadSettings } from "../../modules/settings/index.js";
 
 /** What a person reads next to a field: its error text, or undefined. */
 function errorOf(html: string, field: string): string | undefined {
@@ -86,7 +85,7 @@ forEachDatabase((kind) => {
       await b.get("/team");
       const post = await b.post("/desk/settings/program", { programName: "Hijacked" });
       expect(post.statusCode).toBe(403);
-      expect((await loadSettings(shield.database.db)).programName).not.toBe("Hijacked");
+      expect((await shield.settings.get()).programName).not.toBe("Hijacked");
     });
 
     it("sends a visitor who is not signed in to sign in, and refuses a form without its CSRF token", async () => {
@@ -96,7 +95,7 @@ forEachDatabase((kind) => {
       await b.get("/desk/settings");
       const forged = await b.post("/desk/settings/program", { programName: "Forged" }, { csrf: null });
       expect(forged.statusCode).toBe(403);
-      expect((await loadSettings(shield.database.db)).programName).not.toBe("Forged");
+      expect((await shield.settings.get()).programName).not.toBe("Forged");
     });
   });
 
@@ -124,12 +123,12 @@ forEachDatabase((kind) => {
       expect(valueOf(res.body, "securityEmail")).toBe("not an address");
       expect(valueOf(res.body, "programName")).toBe("Kept Name");
       expect(parseHtml(res.body).querySelector("#f-securityEmail")?.getAttribute("aria-invalid")).toBe("true");
-      expect((await loadSettings(shield.database.db)).programName).not.toBe("Kept Name");
+      expect((await shield.settings.get()).programName).not.toBe("Kept Name");
     });
 
     it("refuses a support or webhook URL that is not http(s) or holds a line break, naming the field", async () => {
       const b = await signedIn(admin);
-      const before = await loadSettings(shield.database.db);
+      const before = await shield.settings.get();
       const script = await submit(b, "program", { supportUrl: "javascript:alert(document.cookie)" });
       expect(script.statusCode).toBe(400);
       expect(errorOf(script.body, "supportUrl")).toBe("Support URL: must be an http(s) URL");
@@ -138,7 +137,7 @@ forEachDatabase((kind) => {
       expect(crlf.statusCode).toBe(400);
       expect(errorOf(crlf.body, "supportUrl")).toBe("Support URL: must not contain spaces, line breaks, tabs or other control characters");
       expect(errorOf(crlf.body, "webhookUrl")).toBe("Webhook URL: must not contain spaces, line breaks, tabs or other control characters");
-      const after = await loadSettings(shield.database.db);
+      const after = await shield.settings.get();
       expect([after.supportUrl, after.webhookUrl]).toEqual([before.supportUrl, before.webhookUrl]);
     });
   });
@@ -149,13 +148,13 @@ forEachDatabase((kind) => {
       const page = await savedPage(b, await submit(b, "targets", { "targets.vulnerability.firstResponse": "48", "targets.sensitive.triage": "" }), "targets");
       expect(valueOf(page, "targets.vulnerability.firstResponse")).toBe("48");
       expect(valueOf(page, "targets.sensitive.triage")).toBe("");
-      const settings = await loadSettings(shield.database.db);
+      const settings = await shield.settings.get();
       expect(settings.targets.vulnerability.firstResponse).toBe(48 * 60);
       expect(settings.targets.sensitive.triage).toBeNull();
 
       const again = await savedPage(b, await submit(b, "resolution", { "resolutionTargets.critical": "3" }), "resolution");
       expect(valueOf(again, "resolutionTargets.critical")).toBe("3");
-      expect((await loadSettings(shield.database.db)).resolutionTargets.critical).toBe(3 * 24 * 60);
+      expect((await shield.settings.get()).resolutionTargets.critical).toBe(3 * 24 * 60);
     });
 
     it("refuses a target that is not a positive number, naming the field", async () => {
@@ -191,14 +190,14 @@ forEachDatabase((kind) => {
       expect(valueOf(page, "calendars.vulnerability.holidays")).toBe("2026-12-24\n2026-12-25");
       const checked = [...parseHtml(page).querySelectorAll('input[name="calendars.vulnerability.workingDays"]:checked')].map((i) => (i as HTMLInputElement).value);
       expect(checked).toEqual(["mon", "tue", "wed"]);
-      expect((await loadSettings(shield.database.db)).calendars.vulnerability).toEqual({
+      expect((await shield.settings.get()).calendars.vulnerability).toEqual({
         timeZone: "Europe/Berlin",
         workingDays: ["mon", "tue", "wed"],
         opensAt: "08:30",
         closesAt: "16:00",
         holidays: ["2026-12-24", "2026-12-25"],
       });
-      expect((await loadSettings(shield.database.db)).calendars.sensitive).toBeNull();
+      expect((await shield.settings.get()).calendars.sensitive).toBeNull();
     });
   });
 
@@ -213,7 +212,7 @@ forEachDatabase((kind) => {
       expect(page).not.toContain("<not rendered>");
       page = await savedPage(b, await submit(b, "assets", { assets: "app.acme.test\n\nAPI\n" }), "assets");
       expect(valueOf(page, "assets")).toBe("app.acme.test\nAPI");
-      expect((await loadSettings(shield.database.db)).assets).toEqual(["app.acme.test", "API"]);
+      expect((await shield.settings.get()).assets).toEqual(["app.acme.test", "API"]);
     });
 
     it("refuses a bad currency, an empty canned response and a repeated asset, naming each field", async () => {

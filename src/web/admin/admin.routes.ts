@@ -7,7 +7,7 @@ import { describeSeconds, describeShare, METRIC_LABELS, renderShareChart, type S
 import { changeHallOfFameEntry, listHallOfFameEntries, removeHallOfFameEntry } from "../../modules/hall-of-fame/index.js";
 import { actorOf } from "../../modules/people/index.js";
 import { DomainError } from "../../shared/errors.js";
-import { describeDuration, loadSettings, updateSetting, type SettingsCache } from "../../modules/settings/index.js";
+import { describeDuration, updateSetting, type SettingsReader } from "../../modules/settings/index.js";
 import { WEB_ROOT } from "../render.js";
 import { formField, pageErrorHandler, sendPage } from "../team/team-pages.js";
 import { CHANNEL_LABELS, parseSettingsSection, readPostedValues, SECTIONS, sectionById, settingsFormValues, WEEKDAY_LABELS, type FormValues, type SectionId } from "./settings-form.js";
@@ -15,7 +15,7 @@ import { refuseSubresourceRequests } from "../../platform/http/subresource-guard
 
 export interface AdminPageDeps {
   auth: AuthContext;
-  settings: SettingsCache;
+  settings: SettingsReader;
   /** The service-level figures the metrics page shows (stored, at most a minute old). */
   serviceLevels: ServiceLevelMetrics;
 }
@@ -93,7 +93,7 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
 
   const settingsPage = async (request: FastifyRequest, reply: FastifyReply, state: SettingsPageState = {}) => {
     const saved = (request.query as Record<string, unknown> | undefined)?.saved;
-    const current = settingsFormValues(await loadSettings(auth.db));
+    const current = settingsFormValues(await deps.settings.get());
     return sendPage(
       reply,
       "admin-settings",
@@ -175,12 +175,13 @@ function registerRoutes(app: HttpApp, deps: AdminPageDeps): void {
     const { updates, errors } = parseSettingsSection(section.id as SectionId, values);
     if (Object.keys(errors).length) return settingsPage(request, reply, { section: section.id, values, errors, status: 400 });
     const actor = actorOf(sessionOf(request).member);
-    const stored = (await loadSettings(auth.db)) as Record<string, unknown>;
+    // Compared with the stored values as they are now, not a copy another process may have outdated.
+    deps.settings.invalidate();
+    const stored = (await deps.settings.get()) as Record<string, unknown>;
     for (const [key, value] of Object.entries(updates)) {
       // Only what changed is written, so the audit log shows real changes.
-      if (JSON.stringify(stored[key]) !== JSON.stringify(value)) await updateSetting(auth.db, auth.clock, actor, key, value);
+      if (JSON.stringify(stored[key]) !== JSON.stringify(value)) await updateSetting(deps.settings, auth.clock, actor, key, value);
     }
-    deps.settings.invalidate();
     return reply.code(303).redirect(`/desk/settings?saved=${section.id}#${section.id}`);
   });
 }

@@ -112,7 +112,7 @@ describeInBrowser("changing service levels on the settings page", () => {
     }
     await saveSection("calendars", fields);
   };
-  const minuteCheck = () => checkServiceLevels({ db: served.shield.database.db, clock, events: served.shield.events, openReportClocks: pagesOfOpenReportClocks(served.shield.database.db) });
+  const minuteCheck = () => checkServiceLevels({ db: served.shield.database.db, clock, events: served.shield.events, settings: served.shield.settings, openReportClocks: pagesOfOpenReportClocks(served.shield.database.db) });
 
   beforeAll(async () => {
     served = await serveTestShield("sqlite", { clock });

@@ -24,7 +24,6 @@ import { requireSession, sessionOf } from "../../modules/auth/index.js";
 import { actorOf, hasPermission, type TeamMember } from "../../modules/people/index.js";
 import { findReport, findReportDetails, type Report } from "../../modules/reports/index.js";
 import { exportContextOf, presentAdvisoryRevision } from "../public/advisory-view.js";
-import { setSiteInfo } from "../render.js";
 import { sendPage } from "../team/team-pages.js";
 import type { DeskContext } from "./desk-context.js";
 import { ADVISORY_STATE_LABELS, STATE_LABELS } from "./desk-view.js";
@@ -102,7 +101,7 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
   const writer = requireSession(ctx.auth, "reports:write");
   const posting = (params?: z.ZodType) => ({ schema: { hide: true, ...(params ? { params } : {}) }, preHandler: [app.csrfProtection, writer] });
   const callerOf = (member: TeamMember): AdvisoryCaller => ({ actor: actorOf(member), mayOverride: hasPermission(member.role, "admin") });
-  const deps = { db, clock, baseUrl: ctx.baseUrl, events: ctx.events };
+  const deps = { db, clock, baseUrl: ctx.baseUrl, events: ctx.events, settings: ctx.settings };
 
   app.get("/desk/advisories", { schema: { hide: true }, preHandler: reader }, async (request, reply) => {
     const { member } = sessionOf(request);
@@ -169,7 +168,6 @@ export function registerAdvisoryPages(app: HttpApp, ctx: DeskContext): void {
     const { id } = request.params as z.infer<typeof advisoryIdParams>;
     const advisory = await readAdvisoryAsTeam(db, id);
     const settings = await ctx.settings.get();
-    setSiteInfo(settings);
     const { reports } = await linkedReportsOf(ctx, advisory.reportIds);
     const now = clock.now().toISOString();
     // Published: its latest revision; otherwise what publication would make revision 1 of.

@@ -7,13 +7,13 @@ import type { Events } from "../../shared/events.js";
 import type { AuthContext } from "../../modules/auth/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
 import { listUsers, type TeamMember } from "../../modules/people/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
 
 export interface DeskRouteDeps {
   db: Db;
   clock: Clock;
   events: Events;
-  settings: SettingsCache;
+  settings: SettingsReader;
   auth: AuthContext;
   blobs: BlobStore;
   /** Decrypts what reporters encrypted in their browser (the description, steps, impact and files). */

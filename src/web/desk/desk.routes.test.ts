@@ -142,7 +142,7 @@ forEachDatabase((kind) => {
       expect(textOf(oldState.querySelector(".disclose-by"))).toBe(`Disclose by ${new Date(Date.parse(receivedAt) + 90 * 24 * HOUR).toISOString().slice(0, 10)}`);
 
       // The report page shows it with the other clocks; a change of the setting does not move a promise made.
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "advisories", { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 200 });
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "advisories", { ...DEFAULT_SETTINGS.advisories, disclosureDeadlineDays: 200 });
       shield.settings.invalidate();
       const reportPage = parseHtml((await b.get(`/desk/reports/${old}`)).body);
       const clockItem = [...reportPage.querySelectorAll(".clocks li")].find((li) => textOf(li).startsWith("Disclose by:"))!;
@@ -151,7 +151,7 @@ forEachDatabase((kind) => {
       const laterDue = new Date(Date.parse((await shield.database.db.selectFrom("reports").select("received_at").where("id", "=", later).executeTakeFirstOrThrow()).received_at) + 200 * 24 * HOUR);
       const laterPage = parseHtml((await b.get("/desk")).body);
       expect(textOf(laterPage.querySelector(`tr[data-report-id="${later}"] .disclose-by`))).toBe(`Disclose by ${laterDue.toISOString().slice(0, 10)}`);
-      await updateSetting(shield.database.db, clock, { kind: "cli" }, "advisories", DEFAULT_SETTINGS.advisories);
+      await updateSetting(shield.settings, clock, { kind: "cli" }, "advisories", DEFAULT_SETTINGS.advisories);
       shield.settings.invalidate();
     });
 

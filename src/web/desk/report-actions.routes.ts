@@ -122,7 +122,7 @@ export function registerReportActions(app: HttpApp, ctx: DeskContext): void {
   app.post("/desk/reports/:id/offered-key", routeOptions(), async (request, reply) => {
     const inboundMessageId = Number(formField(request.body, "inboundMessageId", 20));
     return act(request, reply, `offered-key-${Number.isSafeInteger(inboundMessageId) ? inboundMessageId : 0}`, async (id, member) => {
-      await keepOfferedKey(db, clock, actorOf(member), id, Number.isSafeInteger(inboundMessageId) && inboundMessageId > 0 ? inboundMessageId : 0);
+      await keepOfferedKey(db, ctx.settings, clock, actorOf(member), id, Number.isSafeInteger(inboundMessageId) && inboundMessageId > 0 ? inboundMessageId : 0);
       return "key-kept";
     });
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeInBrowser, fillReportForm, launchChromium, newPage, serveTestShield, wcagViolations, type ServedShield } from "../../../test/browser.js";
 import { importHallOfFame } from "../../modules/hall-of-fame/index.js";
 import { importPolicy } from "../../modules/policy/index.js";
-import { loadSettings, updateSetting } from "../../modules/settings/index.js";
+import { updateSetting } from "../../modules/settings/index.js";
 import { createAdvisory, publishAdvisory } from "../../modules/advisories/index.js";
 import { systemClock } from "../../shared/clock.js";
 
@@ -36,7 +36,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
     trackingUrl = received.trackingUrl;
     // A published advisory with every part its page can show.
     const db = served.shield.database.db;
-    const advisory = await createAdvisory(db, systemClock, await loadSettings(db), admin, {
+    const advisory = await createAdvisory(db, systemClock, await served.shield.settings.get(), admin, {
       reportIds: [received.id],
       title: "Open redirect after sign-in",
       summary: "The `next` parameter was not checked, so a link could send people elsewhere after they signed in.",
@@ -48,7 +48,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
       workarounds: "None needed after updating.",
       credits: [{ name: "Ada", url: "https://ada.example.org", type: "finder" }],
     });
-    await publishAdvisory({ db, clock: systemClock, baseUrl: () => served.baseUrl, events: served.shield.events }, { actor: admin, mayOverride: true }, advisory.publicId, "accessibility check");
+    await publishAdvisory({ db, clock: systemClock, baseUrl: () => served.baseUrl, events: served.shield.events, settings: served.shield.settings }, { actor: admin, mayOverride: true }, advisory.publicId, "accessibility check");
     advisoryId = advisory.publicId;
     stylesheetBefore = (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0];
     browser = await launchChromium();
@@ -135,7 +135,7 @@ describeInBrowser("the public pages' accessibility in Chromium", () => {
   });
 
   it("keeps AA contrast when the company's colour is a pale one", { timeout: 120_000 }, async () => {
-    await updateSetting(served.shield.database.db, systemClock, admin, "brandColor", "#ffee00");
+    await updateSetting(served.shield.settings, systemClock, admin, "brandColor", "#ffee00");
     // The settings cache of the serving process lives 5 s; the stylesheet's address changes with the colour.
     await expect.poll(async () => (await (await fetch(`${served.baseUrl}/security/report`)).text()).match(/assets\/site\/[0-9a-f]+\.css/)?.[0], { timeout: 15_000, interval: 500 }).not.toBe(stylesheetBefore);
     for (const [name, open] of pages.slice(0, 3)) {

@@ -3,14 +3,14 @@ import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { LINK_REL } from "../../platform/markdown/markdown.js";
 import { csafDocumentText, exportCsaf, exportCve, exportOsv, findPublishedAdvisory, listAdvisories } from "../../modules/advisories/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
-import { renderPage, setSiteInfo } from "../render.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
+import { renderPage } from "../render.js";
 import { dateText, exportContextOf, presentAdvisoryRevision } from "./advisory-view.js";
 import { composeAdvisoryFeed } from "./advisory-feed.js";
 
 export interface AdvisoryPageDeps {
   db: Db;
-  settings: SettingsCache;
+  settings: SettingsReader;
   baseUrl: () => string;
 }
 
@@ -28,11 +28,10 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
       .code(404)
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
-      .send(renderPage("message", { title: "Advisory not found", message: "There is no published advisory with this id.", link: { href: "/security/advisories", text: "All security advisories" } }));
+      .send(renderPage(reply.request, "message", { title: "Advisory not found", message: "There is no published advisory with this id.", link: { href: "/security/advisories", text: "All security advisories" } }));
 
   app.get("/security/advisories", { schema: { hide: true } }, async (_request, reply) => {
     const settings = await deps.settings.get();
-    setSiteInfo(settings);
     const advisories = (await listAdvisories(deps.db, { state: "published" })).map((a) => {
       const latest = a.revisions.at(-1)!;
       return { id: a.publicId, title: latest.content.title, cveId: latest.content.cveId, rating: latest.content.cvss40?.baseRating ?? latest.content.cvss31?.baseRating ?? null, published: dateText(a.revisions[0]!.publishedAt), publishedIso: a.revisions[0]!.publishedAt, revision: latest.number };
@@ -40,7 +39,7 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
-      .send(renderPage("advisories", { title: "Security advisories", description: `Security updates published by ${settings.companyName}.`, advisories, nav: "advisories", feed: "/security/advisories.atom" }));
+      .send(renderPage(reply.request, "advisories", { title: "Security advisories", description: `Security updates published by ${settings.companyName}.`, advisories, nav: "advisories", feed: "/security/advisories.atom" }));
   });
 
   app.get("/security/advisories.atom", { schema: { hide: true } }, async (_request, reply) => {
@@ -57,7 +56,6 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
     const advisory = ADVISORY_ID.test(id) ? await findPublishedAdvisory(deps.db, id) : undefined;
     if (!advisory) return notFound(reply);
     const settings = await deps.settings.get();
-    setSiteInfo(settings);
     const asked = request.query.revision;
     const revision = asked === undefined ? advisory.revisions.at(-1)! : advisory.revisions.find((r) => String(r.number) === asked);
     if (!revision) return notFound(reply);
@@ -65,7 +63,7 @@ export function registerAdvisoryPages(app: HttpApp, deps: AdvisoryPageDeps): voi
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
-      .send(renderPage("advisory", { title: `${advisory.publicId}: ${view.title}`, description: `Security advisory ${advisory.publicId} of ${settings.companyName}.`, advisory: view, rel: LINK_REL, nav: "advisories", feed: "/security/advisories.atom" }));
+      .send(renderPage(reply.request, "advisory", { title: `${advisory.publicId}: ${view.title}`, description: `Security advisory ${advisory.publicId} of ${settings.companyName}.`, advisory: view, rel: LINK_REL, nav: "advisories", feed: "/security/advisories.atom" }));
   });
 
   const exporters = { osv: exportOsv, csaf: exportCsaf, cve: exportCve } as const;

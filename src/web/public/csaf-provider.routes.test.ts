@@ -8,7 +8,7 @@ import { errorsOf, failedCsafMandatoryTests, validateCsaf, validateCve, validate
 import { GnuPG } from "../../../test/gnupg.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
 import { createAdvisory, publishAdvisory } from "../../modules/advisories/index.js";
-import { DEFAULT_SETTINGS, loadSettings, updateSetting } from "../../modules/settings/index.js";
+import { DEFAULT_SETTINGS, updateSetting } from "../../modules/settings/index.js";
 
 /** Several products, several ranges each (one open-ended with a last affected version, one an npm package), both CVSS versions, a CVE id. */
 const MULTI_PRODUCT = {
@@ -41,9 +41,9 @@ describe("the CSAF provider directory", () => {
     const submitted = await shield.app.inject({ method: "POST", url: "/api/v1/reports", payload: { channel: "vulnerability", title: "XSS", description: "d", reporter: { name: "Ada", email: "ada@example.org" } } });
     const reportId = submitted.json().id as number;
     // The program is a CNA: advisories with a CVE id get their CVE record too.
-    await updateSetting(db, clock, cli, "advisories", { ...DEFAULT_SETTINGS.advisories, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
+    await updateSetting(shield.settings, clock, cli, "advisories", { ...DEFAULT_SETTINGS.advisories, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
     shield.settings.invalidate();
-    const settings = await loadSettings(db);
+    const settings = await shield.settings.get();
     const write = (title: string, content: Partial<Parameters<typeof createAdvisory>[4]> = {}) =>
       createAdvisory(db, clock, settings, cli, {
         reportIds: [reportId],
@@ -54,7 +54,7 @@ describe("the CSAF provider directory", () => {
       });
     for (const [title, content] of [["First", {}], ["Second", {}], ["Account takeover through the password reset link", MULTI_PRODUCT]] as const) {
       const advisory = await write(title, content);
-      await publishAdvisory({ db, clock, baseUrl: () => shield.config.baseUrl, events: shield.events }, { actor: cli, mayOverride: true }, advisory.publicId, "directory test");
+      await publishAdvisory({ db, clock, baseUrl: () => shield.config.baseUrl, events: shield.events, settings: shield.settings }, { actor: cli, mayOverride: true }, advisory.publicId, "directory test");
       ids.push(advisory.publicId);
       clock.advance(HOUR);
     }

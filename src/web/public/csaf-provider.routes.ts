@@ -14,14 +14,14 @@ import {
   listAdvisories,
 } from "../../modules/advisories/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
 import type { Clock } from "../../shared/clock.js";
 import { exportContextOf } from "./advisory-view.js";
 
 export interface CsafProviderDeps {
   db: Db;
   clock: Clock;
-  settings: SettingsCache;
+  settings: SettingsReader;
   baseUrl: () => string;
   keyring: TeamKeyring;
 }

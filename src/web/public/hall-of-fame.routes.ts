@@ -3,19 +3,18 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { LINK_REL } from "../../platform/markdown/markdown.js";
 import { isWebUrl } from "../../shared/web-url.js";
 import { listHallOfFameEntries } from "../../modules/hall-of-fame/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
-import { renderPage, setSiteInfo } from "../render.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
+import { renderPage } from "../render.js";
 
 export interface HallOfFameRouteDeps {
   db: Db;
-  settings: SettingsCache;
+  settings: SettingsReader;
 }
 
 /** `GET /security/thanks`: everyone in the hall of fame, in the order they were added. */
 export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps): void {
   app.get("/security/thanks", { schema: { hide: true } }, async (_request, reply) => {
     const settings = await deps.settings.get();
-    setSiteInfo(settings);
     const entries = (await listHallOfFameEntries(deps.db)).map((entry) => ({
       name: entry.name,
       affiliation: entry.affiliation,
@@ -35,7 +34,7 @@ export function registerHallOfFameRoutes(app: HttpApp, deps: HallOfFameRouteDeps
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
       .send(
-        renderPage("hall-of-fame", {
+        renderPage(reply.request, "hall-of-fame", {
           title: "Hall of fame",
           description: `Security researchers who helped ${settings.companyName} find, fix and disclose security problems safely.`,
           companyName: settings.companyName,

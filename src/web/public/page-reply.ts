@@ -3,7 +3,7 @@ import type { HttpApp } from "../../platform/http/app.js";
 import { renderPage, type PageData } from "../render.js";
 
 export function sendPage(reply: FastifyReply, status: number, template: string, data: PageData): FastifyReply {
-  return reply.code(status).type("text/html; charset=utf-8").send(renderPage(template, data));
+  return reply.code(status).type("text/html; charset=utf-8").send(renderPage(reply.request, template, data));
 }
 
 /**

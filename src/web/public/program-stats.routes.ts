@@ -1,12 +1,12 @@
 import type { HttpApp } from "../../platform/http/app.js";
 import { describeSeconds, describeShare, type MetricsSummary, type ServiceLevelMetrics } from "../../modules/metrics/index.js";
 import { CHANNEL_LABELS } from "../../modules/reports/index.js";
-import { describeDuration, type SettingsCache } from "../../modules/settings/index.js";
+import { describeDuration, type SettingsReader } from "../../modules/settings/index.js";
 import { renderPage } from "../render.js";
 import { dateText } from "./advisory-view.js";
 
 export interface ProgramStatsDeps {
-  settings: SettingsCache;
+  settings: SettingsReader;
   /** The stored service-level figures the desk's metrics page shows (worked out at most once a minute). */
   serviceLevels: ServiceLevelMetrics;
 }
@@ -59,12 +59,12 @@ export function registerProgramStatsPage(app: HttpApp, deps: ProgramStatsDeps): 
         .code(404)
         .type("text/html; charset=utf-8")
         .header("cache-control", "no-store")
-        .send(renderPage("message", { title: "Not found", message: "This program does not publish its statistics.", link: { href: "/security", text: "The security policy" } }));
+        .send(renderPage(reply.request, "message", { title: "Not found", message: "This program does not publish its statistics.", link: { href: "/security", text: "The security policy" } }));
     }
     const stats = presentProgramStats(await deps.serviceLevels.current());
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
-      .send(renderPage("program-stats", { title: "Program statistics", description: `How quickly ${settings.companyName} answers security reports, and how often it keeps its promised times.`, companyName: settings.companyName, stats }));
+      .send(renderPage(reply.request, "program-stats", { title: "Program statistics", description: `How quickly ${settings.companyName} answers security reports, and how often it keeps its promised times.`, companyName: settings.companyName, stats }));
   });
 }

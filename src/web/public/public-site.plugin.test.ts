@@ -25,19 +25,19 @@ describe("the public site's look", () => {
   afterAll(async () => shield.destroy());
 
   it("serves the brand colour as a stylesheet and refuses a colour that is not #rrggbb", async () => {
-    await updateSetting(shield.database.db, now, cli, "brandColor", "#FFCC00");
+    await updateSetting(shield.settings, now, cli, "brandColor", "#FFCC00");
     shield.settings.invalidate();
     const css = await shield.app.inject({ method: "GET", url: siteStylesheet("#FFCC00").url });
     expect(css.statusCode).toBe(200);
     expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");
     expect(css.body).toContain("--brand: #ffcc00;");
-    await expect(updateSetting(shield.database.db, now, cli, "brandColor", "red; } body { display:none")).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(updateSetting(shield.database.db, now, cli, "webhookUrl", "file:///etc/passwd")).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(updateSetting(shield.database.db, now, cli, "assets", ["a", "a"])).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(updateSetting(shield.settings, now, cli, "brandColor", "red; } body { display:none")).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(updateSetting(shield.settings, now, cli, "webhookUrl", "file:///etc/passwd")).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(updateSetting(shield.settings, now, cli, "assets", ["a", "a"])).rejects.toMatchObject({ code: "validation_failed" });
   });
 
   it("shows the company from the settings, a skip link and the four sections in every page's header", async () => {
-    await updateSetting(shield.database.db, now, cli, "companyName", "Acme <Corp>");
+    await updateSetting(shield.settings, now, cli, "companyName", "Acme <Corp>");
     shield.settings.invalidate();
     const doc = parseHtml((await shield.app.inject({ method: "GET", url: "/security/report" })).body);
     expect(doc.querySelector(".brand-company")?.textContent).toBe("Acme <Corp>");
@@ -60,7 +60,7 @@ describe("the public site's look", () => {
     expect(css.body).toContain(".site-header");
     expect(css.body).toContain("--brand: #ffcc00;");
 
-    await updateSetting(shield.database.db, now, cli, "brandColor", "#0a7d3b");
+    await updateSetting(shield.settings, now, cli, "brandColor", "#0a7d3b");
     shield.settings.invalidate();
     const after = parseHtml((await shield.app.inject({ method: "GET", url: "/security/report" })).body).querySelector('link[rel="stylesheet"]')?.getAttribute("href");
     expect(after).not.toBe(links[0]);

@@ -10,9 +10,8 @@ import type { Events } from "../../shared/events.js";
 import { isCsrfRefusal } from "../../platform/http/csrf.js";
 import { DomainError } from "../../shared/errors.js";
 import type { AttachmentLimits } from "../../modules/attachments/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
 import type { TeamKeyring } from "../../modules/keys/index.js";
-import { setSiteInfo } from "../render.js";
 import { siteStylesheet } from "./brand-css.js";
 import { sendPage } from "./page-reply.js";
 import { registerReportFormRoutes } from "./report-form.routes.js";
@@ -24,7 +23,7 @@ export interface PublicSiteDeps {
   events: Events;
   /** The group committer new reports share (see intake). */
   reportCommits: GroupCommit;
-  settings: SettingsCache;
+  settings: SettingsReader;
   blobs: BlobStore;
   baseUrl: () => string;
   limits: AttachmentLimits;
@@ -41,15 +40,10 @@ export interface PublicSiteDeps {
  * Multipart lives in an encapsulated scope, so the JSON API keeps its own rules (bearer
  * tokens, JSON only); cookies and the double-submit CSRF check come from the HTTP app
  * (platform/http/app.ts), used only by these forms and the team pages. The layout's
- * header and footer read the program settings through a hook on every page request,
- * and the brand colour is served as a stylesheet, not an inline style.
+ * header and footer show the request's site info (web/site-info.ts), and the brand
+ * colour is served as a stylesheet, not an inline style.
  */
 export async function registerPublicSite(app: HttpApp, deps: PublicSiteDeps): Promise<void> {
-  app.addHook("onRequest", async (request) => {
-    if (request.url.startsWith("/api/")) return;
-    setSiteInfo(await deps.settings.get());
-  });
-
   // Pages link the stylesheet by its content's hash: a browser keeps it until the brand
   // colour (or Shield) changes, and never asks again meanwhile. A page rendered before a
   // change may still ask for the old version: it gets the current one, briefly cached.

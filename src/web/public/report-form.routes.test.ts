@@ -194,7 +194,7 @@ forEachDatabase((kind) => {
     });
 
     it("reads a text part that declares its own charset as that charset, and refuses it when its bytes do not fit", async () => {
-      await updateSetting(shield.database.db, systemClock, { kind: "cli" }, "assets", ["www.example.com"]);
+      await updateSetting(shield.settings, systemClock, { kind: "cli" }, "assets", ["www.example.com"]);
       shield.settings.invalidate();
       const session = await openForm(shield, "/security/report");
       const response = await postForm(shield, "/security/report", session, [
@@ -215,7 +215,7 @@ forEachDatabase((kind) => {
       ]);
       expect(refused.statusCode).toBe(400);
       expect(parseHtml(refused.body).getElementById("description-error")?.textContent).toMatch(/not valid UTF-8/);
-      await updateSetting(shield.database.db, systemClock, { kind: "cli" }, "assets", []);
+      await updateSetting(shield.settings, systemClock, { kind: "cli" }, "assets", []);
       shield.settings.invalidate();
     });
 
@@ -480,7 +480,7 @@ forEachDatabase((kind) => {
     });
 
     it("offers the assets from the settings, plus Other with a text field", async () => {
-      await updateSetting(shield.database.db, { now: () => new Date() }, { kind: "cli" }, "assets", ["app.example.com", "Mobile app"]);
+      await updateSetting(shield.settings, { now: () => new Date() }, { kind: "cli" }, "assets", ["app.example.com", "Mobile app"]);
       shield.settings.invalidate();
       const page = await openForm(shield, "/security/report");
       const options = Array.from(parseHtml(page.html).querySelectorAll("#asset option")).map((o) => o.getAttribute("value"));
@@ -496,7 +496,7 @@ forEachDatabase((kind) => {
         { title: "asset listed", asset: "Mobile app" },
         { title: "asset other", asset: "legacy.example.com" },
       ]);
-      await updateSetting(shield.database.db, { now: () => new Date() }, { kind: "cli" }, "assets", []);
+      await updateSetting(shield.settings, { now: () => new Date() }, { kind: "cli" }, "assets", []);
       shield.settings.invalidate();
     });
 

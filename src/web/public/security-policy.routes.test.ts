@@ -18,8 +18,8 @@ forEachDatabase((kind) => {
     let shield: TestShield;
     beforeAll(async () => {
       shield = await createTestShield(kind);
-      await updateSetting(shield.database.db, systemClock, admin, "securityEmail", "psirt@shield-test.example");
-      await updateSetting(shield.database.db, systemClock, admin, "companyName", "Acme Widgets");
+      await updateSetting(shield.settings, systemClock, admin, "securityEmail", "psirt@shield-test.example");
+      await updateSetting(shield.settings, systemClock, admin, "companyName", "Acme Widgets");
       shield.settings.invalidate();
     });
     afterAll(async () => shield.destroy());
@@ -67,7 +67,7 @@ forEachDatabase((kind) => {
     });
 
     it("follows a change of the promised time in the settings", async () => {
-      await updateSetting(shield.database.db, systemClock, admin, "targets", {
+      await updateSetting(shield.settings, systemClock, admin, "targets", {
         account_attack: { firstResponse: 60, triage: 240 },
         vulnerability: { firstResponse: 72 * 60, triage: 10 * 24 * 60 },
         sensitive: { firstResponse: 24 * 60, triage: 5 * 24 * 60 },

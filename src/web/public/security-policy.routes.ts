@@ -1,12 +1,12 @@
 import type { Db } from "../../platform/db/database.js";
 import type { HttpApp } from "../../platform/http/app.js";
 import { presentPolicyPage } from "../../modules/policy/index.js";
-import type { SettingsCache } from "../../modules/settings/index.js";
-import { renderPage, setSiteInfo } from "../render.js";
+import type { SettingsReader } from "../../modules/settings/index.js";
+import { renderPage } from "../render.js";
 
 export interface SecurityPolicyRouteDeps {
   db: Db;
-  settings: SettingsCache;
+  settings: SettingsReader;
   baseUrl: () => string;
 }
 
@@ -18,7 +18,6 @@ export function registerSecurityPolicyRoutes(app: HttpApp, deps: SecurityPolicyR
   app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.code(302).header("cache-control", "public, max-age=300").redirect("/security"));
   app.get("/security", { schema: { hide: true } }, async (request, reply) => {
     const settings = await deps.settings.get();
-    setSiteInfo(settings);
     const page = await presentPolicyPage(deps.db, { settings, baseUrl: deps.baseUrl() });
     if (page.unknown.length) {
       request.log.warn({ unknown: page.unknown.map((name) => `site.${name}`) }, "the policy page uses variables without a value; they show as [site.NAME] (see `shield policy vars`)");
@@ -27,6 +26,6 @@ export function registerSecurityPolicyRoutes(app: HttpApp, deps: SecurityPolicyR
     return reply
       .type("text/html; charset=utf-8")
       .header("cache-control", "public, max-age=60")
-      .send(renderPage("policy", { title: page.title, description: page.description, html: page.html, nav: "policy" }));
+      .send(renderPage(reply.request, "policy", { title: page.title, description: page.description, html: page.html, nav: "policy" }));
   });
 }

@@ -257,7 +257,7 @@ forEachDatabase((kind) => {
 
     describe("escalation", () => {
       beforeAll(async () => {
-        await updateSetting(shield.database.db, clock, { kind: "cli" }, "webhookUrl", webhook.url);
+        await updateSetting(shield.settings, clock, { kind: "cli" }, "webhookUrl", webhook.url);
         shield.settings.invalidate();
       });
 

@@ -105,7 +105,7 @@ export function registerTrackingRoutes(site: HttpApp, deps: PublicSiteDeps): voi
     if (form.problems.creditUrl) errors.creditUrl = form.problems.creditUrl;
     if (!checked.ok || errors.creditName || errors.creditUrl) return sendAnswer(reply, await reportPage(reply, token, 400, { credit: { values, errors } }));
     try {
-      await changeCredit(db, clock, token, checked.credit);
+      await changeCredit(deps, token, checked.credit);
     } catch (error) {
       if (isNotFound(error)) return sendAnswer(reply, notFound());
       throw error;

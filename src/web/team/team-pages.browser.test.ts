@@ -8,7 +8,7 @@ import type { EnrolledMember } from "../../../test/sign-in.js";
 import { addBrowserMember, signInInBrowser } from "../../../test/team-browser.js";
 import { escalateReport } from "../../modules/reporter-side/index.js";
 import type { SubmitReportBody } from "../../modules/intake/index.js";
-import { loadSettings, updateSetting } from "../../modules/settings/index.js";
+import { updateSetting } from "../../modules/settings/index.js";
 
 /** The box of an element on the page; it must be shown. */
 async function boxOf(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
@@ -93,7 +93,7 @@ describeInBrowser("the team's pages in Chromium", () => {
   });
 
   it("opens the desk page from the link in a team mail, with times in the settings' time zone", async () => {
-    await updateSetting(served.shield.database.db, { now: () => new Date() }, { kind: "cli" }, "timeZone", "Europe/Berlin");
+    await updateSetting(served.shield.settings, { now: () => new Date() }, { kind: "cli" }, "timeZone", "Europe/Berlin");
     served.shield.settings.invalidate();
     const { id } = await submit({ channel: "vulnerability", title: "Mail: stored XSS in the wiki" });
     await served.shield.worker.drain();
@@ -108,7 +108,7 @@ describeInBrowser("the team's pages in Chromium", () => {
     expect(response?.headers()["content-type"]).toMatch(/^text\/html/);
     expect(await page.locator("h1 .report-title").textContent()).toBe("Mail: stored XSS in the wiki");
     await page.close();
-    await updateSetting(served.shield.database.db, { now: () => new Date() }, { kind: "cli" }, "timeZone", "UTC");
+    await updateSetting(served.shield.settings, { now: () => new Date() }, { kind: "cli" }, "timeZone", "UTC");
   });
 
   it("puts boxes and dots next to their labels, tells a note from a reply, and changes the state only when asked", { timeout: 60_000 }, async () => {
@@ -177,7 +177,7 @@ describeInBrowser("the team's pages in Chromium", () => {
     await submit({ channel: "sensitive", title: "Queue: a customer list was sent to the wrong address" });
     // The reporter presses Escalate once the promised first response (2 hours) has passed.
     const token = escalated.trackingUrl.split("/").pop()!;
-    await escalateReport({ db: served.shield.database.db, events: served.shield.events, reportCommits: served.shield.reportCommits, clock: new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()) }, await loadSettings(served.shield.database.db), token);
+    await escalateReport({ db: served.shield.database.db, events: served.shield.events, reportCommits: served.shield.reportCommits, settings: served.shield.settings, clock: new FakeClock(new Date(Date.now() + 3 * 3_600_000).toISOString()) }, await served.shield.settings.get(), token);
 
     const page = await openPage(asAdmin);
     await page.goto(`${served.baseUrl}/desk?state=all`);

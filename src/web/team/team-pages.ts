@@ -15,7 +15,7 @@ export function sendPage(reply: FastifyReply, template: string, data: PageData, 
     .code(status)
     .header("cache-control", "no-store")
     .type("text/html; charset=utf-8")
-    .send(renderPage(template, team ? { ...data, team } : data));
+    .send(renderPage(reply.request, template, team ? { ...data, team } : data));
 }
 
 export interface TeamHeader {
