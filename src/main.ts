@@ -124,10 +124,16 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
   const events = createEventBus();
   // One per process and database, so that reports arriving together share a commit.
   const reportCommits = new GroupCommit(db);
+  // On SQLite, where one connection takes every write in turn anyway, the transactions of
+  // jobs the worker runs side by side (receipts' admissions, fan-outs to the team) share a
+  // commit too. Not on PostgreSQL: there one transaction would take the row locks of
+  // several recipients, in no fixed order across processes.
+  const jobCommits = database.kind === "sqlite" ? new GroupCommit(db) : undefined;
   const mailDeps = { db, settings, mailer, baseUrl, mailFrom: config.SHIELD_MAIL_FROM, threadOfReport: (reportId: number) => inboundMail.thread(reportId) };
   const receiptDeps = {
     ...mailDeps,
     clock,
+    jobCommits,
     receiptLimit: { perWindow: config.SHIELD_RECEIPT_LIMIT, windowMs: config.SHIELD_RECEIPT_WINDOW_MINUTES * 60_000 },
   };
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
@@ -173,7 +179,7 @@ export async function createShield(config: Config, logger: Logger, clock: Clock 
     createWebhookJob({ db, baseUrl, settings }),
     createGuessingNoticeJob(mailDeps),
     createScheduledPublicationJob({ db, clock, baseUrl, events, settings, onPublished: () => worker.wake() }),
-    ...createNotificationSubscribers({ db, clock, settings }),
+    ...createNotificationSubscribers({ db, clock, settings, jobCommits }),
   ]);
   // A subscriber whose job nobody runs would let its events pile up unseen.
   const unhandled = events.jobKinds().filter((kind) => !handlers[kind]);

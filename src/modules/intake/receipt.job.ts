@@ -1,3 +1,4 @@
+import type { GroupCommit } from "../../platform/db/group-commit.js";
 import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
 import { CHANNEL_LABELS, findReport, loadReportMail, sendReporterMail, senderOf, signatureOf, subjectSafe, type Report, type ReportMailDeps } from "../reports/index.js";
@@ -11,6 +12,8 @@ export interface ReceiptJobDeps extends ReportMailDeps {
   clock: Clock;
   /** Receipts per recipient address (SHIELD_RECEIPT_LIMIT per SHIELD_RECEIPT_WINDOW_MINUTES). */
   receiptLimit: ReceiptLimit;
+  /** Where receipts admitted at the same moment (the worker runs a few jobs at once) share a commit; none: one commit each. */
+  jobCommits?: GroupCommit;
 }
 
 /** What a receipt says about one report: what was received, when a person will answer, and where to follow it. */
@@ -47,7 +50,7 @@ export function createReceiptJob(deps: ReceiptJobDeps) {
       jobId: job.id,
       receipt: { reportId: report.id, trackingToken: token },
       now: deps.clock.now(),
-    });
+    }, deps.jobCommits);
     if (admission !== "send") return;
     await sendReporterMail(deps, context, {
       what: "We received your report",

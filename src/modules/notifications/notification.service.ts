@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db, Executor, Tx } from "../../platform/db/database.js";
+import { runInTransaction, type GroupCommit } from "../../platform/db/group-commit.js";
 import { defineSubscriber } from "../../platform/jobs/events.js";
 import { defineJob, enqueue, handleJob, type JobHandlerEntry } from "../../platform/jobs/job.js";
 import { DOMAIN_EVENTS, type DomainEventPayload } from "../../shared/events.js";
@@ -97,6 +98,8 @@ export interface NotificationDeps {
   clock: Clock;
   /** The program settings: whether a webhook is set. */
   settings: SettingsReader;
+  /** Where fan-outs run at the same moment (the worker runs a few jobs at once) share a commit; none: one commit each. */
+  jobCommits?: GroupCommit;
 }
 
 /**
@@ -104,7 +107,7 @@ export interface NotificationDeps {
  * A report deleted meanwhile has nobody to tell about.
  */
 function fanOut(deps: NotificationDeps, id: number, run: (tx: Tx, report: Report, at: Date) => Promise<void>): Promise<void> {
-  return deps.db.transaction().execute(async (tx) => {
+  return runInTransaction(deps.db, deps.jobCommits, async (tx) => {
     const report = await findReport(tx, id);
     if (report) await run(tx, report, deps.clock.now());
   });

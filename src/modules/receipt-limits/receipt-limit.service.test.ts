@@ -68,6 +68,29 @@ forEachDatabase((kind) => {
       expect(jobs.filter((job) => job.payload.includes("secret"))).toEqual([]);
     });
 
+    it("keeps the limit when the worker admits many receipts for one address at once, and mails each admitted one once", async () => {
+      const crowd = "crowd@example.net";
+      // All stored before the worker runs: its lanes then admit their receipts side by side
+      // (on SQLite in shared commits).
+      const reports = [];
+      for (let i = 0; i < 12; i++) reports.push(await submit(crowd, `Crowd ${i}`));
+      await shield.worker.drain();
+      const receipts = mailsStartingWith(shield, "receipt-").filter((eml) => recipientOf(eml) === crowd && !eml.includes("We received your reports"));
+      expect(receipts).toHaveLength(3);
+      const mailed = reports.filter((report) => receipts.some((eml) => eml.includes(report.trackingUrl)));
+      expect(mailed).toHaveLength(3);
+
+      clock.advance(HOUR);
+      await shield.worker.drain();
+      const digest = mailsStartingWith(shield, "receipt-digest-").filter((eml) => recipientOf(eml) === crowd);
+      expect(digest).toHaveLength(1);
+      // Every report is acknowledged exactly once: by its own receipt or in the digest.
+      for (const report of reports) {
+        const inReceipt = mailed.includes(report);
+        expect(digest[0]!.includes(report.trackingUrl)).toBe(!inReceipt);
+      }
+    });
+
     it("never mails a receipt to Shield's own addresses, and still stores the report", async () => {
       const settings = await shield.settings.get();
       for (const address of [settings.securityEmail, settings.supportEmail.toUpperCase()]) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
+import { runInTransaction, type GroupCommit } from "../../platform/db/group-commit.js";
 import { defineJob, enqueue } from "../../platform/jobs/job.js";
 import { findJob, readJobForUpdate, replacePendingJobPayload } from "../../platform/jobs/outbox.repository.js";
 import { decideReceipt, type ReceiptLimit } from "./receipt-limit.js";
@@ -29,14 +30,17 @@ export type ReceiptAdmission = "send" | "folded" | "own_address";
  * counted), held back for the recipient's digest, or not mailed at all (one of Shield's
  * own addresses). Any channel's receipt job calls this before it mails; the count is a
  * table, so processes sharing a PostgreSQL database share it. A job that runs again after
- * its mail was counted is told to send without counting twice.
+ * its mail was counted is told to send without counting twice. With `commits`, receipts
+ * admitted at the same moment share one commit; each is decided after the ones before it
+ * in that transaction, and answered only once the commit is on disk.
  */
 export async function admitReceipt(
   db: Db,
   limit: ReceiptLimit,
   input: { recipient: string; ownAddresses: readonly string[]; jobId: number; receipt: HeldReceipt; now: Date },
+  commits?: GroupCommit,
 ): Promise<ReceiptAdmission> {
-  return db.transaction().execute(async (tx) => {
+  return runInTransaction(db, commits, async (tx) => {
     const key = recipientKeyOf(input.recipient);
     const { digestJobId } = await lockRecipient(tx, key);
     if (await isMailOfJobCounted(tx, input.jobId)) return "send";

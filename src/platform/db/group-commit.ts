@@ -125,6 +125,16 @@ export class GroupCommit {
 }
 
 /**
+ * Runs `work` in a transaction: as a unit of `commits` when given, so that it shares its
+ * commit (its fsync) with the units that arrive meanwhile and settles only after that
+ * commit; otherwise in a transaction of its own. With `commits`, `work` must do what a
+ * unit may (see GroupCommit): touch nothing but its transaction, and be safe to run again.
+ */
+export function runInTransaction<T>(db: Db, commits: GroupCommit | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return commits ? commits.run(work) : db.transaction().execute(work);
+}
+
+/**
  * A kind of row that many units of a batch write: each unit hands its row over with
  * `writeAtCommit`, and `flush` writes all of them, in the order the units ran, once the
  * last unit ran and before the commit. Writers flush in ascending `order`.
