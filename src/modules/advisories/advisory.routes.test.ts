@@ -249,7 +249,6 @@ forEachDatabase((kind) => {
       expect(feed.body.indexOf(id)).toBeLessThan(feed.body.indexOf(published[1]));
 
       await updateSetting(shield.settings, clock, { kind: "cli" }, "advisories", { idPrefix: "SEC", disclosureDeadlineDays: 90, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
-      shield.settings.invalidate();
       const cve = await get(`/security/advisories/${id}/cve.json`);
       expect(cve.statusCode).toBe(200);
       expect(cve.json().cveMetadata).toMatchObject({ cveId: "CVE-2026-9999", state: "PUBLISHED" });

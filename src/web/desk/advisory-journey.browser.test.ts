@@ -86,7 +86,6 @@ describeInBrowser("an advisory from a resolved report to the public, in Chromium
     offlineWriter = await addBrowserMember(served, "triager");
     // The CNA's identity, so that the CVE record is exported too.
     await updateSetting(served.shield.settings, systemClock, { kind: "cli" }, "advisories", { ...DEFAULT_SETTINGS.advisories, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
-    served.shield.settings.invalidate();
     browser = await launchChromium();
   });
   afterAll(async () => pages.closeAll(browser, served));
@@ -174,7 +173,6 @@ describeInBrowser("an advisory from a resolved report to the public, in Chromium
 
     // The program's figures, once an admin opts in, pass the same accessibility checks.
     await updateSetting(served.shield.settings, systemClock, { kind: "cli" }, "publicStats", true);
-    served.shield.settings.invalidate();
     await page.goto(`${served.baseUrl}/security/stats`);
     expect(await page.locator("h1").textContent()).toBe("Program statistics");
     expect(await page.locator("#first-response tbody tr").count()).toBe(3);

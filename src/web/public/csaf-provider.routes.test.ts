@@ -42,7 +42,6 @@ describe("the CSAF provider directory", () => {
     const reportId = submitted.json().id as number;
     // The program is a CNA: advisories with a CVE id get their CVE record too.
     await updateSetting(shield.settings, clock, cli, "advisories", { ...DEFAULT_SETTINGS.advisories, cveOrgId: "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", cveShortName: "example" });
-    shield.settings.invalidate();
     const settings = await shield.settings.get();
     const write = (title: string, content: Partial<Parameters<typeof createAdvisory>[4]> = {}) =>
       createAdvisory(db, clock, settings, cli, {

@@ -195,7 +195,6 @@ forEachDatabase((kind) => {
 
     it("reads a text part that declares its own charset as that charset, and refuses it when its bytes do not fit", async () => {
       await updateSetting(shield.settings, systemClock, { kind: "cli" }, "assets", ["www.example.com"]);
-      shield.settings.invalidate();
       const session = await openForm(shield, "/security/report");
       const response = await postForm(shield, "/security/report", session, [
         ...reportFormParts({ description: undefined, assetOther: undefined, asset: "www.example.com" }),
@@ -216,7 +215,6 @@ forEachDatabase((kind) => {
       expect(refused.statusCode).toBe(400);
       expect(parseHtml(refused.body).getElementById("description-error")?.textContent).toMatch(/not valid UTF-8/);
       await updateSetting(shield.settings, systemClock, { kind: "cli" }, "assets", []);
-      shield.settings.invalidate();
     });
 
     it("refuses the other fields when they are not valid UTF-8, keeping the form, and stores nothing", async () => {
@@ -481,7 +479,6 @@ forEachDatabase((kind) => {
 
     it("offers the assets from the settings, plus Other with a text field", async () => {
       await updateSetting(shield.settings, { now: () => new Date() }, { kind: "cli" }, "assets", ["app.example.com", "Mobile app"]);
-      shield.settings.invalidate();
       const page = await openForm(shield, "/security/report");
       const options = Array.from(parseHtml(page.html).querySelectorAll("#asset option")).map((o) => o.getAttribute("value"));
       expect(options).toEqual(["", "app.example.com", "Mobile app", "other"]);
@@ -497,7 +494,6 @@ forEachDatabase((kind) => {
         { title: "asset other", asset: "legacy.example.com" },
       ]);
       await updateSetting(shield.settings, { now: () => new Date() }, { kind: "cli" }, "assets", []);
-      shield.settings.invalidate();
     });
 
     it("records credit and AI use as chosen", async () => {

@@ -20,7 +20,6 @@ forEachDatabase((kind) => {
       shield = await createTestShield(kind);
       await updateSetting(shield.settings, systemClock, admin, "securityEmail", "psirt@shield-test.example");
       await updateSetting(shield.settings, systemClock, admin, "companyName", "Acme Widgets");
-      shield.settings.invalidate();
     });
     afterAll(async () => shield.destroy());
 
@@ -72,7 +71,6 @@ forEachDatabase((kind) => {
         vulnerability: { firstResponse: 72 * 60, triage: 10 * 24 * 60 },
         sensitive: { firstResponse: 24 * 60, triage: 5 * 24 * 60 },
       });
-      shield.settings.invalidate();
       const { doc } = await page();
       expect(doc.querySelector("article.policy")?.textContent).toContain("We respond within 1 hour and work with you");
     });

@@ -258,7 +258,6 @@ forEachDatabase((kind) => {
     describe("escalation", () => {
       beforeAll(async () => {
         await updateSetting(shield.settings, clock, { kind: "cli" }, "webhookUrl", webhook.url);
-        shield.settings.invalidate();
       });
 
       it("offers no button before the promised time and refuses a forged escalation", async () => {

@@ -94,7 +94,6 @@ describeInBrowser("the team's pages in Chromium", () => {
 
   it("opens the desk page from the link in a team mail, with times in the settings' time zone", async () => {
     await updateSetting(served.shield.settings, { now: () => new Date() }, { kind: "cli" }, "timeZone", "Europe/Berlin");
-    served.shield.settings.invalidate();
     const { id } = await submit({ channel: "vulnerability", title: "Mail: stored XSS in the wiki" });
     await served.shield.worker.drain();
     const mail = mailsStartingWith(served, `team-report_received-${id}-`)[0]!;
