@@ -63,7 +63,7 @@ export async function serveTestShield(kind: TestDatabaseKind = "sqlite", options
     dataDir,
     async close() {
       await shield.close();
-      await database.drop();
+      database.discard();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

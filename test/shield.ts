@@ -18,7 +18,7 @@ export interface TestShield extends Shield {
   deps: { db: Shield["database"]["db"]; clock: Clock; events: Shield["events"]; reportCommits: Shield["reportCommits"]; settings: Shield["settings"] };
   /** Adds a team member with an API token; returns the `Authorization` header value too. */
   addMember(role: Role, email?: string): Promise<{ member: TeamMember; token: string; auth: { authorization: string } }>;
-  /** Closes Shield and removes its database and data directory. */
+  /** Closes Shield and removes its data directory; its database is dropped without waiting (see `TestDatabase.discard`). */
   destroy(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export async function createTestShield(kind: TestDatabaseKind, options: { clock?
     },
     async destroy() {
       await shield.close();
-      await testDatabase.drop();
+      testDatabase.discard();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

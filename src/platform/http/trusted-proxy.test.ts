@@ -39,7 +39,7 @@ forEachDatabase((kind) => {
       const lines: string[] = [];
 
       beforeAll(async () => {
-        testDatabase = await createTestDatabase(kind);
+        testDatabase = await createTestDatabase(kind, { migrated: true });
         dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "shield-data-"));
         const config = loadConfig({
           SHIELD_DATA_DIR: dataDir,
