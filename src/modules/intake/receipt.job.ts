@@ -3,7 +3,7 @@ import { handleJob, PermanentJobError } from "../../platform/jobs/job.js";
 import type { Clock } from "../../shared/clock.js";
 import { CHANNEL_LABELS, findReport, loadReportMail, sendReporterMail, senderOf, signatureOf, subjectSafe, type Report, type ReportMailDeps } from "../reports/index.js";
 import { encryptionFor } from "../keys/index.js";
-import { admitReceipt, RECEIPT_DIGEST_JOB, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
+import { admitReceipt, forgetDigest, RECEIPT_DIGEST_JOB, shieldAddressesOf, takeDigest, type ReceiptLimit } from "../receipt-limits/index.js";
 import { describeDuration, type Settings } from "../settings/index.js";
 import { firstResponsePromise } from "../sla/index.js";
 import { RECEIPT_JOB, trackingUrlFor } from "./intake.service.js";
@@ -83,7 +83,10 @@ export function createReceiptDigestJob(deps: ReceiptJobDeps) {
       // A report deleted since is left out; the others still go.
       if (report) reports.push({ report, token: held.trackingToken });
     }
-    if (reports.length === 0) return;
+    if (reports.length === 0) {
+      await forgetDigest(deps.db, job.id);
+      return;
+    }
     const windowText = describeDuration(Math.round(deps.receiptLimit.windowMs / 60_000));
     const text = [
       "Hello,",
@@ -110,6 +113,7 @@ export function createReceiptDigestJob(deps: ReceiptJobDeps) {
       },
       `receipt-digest-job-${job.id}`,
     );
+    await forgetDigest(deps.db, job.id);
   });
 }
 

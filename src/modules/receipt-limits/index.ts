@@ -1,2 +1,2 @@
 export { addressIn, decideReceipt, shieldAddressesOf, isOwnAddress, nextFreeSlot, normalizeAddress, type ReceiptDecision, type ReceiptLimit } from "./receipt-limit.js";
-export { admitReceipt, takeDigest, RECEIPT_DIGEST_JOB, type HeldReceipt, type ReceiptAdmission } from "./receipt-limit.service.js";
+export { admitReceipt, forgetDigest, takeDigest, RECEIPT_DIGEST_JOB, type HeldReceipt, type ReceiptAdmission } from "./receipt-limit.service.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Executor, Tx } from "../../platform/db/database.js";
 import { databaseKindOf } from "../../platform/db/dialect.js";
+import { openJobSecret, sealJobSecret } from "../../platform/jobs/job-secrets.js";
 import { normalizeAddress } from "./receipt-limit.js";
 
 /** The key a recipient is counted under: a hash of the normalised address, so the table holds no address. */
@@ -49,4 +50,31 @@ export async function isMailOfJobCounted(db: Executor, jobId: number): Promise<b
 
 export async function recordMail(tx: Tx, recipientKey: string, at: Date, jobId: number): Promise<void> {
   await tx.insertInto("receipt_mails").values({ recipient_key: recipientKey, sent_at: at.toISOString(), job_id: jobId }).execute();
+}
+
+/** Held receipts' tokens are sealed as the digest job's own secrets would be. */
+const SEALED_AS = { kind: "mail.receipt-digest", field: "secretTrackingToken" } as const;
+
+/**
+ * Holds one receipt back for the digest job `digestJobId`: one row, whatever the number
+ * held before it. A report already held for that digest is left as it is (a receipt job
+ * that runs again after a crash).
+ */
+export async function holdReceipt(tx: Tx, digestJobId: number, receipt: { reportId: number; trackingToken: string }): Promise<void> {
+  await tx
+    .insertInto("held_receipts")
+    .values({ digest_job_id: digestJobId, report_id: receipt.reportId, sealed_tracking_token: sealJobSecret(tx, SEALED_AS.kind, SEALED_AS.field, receipt.trackingToken) })
+    .onConflict((oc) => oc.columns(["digest_job_id", "report_id"]).doNothing())
+    .execute();
+}
+
+/** The receipts held for a digest, in the order they were held, tokens opened. */
+export async function listHeldReceipts(db: Executor, digestJobId: number): Promise<Array<{ reportId: number; trackingToken: string }>> {
+  const rows = await db.selectFrom("held_receipts").select(["report_id", "sealed_tracking_token"]).where("digest_job_id", "=", digestJobId).orderBy("id").execute();
+  return rows.map((row) => ({ reportId: row.report_id, trackingToken: openJobSecret(db, SEALED_AS.kind, SEALED_AS.field, row.sealed_tracking_token) }));
+}
+
+/** Drops a digest's held receipts, tokens and all, once it has gone out or has nothing left to send. */
+export async function forgetHeldReceipts(db: Executor, digestJobId: number): Promise<void> {
+  await db.deleteFrom("held_receipts").where("digest_job_id", "=", digestJobId).execute();
 }

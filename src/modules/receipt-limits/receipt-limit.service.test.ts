@@ -4,6 +4,8 @@ import { forEachDatabase } from "../../../test/databases.js";
 import { buildReportInput } from "../../../test/factories.js";
 import { mailsStartingWith, recipientOf } from "../../../test/outbox.js";
 import { createTestShield, type TestShield } from "../../../test/shield.js";
+import { enqueue } from "../../platform/jobs/job.js";
+import { RECEIPT_DIGEST_JOB } from "./index.js";
 
 forEachDatabase((kind) => {
   describe("receipts for one address", () => {
@@ -100,6 +102,54 @@ forEachDatabase((kind) => {
         expect(await shield.database.db.selectFrom("reports").select("id").where("id", "=", id).executeTakeFirst()).toEqual({ id });
       }
       expect(mailsStartingWith(shield, "receipt-").filter((eml) => [settings.securityEmail, settings.supportEmail].includes(recipientOf(eml).toLowerCase()))).toEqual([]);
+    });
+
+    it("holds each receipt of a flood to one address as a row of its own, so the digest job is never rewritten, and mails them all in one digest", async () => {
+      const flooded = "flooded@example.net";
+      const digestJobs = () =>
+        shield.database.db.selectFrom("jobs").select(["id", "payload", "state"]).where("kind", "=", RECEIPT_DIGEST_JOB.kind).where("payload", "like", `%${flooded}%`).execute();
+      const reports = [];
+      for (let i = 0; i < 40; i++) {
+        reports.push(await submit(flooded, `Flood of one address ${i}`));
+        await shield.worker.drain();
+      }
+      const [digest, ...others] = await digestJobs();
+      expect(others).toEqual([]);
+      expect(digest!.state).toBe("pending");
+      // The job is the one the fourth receipt made, as it was made: later receipts did not touch it.
+      expect(JSON.parse(digest!.payload)).toEqual({ to: flooded });
+      const held = await shield.database.db.selectFrom("held_receipts").selectAll().where("digest_job_id", "=", digest!.id).orderBy("id").execute();
+      expect(held.map((row) => row.report_id)).toEqual(reports.slice(3).map((report) => report.id));
+      // The tracking tokens are sealed at rest.
+      for (const report of reports) {
+        const token = report.trackingUrl.split("/").at(-1)!;
+        expect(held.some((row) => row.sealed_tracking_token.includes(token))).toBe(false);
+      }
+
+      clock.advance(HOUR);
+      await shield.worker.drain();
+      const [mail, ...more] = mailsStartingWith(shield, `receipt-digest-job-${digest!.id}`);
+      expect(more).toEqual([]);
+      expect(recipientOf(mail!)).toBe(flooded);
+      expect(mail).toContain("received 37 reports");
+      for (const report of reports.slice(3)) expect(mail).toContain(report.trackingUrl);
+      expect(await shield.database.db.selectFrom("held_receipts").select("id").where("digest_job_id", "=", digest!.id).execute()).toEqual([]);
+    });
+
+    it("still mails a digest enqueued with its receipts in its payload, and drops them once mailed", async () => {
+      const address = "earlier@example.net";
+      const report = await submit(address, "Held before the rows");
+      await shield.worker.drain();
+      const trackingToken = report.trackingUrl.split("/").at(-1)!;
+      const id = await shield.database.db
+        .transaction()
+        .execute((tx) => enqueue(tx, RECEIPT_DIGEST_JOB, { to: address, secretReceipts: [{ reportId: report.id, trackingToken }] }, clock.now()));
+      await shield.worker.drain();
+      const [mail] = mailsStartingWith(shield, `receipt-digest-job-${id}`);
+      expect(mail).toContain(report.trackingUrl);
+      const job = await shield.database.db.selectFrom("jobs").select(["payload", "state"]).where("id", "=", id).executeTakeFirstOrThrow();
+      expect(job.state).toBe("done");
+      expect(job.payload).not.toContain("secret");
     });
   });
 });

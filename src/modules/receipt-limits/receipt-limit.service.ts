@@ -2,9 +2,9 @@ import { z } from "zod";
 import type { Db } from "../../platform/db/database.js";
 import { runInTransaction, type GroupCommit } from "../../platform/db/group-commit.js";
 import { defineJob, enqueue } from "../../platform/jobs/job.js";
-import { findJob, readJobForUpdate, replacePendingJobPayload } from "../../platform/jobs/outbox.repository.js";
+import { findJob, readJobForUpdate } from "../../platform/jobs/outbox.repository.js";
 import { decideReceipt, type ReceiptLimit } from "./receipt-limit.js";
-import { clearDigestJob, isMailOfJobCounted, listMailTimesSince, lockRecipient, recipientKeyOf, recordMail, setDigestJob } from "./receipt-limit.repository.js";
+import { clearDigestJob, forgetHeldReceipts, holdReceipt, isMailOfJobCounted, listHeldReceipts, listMailTimesSince, lockRecipient, recipientKeyOf, recordMail, setDigestJob } from "./receipt-limit.repository.js";
 
 const heldReceipt = z.object({ reportId: z.number().int().positive(), trackingToken: z.string() });
 
@@ -13,15 +13,13 @@ export type HeldReceipt = z.output<typeof heldReceipt>;
 
 /**
  * The job that mails a recipient's held-back receipts together, once the window allows.
- * The tokens ride in a `secret*` field: sealed like any job secret, and dropped when the
- * digest has gone out (so a finished digest's payload has none).
+ * Its payload names the recipient; the receipts are rows of `held_receipts`, each token
+ * sealed, deleted once the digest has gone out. `secretReceipts` is how a digest enqueued
+ * before those rows carried them (sealed like any job secret): such a digest is still sent.
  */
 export const RECEIPT_DIGEST_JOB = defineJob({ kind: "mail.receipt-digest", payload: z.object({ to: z.string(), secretReceipts: z.array(heldReceipt).optional() }) });
 
-interface DigestPayload {
-  to: string;
-  secretReceipts: HeldReceipt[];
-}
+const digestRecipient = z.object({ to: z.string() });
 
 export type ReceiptAdmission = "send" | "folded" | "own_address";
 
@@ -53,39 +51,49 @@ export async function admitReceipt(
       await recordMail(tx, key, input.now, input.jobId);
       return "send";
     }
+    // One row per receipt held: the thousandth costs what the first did.
     if (waiting) {
-      const payload = waiting.payload as unknown as DigestPayload;
-      if (!payload.secretReceipts.some((held) => held.reportId === input.receipt.reportId)) {
-        const grown: DigestPayload = { ...payload, secretReceipts: [...payload.secretReceipts, input.receipt] };
-        if (await replacePendingJobPayload(tx, digestJobId!, RECEIPT_DIGEST_JOB.kind, grown as unknown as Record<string, unknown>)) return "folded";
-      } else {
-        return "folded";
-      }
+      await holdReceipt(tx, digestJobId!, input.receipt);
+      return "folded";
     }
-    const payload: DigestPayload = { to: input.recipient, secretReceipts: [input.receipt] };
-    const id = await enqueue(tx, RECEIPT_DIGEST_JOB, payload, input.now, { runAt: decision.digestDueAt });
+    const id = await enqueue(tx, RECEIPT_DIGEST_JOB, { to: input.recipient }, input.now, { runAt: decision.digestDueAt });
+    await holdReceipt(tx, id, input.receipt);
     await setDigestJob(tx, key, id);
     return "folded";
   });
 }
 
 /**
- * Takes the receipts a running digest job carries, as they are now (receipts held back
- * after the job was claimed are in them), and counts the digest as one mail. From here on,
- * later receipts start a new digest. Safe to call again when the job is retried.
+ * Takes the receipts a running digest job collects, as they are now (receipts held back
+ * after the job was claimed are among them), and counts the digest as one mail. From here
+ * on, later receipts start a new digest. Safe to call again when the job is retried; once
+ * forgetDigest has run, it finds no receipts.
  */
 export async function takeDigest(db: Db, jobId: number, now: Date): Promise<{ to: string; receipts: HeldReceipt[] }> {
   return db.transaction().execute(async (tx) => {
     // The recipient first, then the job, in the order admitReceipt takes them.
     const found = await findJob(tx, jobId);
     if (!found) throw new Error(`digest job ${jobId} is gone`);
-    const key = recipientKeyOf((JSON.parse(found.payload) as DigestPayload).to);
+    // As stored: its secrets (an earlier digest's receipts) still sealed.
+    const { to } = digestRecipient.parse(JSON.parse(found.payload));
+    const key = recipientKeyOf(to);
     await lockRecipient(tx, key);
-    // Read under the recipient's lock: a receipt held back since the claim was added to it.
-    const current = (await readJobForUpdate(tx, jobId))!.payload as unknown as DigestPayload;
-    if (!Array.isArray(current.secretReceipts)) throw new Error("the digest's tracking tokens were already dropped; it cannot be sent again");
+    // Read under the recipient's lock: a receipt held back since the claim is among them.
+    const current = RECEIPT_DIGEST_JOB.payload.parse((await readJobForUpdate(tx, jobId))!.payload);
+    const receipts: HeldReceipt[] = [];
+    const seen = new Set<number>();
+    for (const held of [...(current.secretReceipts ?? []), ...(await listHeldReceipts(tx, jobId))]) {
+      if (seen.has(held.reportId)) continue;
+      seen.add(held.reportId);
+      receipts.push(held);
+    }
     await clearDigestJob(tx, key, jobId);
     if (!(await isMailOfJobCounted(tx, jobId))) await recordMail(tx, key, now, jobId);
-    return { to: current.to, receipts: current.secretReceipts };
+    return { to, receipts };
   });
+}
+
+/** Drops the tracking tokens a digest collected, once it has been mailed (or had no report left to mail). */
+export async function forgetDigest(db: Db, jobId: number): Promise<void> {
+  await forgetHeldReceipts(db, jobId);
 }

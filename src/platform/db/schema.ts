@@ -35,6 +35,7 @@ export interface Tables {
   metrics_snapshots: MetricsSnapshotsTable;
   receipt_mails: ReceiptMailsTable;
   receipt_recipients: ReceiptRecipientsTable;
+  held_receipts: HeldReceiptsTable;
   rate_limit_counts: RateLimitCountsTable;
   advisories: AdvisoriesTable;
   advisory_reports: AdvisoryReportsTable;
@@ -394,6 +395,14 @@ export interface ReceiptMailsTable {
 export interface ReceiptRecipientsTable {
   recipient_key: string;
   digest_job_id: number | null;
+}
+
+/** One receipt held back for a recipient's digest: the report and its tracking token, sealed. */
+export interface HeldReceiptsTable {
+  id: Generated<number>;
+  digest_job_id: number;
+  report_id: number;
+  sealed_tracking_token: string;
 }
 
 /** Hits of one client in one fixed window of a shared rate limit. */

@@ -75,3 +75,27 @@ export function openJobSecrets(db: Executor, kind: string, payload: Record<strin
   for (const field of sealedFields) opened[field] = sealing.open(kind, field, payload[field] as SealedField);
   return opened;
 }
+
+/**
+ * One secret of a job sealed on its own, for a job that keeps secrets in rows of its own
+ * rather than in its payload (the receipts a digest collects): the same key and context as
+ * the payload field `field` of a job of `kind`.
+ * @throws Error when the connection carries no master key
+ */
+export function sealJobSecret(db: Executor, kind: string, field: string, value: string): string {
+  const sealing = sealingOf(db);
+  if (!sealing) throw new Error(`job ${kind} carries a secret, and this database connection has no master key to seal it with`);
+  return sealing.seal(kind, field, value).$sealed;
+}
+
+/**
+ * Opens what sealJobSecret sealed.
+ * @throws SealedValueError when it does not open with this master key; Error when there is no key
+ */
+export function openJobSecret(db: Executor, kind: string, field: string, sealed: string): string {
+  const sealing = sealingOf(db);
+  if (!sealing) throw new Error(`job ${kind} carries a sealed secret, and this database connection has no master key to open it with`);
+  const value = sealing.open(kind, field, { $sealed: sealed });
+  if (typeof value !== "string") throw new Error(`a sealed ${field} of job ${kind} is not text`);
+  return value;
+}

@@ -131,12 +131,6 @@ export async function readJobForUpdate(tx: Tx, id: number): Promise<{ kind: stri
   return row && { kind: row.kind, state: row.state as JobState, payload: openJobSecrets(tx, row.kind, JSON.parse(row.payload) as Record<string, unknown>) };
 }
 
-/** Replaces the payload of a job that is still waiting; false when it was claimed or finished meanwhile. */
-export async function replacePendingJobPayload(tx: Tx, id: number, kind: string, payload: Record<string, unknown>): Promise<boolean> {
-  const result = await tx.updateTable("jobs").set({ payload: JSON.stringify(sealJobSecrets(tx, kind, payload)) }).where("id", "=", id).where("state", "=", "pending").executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
 /**
  * Takes up to `limit` due jobs at once, in the fair order: due jobs whose turn has come
  * (`fair_at`, see enqueueJob) first, then due jobs whose sender is ahead of their turn (a

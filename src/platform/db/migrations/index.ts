@@ -24,6 +24,7 @@ import * as hallOfFameYear from "./021-hall-of-fame-year.js";
 import * as signInGuessingNotices from "./022-sign-in-guessing-notices.js";
 import * as imapCursors from "./023-imap-cursors.js";
 import * as searchReporter from "./024-search-reporter.js";
+import * as heldReceipts from "./025-held-receipts.js";
 
 interface ShieldMigration {
   up(db: Kysely<any>, kind: DatabaseKind): Promise<void>;
@@ -55,6 +56,7 @@ const all: Record<string, ShieldMigration> = {
   "022-sign-in-guessing-notices": signInGuessingNotices,
   "023-imap-cursors": imapCursors,
   "024-search-reporter": searchReporter,
+  "025-held-receipts": heldReceipts,
 };
 
 export class ShieldMigrationProvider implements MigrationProvider {
